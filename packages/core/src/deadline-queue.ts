@@ -1,0 +1,215 @@
+import { now } from './clock.js';
+
+/** An entry a {@link DeadlineQueue} can hold. The `dl*` fields belong to the queue. */
+export interface DeadlineEntry {
+  /** Set by {@link DeadlineQueue.add}: when the entry expires (monotonic ms). */
+  deadline: number;
+  dlPrev: DeadlineEntry | null;
+  dlNext: DeadlineEntry | null;
+  dlLane: unknown;
+}
+
+interface Lane {
+  readonly key: number;
+  head: DeadlineEntry | null;
+  tail: DeadlineEntry | null;
+  heapIndex: number;
+}
+
+/**
+ * Many deadlines, one timer. Entries are grouped in lanes by their timeout (whole milliseconds); within
+ * a lane deadlines arrive in order, so a lane is a linked list whose head expires first, and a small
+ * heap over the lanes' heads finds the earliest. With one common timeout (the usual case) add and
+ * remove are O(1); with k distinct timeouts they are O(log k). Exactly one timer is armed, for the
+ * earliest deadline, and none when the queue is empty.
+ *
+ * Used by the pool for acquire timeouts and reusable by extensions that keep their own waiters.
+ */
+export class DeadlineQueue<T extends DeadlineEntry> {
+  readonly #lanes = new Map<number, Lane>();
+  readonly #heap: Lane[] = [];
+  readonly #onExpire: (entry: T) => void;
+  readonly #unref: boolean;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #armedFor = Number.POSITIVE_INFINITY;
+  #size = 0;
+
+  /**
+   * @param onExpire called once per entry whose deadline passed, after it was removed.
+   * @param options.unref let the process exit while entries wait (default false: a waiting caller is live work).
+   */
+  constructor(onExpire: (entry: T) => void, options: { unref?: boolean } = {}) {
+    this.#onExpire = onExpire;
+    this.#unref = options.unref ?? false;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Schedules `entry` to expire `timeoutMs` from now (rounded up to whole ms); returns its deadline. */
+  add(entry: T, timeoutMs: number, start = now()): number {
+    const key = Math.ceil(timeoutMs);
+    const deadline = start + key;
+    entry.deadline = deadline;
+    let lane = this.#lanes.get(key);
+    if (lane === undefined) {
+      lane = { key, head: null, tail: null, heapIndex: -1 };
+      this.#lanes.set(key, lane);
+    }
+    entry.dlLane = lane;
+    entry.dlNext = null;
+    entry.dlPrev = lane.tail;
+    if (lane.tail === null) {
+      lane.head = entry;
+      lane.tail = entry;
+      this.#heapPush(lane);
+    } else if (lane.tail.deadline <= deadline) {
+      lane.tail.dlNext = entry;
+      lane.tail = entry;
+    } else {
+      // An earlier `start` than the lane's tail (a caller-supplied start): insert in order.
+      let at: DeadlineEntry | null = lane.tail;
+      while (at !== null && at.deadline > deadline) at = at.dlPrev;
+      this.#insertAfter(lane, at, entry);
+    }
+    this.#size++;
+    if (deadline < this.#armedFor) this.#arm(deadline);
+    return deadline;
+  }
+
+  /** Removes `entry`; false when it was not scheduled. */
+  remove(entry: T): boolean {
+    const lane = entry.dlLane as Lane | null | undefined;
+    if (lane === null || lane === undefined) return false;
+    const wasHead = lane.head === entry;
+    if (entry.dlPrev === null) lane.head = entry.dlNext;
+    else entry.dlPrev.dlNext = entry.dlNext;
+    if (entry.dlNext === null) lane.tail = entry.dlPrev;
+    else entry.dlNext.dlPrev = entry.dlPrev;
+    entry.dlPrev = null;
+    entry.dlNext = null;
+    entry.dlLane = null;
+    this.#size--;
+    if (lane.head === null) {
+      this.#heapRemove(lane);
+      this.#lanes.delete(lane.key);
+    } else if (wasHead) {
+      this.#siftDown(lane.heapIndex);
+    }
+    if (this.#size === 0) this.#disarm();
+    return true;
+  }
+
+  /** Stops the timer and forgets every entry without expiring them. */
+  clear(): void {
+    for (const lane of this.#heap) {
+      let e = lane.head;
+      while (e !== null) {
+        const next: DeadlineEntry | null = e.dlNext;
+        e.dlPrev = null;
+        e.dlNext = null;
+        e.dlLane = null;
+        e = next;
+      }
+    }
+    this.#heap.length = 0;
+    this.#lanes.clear();
+    this.#size = 0;
+    this.#disarm();
+  }
+
+  #insertAfter(lane: Lane, at: DeadlineEntry | null, entry: DeadlineEntry): void {
+    entry.dlPrev = at;
+    entry.dlNext = at === null ? lane.head : at.dlNext;
+    if (entry.dlNext === null) lane.tail = entry;
+    else entry.dlNext.dlPrev = entry;
+    if (at === null) {
+      lane.head = entry;
+      this.#siftUp(lane.heapIndex);
+    } else at.dlNext = entry;
+  }
+
+  #fire = (): void => {
+    this.#timer = undefined;
+    this.#armedFor = Number.POSITIVE_INFINITY;
+    // A timer may fire up to a millisecond early against performance.now(); treat that as due.
+    const due = now() + 1;
+    for (;;) {
+      const lane = this.#heap[0];
+      if (lane === undefined || lane.head === null || lane.head.deadline > due) break;
+      const entry = lane.head as T;
+      this.remove(entry);
+      this.#onExpire(entry);
+    }
+    const next = this.#heap[0]?.head;
+    if (next != null) this.#arm(next.deadline);
+  };
+
+  #arm(deadline: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#armedFor = deadline;
+    this.#timer = setTimeout(this.#fire, Math.max(0, Math.ceil(deadline - now())));
+    if (this.#unref) this.#timer.unref?.();
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#armedFor = Number.POSITIVE_INFINITY;
+  }
+
+  #key(i: number): number {
+    return (this.#heap[i] as Lane).head?.deadline ?? Number.POSITIVE_INFINITY;
+  }
+
+  #swap(i: number, j: number): void {
+    const a = this.#heap[i] as Lane;
+    const b = this.#heap[j] as Lane;
+    this.#heap[i] = b;
+    this.#heap[j] = a;
+    a.heapIndex = j;
+    b.heapIndex = i;
+  }
+
+  #heapPush(lane: Lane): void {
+    lane.heapIndex = this.#heap.length;
+    this.#heap.push(lane);
+    this.#siftUp(lane.heapIndex);
+  }
+
+  #heapRemove(lane: Lane): void {
+    const i = lane.heapIndex;
+    const last = this.#heap.length - 1;
+    if (i !== last) this.#swap(i, last);
+    this.#heap.pop();
+    lane.heapIndex = -1;
+    if (i < this.#heap.length) {
+      this.#siftDown(i);
+      this.#siftUp(i);
+    }
+  }
+
+  #siftUp(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.#key(parent) <= this.#key(i)) return;
+      this.#swap(i, parent);
+      i = parent;
+    }
+  }
+
+  #siftDown(i: number): void {
+    const n = this.#heap.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && this.#key(l) < this.#key(m)) m = l;
+      if (r < n && this.#key(r) < this.#key(m)) m = r;
+      if (m === i) return;
+      this.#swap(i, m);
+      i = m;
+    }
+  }
+}

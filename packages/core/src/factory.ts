@@ -1,0 +1,61 @@
+/**
+ * What `create()` receives. `signal` aborts when the pool gives up on this creation (its
+ * `createTimeoutMs` passed, or the pool is closing); a factory should pass it to its driver's connect.
+ */
+export interface CreateContext {
+  readonly signal: AbortSignal;
+  /**
+   * Call this (now or at any later time) when the connection being created breaks on its own, for
+   * example when an idle driver client emits `'error'` after a server restart. An idle connection is
+   * then closed and replaced at once; a borrowed one is retired when it is released.
+   */
+  readonly markBroken: (error?: unknown) => void;
+}
+
+/** What `validate()` receives: a `signal` that aborts at the validation timeout, and an optional query. */
+export interface ValidateContext {
+  readonly signal: AbortSignal;
+  /** The validation query chosen by the pool's `ConnectionValidator` (`withQuery`), if any. */
+  readonly query?: string;
+}
+
+/** What `reset()` and `close()` receive: a `signal` that aborts when the pool stops waiting. */
+export interface OperationContext {
+  readonly signal: AbortSignal;
+}
+
+/**
+ * How the pool opens, checks, cleans and closes connections of type `C`. Driver adapters
+ * (`@pool/pg`, `@pool/mysql`, `@pool/redis`) implement it; `@pool/testkit` checks an implementation.
+ *
+ * Every method may throw or reject; the pool contains the failure (a failed `create` is retried with
+ * backoff, a failed `validate` or `reset` destroys that connection, a failed `close` is reported as an
+ * `error` event) and never lets it corrupt its state.
+ *
+ * @example
+ * ```ts
+ * const factory: ConnectionFactory<MyConnection> = {
+ *   create: async ({ signal }) => MyConnection.connect({ signal }),
+ *   validate: async (conn) => conn.isConnected(),
+ *   reset: async (conn) => conn.resetState(),
+ *   close: async (conn) => conn.disconnect(),
+ * };
+ * ```
+ */
+export interface ConnectionFactory<C> {
+  /** Opens a new connection. */
+  create(ctx: CreateContext): Promise<C>;
+  /** Resolves `true` when the connection is usable. Without it, connections are never validated. */
+  validate?(conn: C, ctx: ValidateContext): Promise<boolean>;
+  /** Returns a connection to a clean state (rolls back transactions, clears session state). */
+  reset?(conn: C, ctx: OperationContext): Promise<void>;
+  /**
+   * Tells the pool, synchronously and cheaply, whether a released connection carries state that
+   * `reset` must clear (an open transaction, changed session settings, a subscription...). Used by the
+   * `adaptive` recycling strategy: a clean connection skips `reset`. Without it every connection is
+   * treated as dirty, so `reset` runs on each release when present.
+   */
+  isDirty?(conn: C): boolean;
+  /** Closes a connection. It must be safe to call on a broken connection. */
+  close(conn: C, ctx: OperationContext): Promise<void>;
+}

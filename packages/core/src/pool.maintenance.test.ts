@@ -1,0 +1,122 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConnectionPool } from './pool.js';
+import { FakeFactory, flush } from './test-support/fake-factory.js';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('maintenance', () => {
+  it('reaps connections idle longer than idleTimeoutMs, down to minSize, oldest first', async () => {
+    const factory = new FakeFactory();
+    const pool = await ConnectionPool.create(
+      { minSize: 1, maxSize: 4, initialSize: 4, idleTimeoutMs: 10_000, maintenanceIntervalMs: 1_000, maxLifetimeMs: null },
+      factory,
+    );
+    const keep = await pool.acquire();
+    keep.release(); // most recently used: the one that survives
+    await vi.advanceTimersByTimeAsync(10_999);
+    expect(pool.size().total).toBe(1);
+    expect(pool.statistics().destroyedByReason.idle).toBe(3);
+    const again = await pool.acquire();
+    expect(again.id).toBe(keep.id);
+    again.release();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(pool.size().total).toBe(1); // never below minSize
+    await pool.close();
+  });
+
+  it('retires a connection past maxLifetimeMs (with jitter) when idle, never while borrowed', async () => {
+    const factory = new FakeFactory();
+    const pool = await ConnectionPool.create(
+      { minSize: 1, maxSize: 2, initialSize: 1, maxLifetimeMs: 60_000, maintenanceIntervalMs: 1_000, idleTimeoutMs: null },
+      factory,
+    );
+    const conn = await pool.acquire();
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(conn.connection.closed).toBe(false); // borrowed: kept
+    const raw = conn.connection;
+    conn.release();
+    expect(raw.closed).toBe(true); // retired at release
+    await flush();
+    expect(pool.size().total).toBe(1); // replaced to keep minSize
+    expect(pool.statistics().destroyedByReason.lifetime).toBe(1);
+    await pool.close();
+  });
+
+  it('spreads lifetime expiry so connections opened together do not all reconnect at once', async () => {
+    const factory = new FakeFactory();
+    const pool = await ConnectionPool.create(
+      { minSize: 20, maxSize: 20, initialSize: 20, maxLifetimeMs: 100_000, maintenanceIntervalMs: 100, idleTimeoutMs: null },
+      factory,
+    );
+    await vi.advanceTimersByTimeAsync(97_500 - 100);
+    expect(pool.statistics().destroyedByReason.lifetime).toBe(0); // jitter takes at most 2.5%
+    await vi.advanceTimersByTimeAsync(2_600);
+    expect(pool.statistics().destroyedByReason.lifetime).toBe(20);
+    const times = new Set<number>();
+    pool.on('destroy', () => times.add(performance.now()));
+    await vi.advanceTimersByTimeAsync(100_000);
+    expect(times.size).toBeGreaterThan(1);
+    await pool.close();
+  });
+
+  it('refills to minSize after connections are lost', async () => {
+    const factory = new FakeFactory();
+    const pool = await ConnectionPool.create({ minSize: 3, initialSize: 3 }, factory);
+    const conns = await Promise.all([pool.acquire(), pool.acquire()]);
+    await Promise.all(conns.map((c) => c.destroy()));
+    await flush();
+    expect(pool.size().total).toBe(3);
+    await pool.close();
+  });
+
+  it('flags a borrow held past leakDetectionThresholdMs once, with the acquire stack when captured', async () => {
+    const factory = new FakeFactory();
+    const pool = await ConnectionPool.create(
+      { minSize: 1, initialSize: 1, leakDetectionThresholdMs: 5_000, maintenanceIntervalMs: 1_000 },
+      factory,
+      { captureStacks: true },
+    );
+    const leaks: { id: number; heldMs: number; stack: string | undefined }[] = [];
+    pool.on('leak', (e) => leaks.push({ id: e.connection.id, heldMs: e.heldMs, stack: e.stack }));
+    const conn = await pool.acquire();
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(leaks).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(leaks).toHaveLength(1);
+    expect(leaks[0]?.id).toBe(conn.id);
+    expect(leaks[0]?.heldMs).toBeGreaterThanOrEqual(5_000);
+    expect(leaks[0]?.stack).toContain('pool.maintenance.test.ts');
+    expect(pool.statistics().leaksDetected).toBe(1);
+    conn.release();
+    await pool.close();
+  });
+
+  it('keeps no process alive: maintenance timers are unref-ed', async () => {
+    const realPool = (await vi.importActual<typeof import('./pool.js')>('./pool.js')).ConnectionPool;
+    vi.useRealTimers();
+    const pool = await realPool.create({ minSize: 1, initialSize: 1, maintenanceIntervalMs: 50 }, new FakeFactory());
+    const handles = (process as unknown as { _getActiveHandles(): { hasRef?: () => boolean; constructor: { name: string } }[] })
+      ._getActiveHandles()
+      .filter((h) => h.constructor.name === 'Timeout' && h.hasRef?.());
+    expect(handles).toHaveLength(0);
+    await pool.close();
+  });
+
+  it('runMaintenance() can be triggered on demand', async () => {
+    const factory = new FakeFactory();
+    const pool = await ConnectionPool.create(
+      { minSize: 0, initialSize: 2, maxSize: 2, idleTimeoutMs: 1_000, maintenanceIntervalMs: 60_000 },
+      factory,
+    );
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(pool.size().total).toBe(2);
+    pool.runMaintenance();
+    expect(pool.size().total).toBe(0);
+    await pool.close();
+  });
+});

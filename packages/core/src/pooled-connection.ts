@@ -1,0 +1,191 @@
+import { now, toEpochMs } from './clock.js';
+import { ConnectionReleasedError } from './errors.js';
+import type { ConnectionFactory } from './factory.js';
+import type { Slot } from './slot.js';
+
+/** @internal The pool side of a borrow. */
+export interface Lender<C> {
+  readonly name: string;
+  readonly factory: ConnectionFactory<C>;
+  giveBack(handle: PooledConnection<C>, slot: Slot<C>, error: unknown): void;
+  destroyBorrowed(handle: PooledConnection<C>, slot: Slot<C>, error: unknown): Promise<void>;
+}
+
+/** @internal */
+export const kSlot: unique symbol = Symbol('pool.slot');
+/** @internal */
+export const kLender: unique symbol = Symbol('pool.lender');
+/** @internal */
+export const kRevoke: unique symbol = Symbol('pool.revoke');
+
+/** Options for {@link PooledConnection.release}. */
+export interface ReleaseOptions {
+  /**
+   * The error the borrower hit while using the connection, if any. It counts against the connection's
+   * error rate (`AgingPolicy.Adaptive`) and is reported in the `release` event.
+   */
+  error?: unknown;
+}
+
+/**
+ * One borrow of a pooled connection (the seed's `PooledConnectionGuard`). Give it back exactly once:
+ * `release()`, `destroy()`, `await using`, or let `pool.use()` do it. After that every accessor throws
+ * `ConnectionReleasedError`, so a stale reference can never touch a connection someone else borrowed.
+ *
+ * @example
+ * ```ts
+ * await using conn = await pool.acquire();
+ * await conn.connection.query('SELECT * FROM users');
+ * // released here, also when the query throws
+ * ```
+ */
+export class PooledConnection<C> {
+  readonly #slot: Slot<C>;
+  readonly #lender: Lender<C>;
+  readonly #acquiredAt: number;
+  #released = false;
+  #revokedBy: string | null = null;
+  /** The `context` given to `acquire()` (for example a partition request). */
+  readonly context: unknown;
+  /** The async task that borrowed the connection, when the pool has an `ownerScope`. */
+  readonly owner: unknown;
+  readonly #trace: { stack?: string } | undefined;
+
+  /** @internal Created by the pool only. */
+  constructor(
+    slot: Slot<C>,
+    lender: Lender<C>,
+    acquiredAt: number,
+    context: unknown,
+    owner: unknown,
+    trace: { stack?: string } | undefined,
+  ) {
+    this.#slot = slot;
+    this.#lender = lender;
+    this.#acquiredAt = acquiredAt;
+    this.context = context;
+    this.owner = owner;
+    this.#trace = trace;
+  }
+
+  /** Where `acquire()` was called, when the pool captures stacks (`captureStacks`); formatted on first read. */
+  get stack(): string | undefined {
+    return this.#trace?.stack;
+  }
+
+  #live(what: string): Slot<C> {
+    if (this.#released) {
+      throw new ConnectionReleasedError(this.#slot.id, `was ${this.#revokedBy ?? 'released'}; ${what} is no longer allowed`);
+    }
+    return this.#slot;
+  }
+
+  /** The driver connection. Throws `ConnectionReleasedError` after the borrow ended. */
+  get connection(): C {
+    return this.#live('using it').connection;
+  }
+
+  /** The seed's `connection_mut()`: the same object (JavaScript has no shared/exclusive borrow split). */
+  connectionMut(): C {
+    return this.connection;
+  }
+
+  /** The connection's id, stable for its whole life and unique within its pool. */
+  get id(): number {
+    return this.#slot.id;
+  }
+
+  /** Milliseconds since the connection was opened. */
+  get age(): number {
+    return now() - this.#slot.createdAt;
+  }
+
+  /** Times the underlying connection has been borrowed, this borrow included. */
+  get borrows(): number {
+    return this.#slot.borrows;
+  }
+
+  /** Epoch milliseconds when this borrow started. */
+  get acquiredAt(): number {
+    return toEpochMs(this.#acquiredAt);
+  }
+
+  /** Milliseconds this borrow has lasted so far. */
+  get heldMs(): number {
+    return now() - this.#acquiredAt;
+  }
+
+  /** The name of the pool it came from. */
+  get poolName(): string {
+    return this.#lender.name;
+  }
+
+  /** True once released, destroyed or reclaimed. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /**
+   * A tag for the connection's prepared state (for example the tenant whose `search_path` it has). An
+   * `acquire({ label })` prefers an idle connection with the same label. Kept across borrows.
+   */
+  get label(): string | undefined {
+    return this.#slot.label;
+  }
+
+  set label(value: string | undefined) {
+    if (value !== undefined && typeof value !== 'string') {
+      throw new TypeError(`label must be a string or undefined, got ${typeof value}`);
+    }
+    this.#live('labelling it').label = value;
+  }
+
+  /**
+   * Gives the connection back to the pool. Pass `{ error }` when the borrower's work on it failed.
+   * Throws `ConnectionReleasedError` if this borrow already ended (a double release never hands the
+   * connection out twice).
+   */
+  release(options?: ReleaseOptions): void {
+    const slot = this.#live('releasing it again');
+    this.#released = true;
+    this.#lender.giveBack(this, slot, options?.error);
+  }
+
+  /**
+   * Ends the borrow and closes the connection instead of reusing it (it is broken, or its session is
+   * beyond repair). Resolves when the connection is closed; never rejects.
+   */
+  destroy(error?: unknown): Promise<void> {
+    const slot = this.#live('destroying it');
+    this.#released = true;
+    return this.#lender.destroyBorrowed(this, slot, error);
+  }
+
+  /** `await using conn = await pool.acquire()` releases at the end of the scope (no-op if already released). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#released) this.release();
+  }
+
+  /** @internal */
+  get [kSlot](): Slot<C> {
+    return this.#slot;
+  }
+
+  /** @internal */
+  get [kLender](): Lender<C> {
+    return this.#lender;
+  }
+
+  /** @internal Ends the borrow from the pool's side (reclaim, forced close). */
+  [kRevoke](by: string): boolean {
+    if (this.#released) return false;
+    this.#released = true;
+    this.#revokedBy = by;
+    return true;
+  }
+
+  /** A short description, e.g. for logs. */
+  toString(): string {
+    return `PooledConnection(${this.#lender.name}#${this.#slot.id}${this.#released ? ', released' : ''})`;
+  }
+}
