@@ -24,6 +24,23 @@ export interface OperationContext {
   readonly signal: AbortSignal;
 }
 
+/** Figures a factory reports about its own caches, read by `@pool/monitoring` and `@pool/prometheus`. */
+export interface FactoryStatistics {
+  /** The prepared-statement cache, summed over the factory's connections. */
+  statementCache?: {
+    hits: number;
+    misses: number;
+    /** Statements evicted (and deallocated on the server) to stay within capacity. */
+    evictions: number;
+    /** Statements cached right now. */
+    size: number;
+    /** The per-connection capacity (`statementCacheSize`). */
+    capacity: number;
+  };
+  /** Query errors the adapter saw (also reported to the pool as failed borrows). */
+  queryErrors?: number;
+}
+
 /**
  * How the pool opens, checks, cleans and closes connections of type `C`. Driver adapters
  * (`@pool/pg`, `@pool/mysql`, `@pool/redis`) implement it; `@pool/testkit` checks an implementation.
@@ -58,4 +75,6 @@ export interface ConnectionFactory<C> {
   isDirty?(conn: C): boolean;
   /** Closes a connection. It must be safe to call on a broken connection. */
   close(conn: C, ctx: OperationContext): Promise<void>;
+  /** Optional figures about the factory's caches, read on demand by monitoring (keep it cheap). */
+  statistics?(): FactoryStatistics;
 }

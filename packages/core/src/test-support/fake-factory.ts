@@ -50,7 +50,14 @@ export class FakeFactory implements ConnectionFactory<FakeConnection> {
     const behaviour = this.createPlan.shift() ?? this.createDefault;
     await this.#delay(this.createDelayMs, behaviour);
     if (behaviour === 'fail') throw this.createError;
-    const conn: FakeConnection = { serial: ++this.#serial, closed: false, healthy: true, dirty: false, uses: 0, markBroken: ctx.markBroken };
+    const conn: FakeConnection = {
+      serial: ++this.#serial,
+      closed: false,
+      healthy: true,
+      dirty: false,
+      uses: 0,
+      markBroken: ctx.markBroken,
+    };
     this.open.add(conn);
     this.all.push(conn);
     return conn;
