@@ -1,0 +1,132 @@
+import { ConnectionPool } from '@pool/core';
+import * as genericPool from 'generic-pool';
+import pg from 'pg';
+import { Pool as TarnPool } from 'tarn';
+import { FloorPool } from '../floor-pool.js';
+import { measureBatches } from '../measure.js';
+import type { Scenario } from '../scenario.js';
+
+const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const MAX = 10;
+const CALLERS = 100;
+
+/** A pool of real `pg` connections, reduced to what the scenario does with it. */
+interface PgSubject {
+  /** Borrows a connection, runs `SELECT 1` on it, gives it back. */
+  query(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+async function openClient(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  return client;
+}
+
+function closeClient(client: pg.Client): Promise<void> {
+  return client.end();
+}
+
+async function subjectFor(name: string): Promise<PgSubject> {
+  switch (name) {
+    case 'floor+pg': {
+      const pool = new FloorPool<pg.Client>({ create: openClient, destroy: closeClient }, MAX);
+      await pool.fill(MAX);
+      const clients: pg.Client[] = [];
+      return {
+        query: async () => {
+          const c = await pool.acquire();
+          try {
+            return await c.query('SELECT 1');
+          } finally {
+            pool.release(c);
+          }
+        },
+        close: async () => {
+          for (let i = 0; i < MAX; i++) clients.push(await pool.acquire());
+          await Promise.all(clients.map(closeClient));
+        },
+      };
+    }
+    case 'core+pg': {
+      const pool = await ConnectionPool.create({ maxSize: MAX, minSize: MAX }, { create: openClient, close: closeClient });
+      return { query: () => pool.use((c) => c.query('SELECT 1')), close: () => pool.close() };
+    }
+    case 'pg.Pool': {
+      const pool = new pg.Pool({ connectionString: PG_URL, max: MAX });
+      return { query: () => pool.query('SELECT 1'), close: () => pool.end() };
+    }
+    case 'generic-pool+pg': {
+      const pool = genericPool.createPool({ create: openClient, destroy: closeClient }, { max: MAX, min: MAX });
+      return { query: () => pool.use((c) => c.query('SELECT 1')), close: () => pool.drain().then(() => pool.clear()) };
+    }
+    case 'tarn+pg': {
+      const pool = new TarnPool<pg.Client>({ create: openClient, destroy: closeClient, min: 0, max: MAX });
+      return {
+        query: async () => {
+          const c = await pool.acquire().promise;
+          try {
+            return await c.query('SELECT 1');
+          } finally {
+            pool.release(c);
+          }
+        },
+        close: async () => {
+          await pool.destroy();
+        },
+      };
+    }
+    default:
+      throw new Error(`unknown subject '${name}'`);
+  }
+}
+
+/**
+ * Scenario 6: real PostgreSQL on 127.0.0.1, `SELECT 1` from 100 concurrent callers over 10 connections,
+ * each library with its own idiomatic borrow-query-release (`pool.use`, `pool.query`, or try/finally).
+ */
+export const postgres: Scenario = {
+  id: '6',
+  title: 'PostgreSQL: SELECT 1, 100 callers over 10 connections',
+  description: `100 callers loop borrow, SELECT 1, release over 10 real pg connections (${PG_URL.replace(/\/\/[^@]*@/, '//')}); time per query. core+pg is @pool/core with a three-line pg factory (until @pool/pg lands).`,
+  subjects: ['floor+pg', 'core+pg', 'pg.Pool', 'generic-pool+pg', 'tarn+pg'],
+  primary: 'nsPerOp',
+  metrics: [
+    { key: 'nsPerOp', label: 'ns/query', digits: 0 },
+    { key: 'relMad', label: 'in-run MAD', digits: 3 },
+  ],
+  floor: 'floor+pg',
+  baseline: 'pg.Pool',
+  unavailable: async () => {
+    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return null;
+    } catch (error) {
+      return `PostgreSQL not reachable at ${PG_URL}: ${String(error)}`;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  },
+  run: async (subject, opts) => {
+    const s = await subjectFor(subject);
+    const perCaller = opts.smoke ? 2 : 10;
+    const batch = (): Promise<unknown> => {
+      const runs: Promise<void>[] = [];
+      for (let i = 0; i < CALLERS; i++) {
+        runs.push(
+          (async () => {
+            for (let j = 0; j < perCaller; j++) await s.query();
+          })(),
+        );
+      }
+      return Promise.all(runs);
+    };
+    // Open every connection before the clock starts.
+    await batch();
+    const r = await measureBatches(batch, CALLERS * perCaller, { ...opts, timeMs: opts.timeMs * 2 });
+    await s.close();
+    return { nsPerOp: r.nsPerOp, relMad: r.relMad };
+  },
+};
