@@ -165,7 +165,8 @@ describe('creating connections', () => {
     const first = factory.all[0] as FakeConnection;
     first.markBroken(new Error('terminating connection due to administrator command'));
     expect(first.closed).toBe(true);
-    await flush();
+    // Nothing had proved healthy since it opened, so its replacement waits one retry delay.
+    await vi.advanceTimersByTimeAsync(120);
     expect(pool.size().total).toBe(1);
     expect(pool.statistics().destroyedByReason.broken).toBe(1);
     const conn = await pool.acquire();

@@ -193,6 +193,8 @@ export class ConnectionPool<C> {
   #nextConnectionId = 0;
   #nextWaiterId = 0;
   #lastCreateError: unknown = undefined;
+  /** Last time any connection proved healthy (validated, or released without error). */
+  #lastHealthyAt = Number.NEGATIVE_INFINITY;
   #consecutiveFailures = 0;
   #lastFailureAt = Number.NEGATIVE_INFINITY;
   #backoffUntil = 0;
@@ -848,7 +850,7 @@ export class ConnectionPool<C> {
         return;
       }
       w.lastError = new ValidationFailedError(`Connection ${slot.id} failed validation (${outcome})`, { connectionId: slot.id });
-      this.#destroy(slot, 'validation');
+      this.#destroy(slot, 'validation', w.lastError);
       if (w.settled) return;
       if (this.#state !== OPEN) {
         this[kFailWaiter](w, new PoolClosedError('The pool was closed while waiting'), 'closed');
@@ -910,7 +912,10 @@ export class ConnectionPool<C> {
     if (failed) {
       this.#releasedWithError++;
       slot.lastSuccessAt = Number.NEGATIVE_INFINITY; // a failed use earns no fast-validation trust
-    } else slot.lastSuccessAt = t;
+    } else {
+      slot.lastSuccessAt = t;
+      this.#healthy(t);
+    }
     const aging = this.#aging;
     if (aging !== null) {
       if (aging.kind === 'adaptive') {
@@ -1009,7 +1014,9 @@ export class ConnectionPool<C> {
    */
   #makeAvailable(slot: Slot<C>, checked: boolean): void {
     if (slot.state === 'closing') return;
-    const reason = this.#retireReason(slot, now());
+    // A connection never borrowed is not retired for age here (a tiny maxLifetimeMs would otherwise
+    // churn create/destroy without serving anyone); idle pops and maintenance still retire it.
+    const reason = this.#retireReason(slot, slot.borrows === 0 ? Number.NEGATIVE_INFINITY : now());
     if (reason !== null) {
       this.#destroy(slot, reason);
       return;
@@ -1030,7 +1037,7 @@ export class ConnectionPool<C> {
     this.#validations++;
     const start = now();
     const done = (outcome: ValidationOutcome): ValidationOutcome => {
-      if (outcome === 'valid') slot.lastSuccessAt = now();
+      if (outcome === 'valid') this.#healthy((slot.lastSuccessAt = now()));
       else if (outcome !== 'skipped') this.#validationFailures++;
       if (this.#events.has('validation')) this.#events.emit('validation', { connectionId: slot.id, outcome, durationMs: now() - start });
       return outcome;
@@ -1165,7 +1172,8 @@ export class ConnectionPool<C> {
     slot.state = 'validating';
     this.#created++;
     this.#totalCreateMs += t - start;
-    this.#consecutiveFailures = 0;
+    // A connect succeeded: creations may proceed now. The failure streak ends only when a connection
+    // proves healthy (see #healthy), so a database that accepts connects but fails them keeps backing off.
     this.#lastCreateError = undefined;
     this.#backoffUntil = 0;
     if (this.#events.has('create')) this.#events.emit('create', { connectionId: slot.id, durationMs: t - start });
@@ -1184,7 +1192,26 @@ export class ConnectionPool<C> {
     const t = now();
     this.#createFailures++;
     this.#lastCreateError = error;
-    // Failures of creations that started before the previous failure belong to the same round.
+    const delay = this.#backOff(start);
+    if (this.#events.has('createError')) {
+      this.#events.emit('createError', { error, durationMs: t - start, consecutiveFailures: this.#consecutiveFailures, retryInMs: delay });
+    }
+    if (this.#state === OPEN) this.#fill();
+  }
+
+  /** A connection proved healthy at `t`: the failure streak is over. */
+  #healthy(t: number): void {
+    this.#lastHealthyAt = t;
+    this.#consecutiveFailures = 0;
+  }
+
+  /**
+   * Delays the next creation exponentially (with up to 20% jitter) after a failure of a connection
+   * attempt that started at `start`. Returns the delay.
+   */
+  #backOff(start: number): number {
+    const t = now();
+    // Failures of attempts that started before the previous failure belong to the same round.
     if (start > this.#lastFailureAt || this.#consecutiveFailures === 0) this.#consecutiveFailures++;
     this.#lastFailureAt = t;
     const cfg = this.#config;
@@ -1192,10 +1219,7 @@ export class ConnectionPool<C> {
     const base = Math.min(cfg.createRetryMaxDelayMs, cfg.createRetryDelayMs * 2 ** exp);
     const delay = Math.min(cfg.createRetryMaxDelayMs, base * (1 + Math.random() * 0.2));
     this.#backoffUntil = t + delay;
-    if (this.#events.has('createError')) {
-      this.#events.emit('createError', { error, durationMs: t - start, consecutiveFailures: this.#consecutiveFailures, retryInMs: delay });
-    }
-    if (this.#state === OPEN) this.#fill();
+    return delay;
   }
 
   async #warmUp(n: number): Promise<(true | unknown)[]> {
@@ -1241,6 +1265,11 @@ export class ConnectionPool<C> {
     this.#reasons[reason]++;
     if (this.#events.has('destroy')) {
       this.#events.emit('destroy', { connectionId: slot.id, reason, ageMs: now() - slot.createdAt, borrows: slot.borrows, error });
+    }
+    if ((reason === 'validation' || reason === 'broken') && slot.createdAt >= this.#lastHealthyAt) {
+      // Nothing has been healthy since this connection opened: new connections are bad (the database
+      // accepts connects but fails them), so replacing it at once would spin. Back off as for a failed create.
+      this.#backOff(slot.createdAt);
     }
     const closed = this.#closeConnection(slot.connection, slot.id);
     if (this.#state === OPEN) this.#fill();

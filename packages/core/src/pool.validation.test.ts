@@ -26,7 +26,9 @@ describe('validation', () => {
     const factory = new FakeFactory();
     const pool = await ConnectionPool.create({ minSize: 2, initialSize: 2, validateOnAcquire: true }, factory);
     for (const c of factory.all) c.healthy = false;
-    const conn = await pool.acquire();
+    const pending = pool.acquire();
+    await vi.advanceTimersByTimeAsync(120); // never-proven connections failing: one retry delay
+    const conn = await pending;
     expect(conn.connection.serial).toBe(3);
     expect(factory.all.filter((c) => c.closed).map((c) => c.serial)).toEqual([1, 2]);
     expect(pool.statistics().destroyedByReason.validation).toBe(2);
@@ -44,6 +46,7 @@ describe('validation', () => {
     const conn = pool.acquire();
     await vi.advanceTimersByTimeAsync(200);
     factory.validateBehaviour = 'ok';
+    await vi.advanceTimersByTimeAsync(120);
     const c = await conn; // the fresh replacement needs no validation
     expect(c.connection.serial).toBe(2);
     expect(pool.statistics().validationFailures).toBe(1);
@@ -122,6 +125,44 @@ describe('validation', () => {
     const b = await pool.acquire();
     b.release();
     expect(validator.statistics()).toMatchObject({ checks: 2, skipped: 0 });
+    await pool.close();
+  });
+});
+
+describe('validation failures without a busy loop', () => {
+  it('backs off instead of spinning when connections that never proved healthy fail validation', async () => {
+    // Every validation fails. Before the fix, a replacement arriving while the caller's connection was
+    // being validated went idle, was taken and validated (failing) again: create/destroy forever on
+    // microtasks. Now the failure backs re-creation off, and the caller is served a fresh connection.
+    const factory = new FakeFactory();
+    const pool = await ConnectionPool.create({ minSize: 2, initialSize: 2, maxSize: 3, validateOnAcquire: true }, factory);
+    factory.validateBehaviour = 'fail';
+    let served = false;
+    const pending = pool.acquire().then((c) => {
+      served = true;
+      return c;
+    });
+    await flush();
+    expect(served).toBe(false); // waiting out one retry delay, not spinning
+    await vi.advanceTimersByTimeAsync(150);
+    const conn = await pending;
+    expect(served).toBe(true);
+    expect(factory.createCalls).toBeLessThanOrEqual(4);
+    expect(pool.statistics().validationFailures).toBeLessThanOrEqual(2);
+    conn.release();
+    await pool.close();
+  });
+
+  it('replaces stale connections at once after a restart when the pool had been healthy', async () => {
+    const factory = new FakeFactory();
+    const pool = await ConnectionPool.create({ minSize: 3, initialSize: 3, validateOnAcquire: true }, factory);
+    await vi.advanceTimersByTimeAsync(1_000);
+    const warm = await pool.acquire();
+    warm.release(); // proves health after the three opened
+    for (const c of factory.all) c.healthy = false; // the server restarted: every idle connection is dead
+    const conn = await pool.acquire();
+    expect(conn.connection.serial).toBe(4);
+    conn.release();
     await pool.close();
   });
 });

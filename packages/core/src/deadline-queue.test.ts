@@ -1,0 +1,94 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type DeadlineEntry, DeadlineQueue } from './deadline-queue.js';
+
+interface Entry extends DeadlineEntry {
+  name: string;
+}
+const entry = (name: string): Entry => ({ name, deadline: 0, dlPrev: null, dlNext: null, dlLane: null });
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('DeadlineQueue', () => {
+  it('expires entries in deadline order across different timeouts', async () => {
+    const expired: string[] = [];
+    const q = new DeadlineQueue<Entry>((e) => expired.push(e.name));
+    q.add(entry('c300'), 300);
+    q.add(entry('a100'), 100);
+    q.add(entry('b200'), 200);
+    await vi.advanceTimersByTimeAsync(1);
+    q.add(entry('a100-later'), 100);
+    await vi.advanceTimersByTimeAsync(400);
+    expect(expired).toEqual(['a100', 'a100-later', 'b200', 'c300']);
+    expect(q.size).toBe(0);
+  });
+
+  it('does not expire removed entries and disarms when empty', async () => {
+    const expired: string[] = [];
+    const q = new DeadlineQueue<Entry>((e) => expired.push(e.name));
+    const a = entry('a');
+    const b = entry('b');
+    q.add(a, 100);
+    q.add(b, 100);
+    expect(q.remove(a)).toBe(true);
+    expect(q.remove(a)).toBe(false);
+    q.remove(b);
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(expired).toEqual([]);
+  });
+
+  it('keeps one timer however many entries it holds', () => {
+    const q = new DeadlineQueue<Entry>(() => {});
+    for (let i = 0; i < 10_000; i++) q.add(entry(String(i)), 1_000 + (i % 7));
+    expect(vi.getTimerCount()).toBe(1);
+    q.clear();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('lets a callback add new entries while expiring', async () => {
+    const expired: string[] = [];
+    const q = new DeadlineQueue<Entry>((e) => {
+      expired.push(e.name);
+      if (e.name === 'first') q.add(entry('second'), 50);
+    });
+    q.add(entry('first'), 50);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(expired).toEqual(['first', 'second']);
+  });
+
+  it('keeps the heap consistent under random adds and removes', async () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const expired: Entry[] = [];
+    const q = new DeadlineQueue<Entry>((e) => expired.push(e));
+    const live = new Set<Entry>();
+    for (let step = 0; step < 2_000; step++) {
+      const r = rand();
+      if (r < 0.5 || live.size === 0) {
+        const e = entry(`e${step}`);
+        q.add(e, 1 + Math.floor(rand() * 50));
+        live.add(e);
+      } else if (r < 0.8) {
+        const victim = [...live][Math.floor(rand() * live.size)] as Entry;
+        q.remove(victim);
+        live.delete(victim);
+      } else {
+        await vi.advanceTimersByTimeAsync(Math.floor(rand() * 10));
+        for (const e of expired) live.delete(e);
+      }
+    }
+    for (const e of expired) expect(e.deadline).toBeLessThanOrEqual(performance.now() + 1);
+    await vi.advanceTimersByTimeAsync(100);
+    for (const e of expired) live.delete(e);
+    expect(live.size).toBe(0);
+    expect(q.size).toBe(0);
+  });
+});
