@@ -19,7 +19,7 @@ import { InvalidConfigError } from '@pool/core';
 export interface PartitionLimits {
   /**
    * Connections the partition may hold at once (borrowed, or being acquired for it). Beyond it, its
-   * callers wait in the partition's own queue. Default: the pool's `maxSize`.
+   * callers wait in the partition's own queue. Default: the pool's `maxSize` when the partition is created.
    */
   readonly maxConnections: number;
   /**

@@ -194,6 +194,7 @@ export class PartitionManager<C> {
   readonly #dirty = new Set<PartitionState<C>>();
   /** Waiters whose pool acquire (or prepare) is in progress. */
   readonly #inFlight = new Set<PartitionWaiter>();
+  readonly #queuesInUse = new WeakSet<WaitQueue>();
   #flushScheduled = false;
   /** Connections held or being acquired by the shared pool's partitions. */
   #sharedGranted = 0;
@@ -345,10 +346,14 @@ export class PartitionManager<C> {
         throw new InvalidConfigError(`waitQueue.${m}`, queue?.[m], 'must be a function (see the WaitQueue interface of @pool/core)');
       }
     }
+    if (this.#queuesInUse.has(queue) || queue.size !== 0) {
+      throw new InvalidConfigError('waitQueue', '[WaitQueue]', 'must be a new, empty queue: a queue serves one partition only');
+    }
     // Everything is valid: only now open an isolated pool, so a refused partition leaves nothing behind.
     const link = isolated === undefined ? this.#shared : this.#openIsolated(id, isolated, resolved);
     const label = prepare === null ? null : (options.label ?? `partition:${id}`);
     const p = new PartitionState<C>(id, partitionType, resolved, link, isolated !== undefined, queue, prepare, label, memoryCost, now());
+    this.#queuesInUse.add(queue);
     queue.attach?.({ name: `${this.name}/${id}`, config: { fairQueue: true } });
     p.handle = this.#makeHandle(p);
     this.#partitions.set(id, p);
@@ -515,10 +520,10 @@ export class PartitionManager<C> {
     return best;
   }
 
-  #unroutedError(request: PartitionRequest, chosenByCustom: boolean): PartitionError {
+  #unroutedError(request: PartitionRequest): PartitionError {
     const routing = this.routing;
     let what: string;
-    if (typeof routing === 'object') what = chosenByCustom ? 'the custom router chose no active partition' : 'the custom router chose none';
+    if (typeof routing === 'object') what = 'the custom router chose no active partition';
     else if (routing === 'loadBalanced') what = 'LoadBalanced routing found no active partition';
     else {
       const { field } = ROUTING_KEYS[routing];
@@ -556,7 +561,7 @@ export class PartitionManager<C> {
     } catch (error) {
       return this.#refuseUnrouted(error as PoolError, 'unrouted');
     }
-    if (p === null) return this.#refuseUnrouted(this.#unroutedError(request, typeof this.routing === 'object'), 'unrouted');
+    if (p === null) return this.#refuseUnrouted(this.#unroutedError(request), 'unrouted');
     return this.#acquireFrom(p, request, options);
   }
 
@@ -1058,13 +1063,17 @@ export class PartitionManager<C> {
         for (const w of [...p.queue.values()]) this.#failWaiter(w as PartitionWaiter, error, 'closed', 'closed');
       }
     };
-    pool.on('release', onRelease).on('destroy', onDestroy).on('close', onClose);
+    const onResize = (): void => {
+      // More (or less) shared capacity: let waiting partitions of this pool try again.
+      for (const p of this.#partitions.values()) if (p.link === link && p.queue.size > 0) this.#schedule(p);
+    };
+    pool.on('release', onRelease).on('destroy', onDestroy).on('close', onClose).on('resize', onResize);
     const link: PoolLink<C> = {
       pool,
       grants,
       lastMemoryCost: 0,
       detach: () => {
-        pool.off('release', onRelease).off('destroy', onDestroy).off('close', onClose);
+        pool.off('release', onRelease).off('destroy', onDestroy).off('close', onClose).off('resize', onResize);
         this.#links.delete(link);
       },
     };
