@@ -2,6 +2,7 @@ import {
   AcquireAbortedError,
   type AcquireOptions,
   BasicWaitQueue,
+  CallbackError,
   type ConnectionFactory,
   ConnectionPool,
   ConnectionTimeoutError,
@@ -638,9 +639,10 @@ export class PartitionManager<C> {
       context,
       p as PartitionState<unknown>,
     );
+    // Callers already waiting in this partition go first: only an empty queue lets a caller straight through.
     const wasEmpty = p.queue.size === 0;
     const reason = wasEmpty ? this.#blockReason(p, false) : p.blockedOn;
-    if (reason === null) {
+    if (wasEmpty && reason === null) {
       this.#grant(p, w);
       return w.promise as Promise<PooledConnection<C>>;
     }
@@ -666,6 +668,7 @@ export class PartitionManager<C> {
     }
     p.queue.enqueue(w);
     if (wasEmpty) this.#setBlocked(p, reason);
+    else if (reason === null) this.#schedule(p);
     else if (blockedIsBudget(reason) && p.wakeCertain && w.deadline < p.wakeAt) {
       this.#failWaiter(w, this.#limitError(p, reason), reason, 'failed');
     }
@@ -689,10 +692,12 @@ export class PartitionManager<C> {
   #blockReason(p: PartitionState<C>, viaRing: boolean): BlockReason | null {
     if (p.granted >= p.limits.maxConnections) return 'maxConnections';
     if (p.isolated && p.granted >= p.link.pool.config.maxSize) return 'maxConnections';
-    const t = now();
-    if (p.io !== null && !p.io.available(t)) return 'ioLimit';
     const cpu = p.limits.cpuLimitMs;
-    if (cpu !== null && p.cpu.used(t) >= cpu) return 'cpuLimitMs';
+    if (p.io !== null || cpu !== null) {
+      const t = now();
+      if (p.io !== null && !p.io.available(t)) return 'ioLimit';
+      if (cpu !== null && p.cpu.used(t) >= cpu) return 'cpuLimitMs';
+    }
     const memory = p.limits.memoryLimitBytes;
     if (memory !== null && p.memoryUsed + p.memoryEstimate() > memory) return 'memoryLimitBytes';
     if (p.isolated || p.granted < p.effectiveMin()) return null;
@@ -780,6 +785,7 @@ export class PartitionManager<C> {
       const reason = p.queue.size === 0 ? null : this.#blockReason(p, true);
       if (p.queue.size === 0 || reason !== null) {
         this.#setBlocked(p, reason);
+        if (reason === 'sharedCapacity') return; // cannot happen while capacity is free; never spin on it
         continue;
       }
       this.#ring.remove(p);
@@ -880,7 +886,7 @@ export class PartitionManager<C> {
         cost = Math.max(0, Number(p.memoryCost(conn.connection)) || 0);
         p.link.lastMemoryCost = cost;
       } catch (error) {
-        this.#events.emit('error', { error: new PoolError('ERR_POOL_LISTENER', 'connectionMemoryBytes() threw', { cause: error }) });
+        this.#events.emit('error', { error: new CallbackError('ERR_POOL_FACTORY', 'connectionMemoryBytes() threw', error) });
       }
     }
     p.memoryUsed += cost - w.memReserved;
@@ -933,7 +939,8 @@ export class PartitionManager<C> {
         return;
       }
       p.prepareFailures++;
-      const failure = error ?? new PartitionError('prepare', `The connection was taken back while partition '${p.id}' prepared it`);
+      const failure =
+        error ?? new PartitionError('prepare', `The connection was taken back while partition '${p.id}' prepared it`, { partition: p.id });
       if (!conn.released) void conn.destroy(failure);
       if (!w.settled) this.#failWaiter(w, failure, reason, 'failed');
     };
