@@ -1,0 +1,366 @@
+import { inspect } from 'node:util';
+import { InvalidArgumentError } from '@pool/core';
+import { LRUCache } from 'lru-cache';
+import type pg from 'pg';
+import { classify } from './classify.js';
+
+/** A query as `pg` takes it: text, or a config object (`{ text, values, rowMode, types, name... }`). */
+export type PgQuery = string | pg.QueryConfig;
+
+/** PostgreSQL's transaction status, from the last ReadyForQuery message: idle, in a transaction, in a failed transaction. */
+export type PgTransactionStatus = 'I' | 'T' | 'E';
+
+/** @internal What a connection shares with its factory. */
+export interface ConnectionHost {
+  readonly statementCacheSize: number;
+  readonly allowExitOnIdle: boolean;
+  readonly stats: { hits: number; misses: number; evictions: number; queryErrors: number };
+  readonly describe: string;
+}
+
+/** @internal */
+export const kInternals: unique symbol = Symbol('pg.internals');
+
+interface CachedStatement {
+  readonly name: string;
+}
+
+interface PgInternals {
+  /** pg's per-connection records of parsed named statements (internal to pg, kept consistent here). */
+  parsedStatements?: Record<string, unknown>;
+  submittedNamedStatements?: Record<string, unknown>;
+  stream?: { destroy(error?: Error): void };
+}
+
+let connectionCounter = 0;
+
+/** Rejects with the signal's reason when it aborts; never settles otherwise. */
+function whenAborted(signal: AbortSignal | undefined): Promise<never> | null {
+  if (signal === undefined) return null;
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * One PostgreSQL connection from {@link pgFactory}: a `pg.Client` plus what the pool needs to reuse it
+ * safely — its transaction status, whether its session was changed, and a per-connection LRU cache of
+ * prepared statements.
+ *
+ * Run queries through {@link PgConnection.query}: that is what keeps dirty tracking and the statement
+ * cache right. `client` is the raw `pg.Client` for what this class does not wrap (`COPY` streams,
+ * cursors, `LISTEN` notifications); a session change made through it should be followed by
+ * {@link PgConnection.markDirty}.
+ *
+ * @example
+ * ```ts
+ * await pool.use(async (db) => {
+ *   const { rows } = await db.query('SELECT * FROM users WHERE id = $1', [42]); // prepared and cached
+ *   return rows;
+ * });
+ * ```
+ */
+export class PgConnection {
+  /** The underlying `pg.Client`. */
+  readonly client: pg.Client;
+  /** A number unique in this process, for logs. */
+  readonly serial: number;
+  readonly #host: ConnectionHost;
+  readonly #cache: LRUCache<string, CachedStatement> | null;
+  /** Names evicted from the cache, to deallocate on the server when it is safe. */
+  readonly #evicted: string[] = [];
+  /** Names of ours that may or may not still exist on the server (after a user DEALLOCATE / DISCARD ALL). */
+  readonly #inDoubt: string[] = [];
+  #nextStatement = 0;
+  #sessionDirty = false;
+  #userStatements = false;
+  #brokenError: unknown = undefined;
+  #closing = false;
+  #live = false;
+  #inflight = 0;
+  #status: PgTransactionStatus | null = 'I';
+  readonly #markBroken: (error?: unknown) => void;
+
+  /** @internal Made by the factory only. */
+  constructor(client: pg.Client, host: ConnectionHost, markBroken: (error?: unknown) => void) {
+    this.client = client;
+    this.serial = ++connectionCounter;
+    this.#host = host;
+    this.#markBroken = markBroken;
+    const size = host.statementCacheSize;
+    this.#cache =
+      size > 0
+        ? new LRUCache<string, CachedStatement>({
+            max: size,
+            dispose: (value, _key, reason) => {
+              if (reason !== 'evict') return;
+              host.stats.evictions++;
+              this.#evicted.push(value.name);
+            },
+          })
+        : null;
+    client.on('error', (error: Error) => this.#broke(error));
+    client.on('end', () => {
+      if (!this.#closing) this.#broke(new Error('Connection terminated unexpectedly'));
+    });
+    if (typeof (client as { getTransactionStatus?: unknown }).getTransactionStatus !== 'function') {
+      // pg before getTransactionStatus(): read the status from the protocol's ReadyForQuery ourselves.
+      const connection = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
+      connection?.on('readyForQuery', (msg: { status?: string }) => {
+        this.#status = (msg.status as PgTransactionStatus | undefined) ?? null;
+      });
+    }
+  }
+
+  /** The server process id of this session (`pg_backend_pid()`), once connected. */
+  get processID(): number | null {
+    return (this.client as unknown as { processID: number | null }).processID ?? null;
+  }
+
+  /** `'I'` idle, `'T'` in a transaction, `'E'` in a failed transaction (from PostgreSQL's ReadyForQuery). */
+  get transactionStatus(): PgTransactionStatus | null {
+    const c = this.client as { getTransactionStatus?: () => string | null };
+    if (typeof c.getTransactionStatus === 'function') return (c.getTransactionStatus() as PgTransactionStatus | null) ?? 'I';
+    return this.#status;
+  }
+
+  /** True while a transaction is open (also a failed one, which still needs a `ROLLBACK`). */
+  get inTransaction(): boolean {
+    const s = this.transactionStatus;
+    return s === 'T' || s === 'E';
+  }
+
+  /** True once the connection broke (server restart, `pg_terminate_backend`, network error). */
+  get broken(): boolean {
+    return this.#brokenError !== undefined;
+  }
+
+  /** Why it broke, if it did. */
+  get brokenError(): unknown {
+    return this.#brokenError;
+  }
+
+  /**
+   * True when the session carries state a reset must clear: an open transaction, a session change
+   * seen in a query (`SET`, `LISTEN`, temp tables, advisory locks, `PREPARE`...), a query still running,
+   * or a statement-cache cleanup that is due.
+   */
+  get dirty(): boolean {
+    return (
+      this.#brokenError !== undefined ||
+      this.#inflight > 0 ||
+      this.transactionStatus !== 'I' ||
+      this.#sessionDirty ||
+      this.#evicted.length > 0 ||
+      this.#inDoubt.length > 0
+    );
+  }
+
+  /** Prepared statements cached on this connection right now. */
+  get cachedStatements(): number {
+    return this.#cache?.size ?? 0;
+  }
+
+  /** Tells the pool this session was changed outside {@link query} (through `client`), so it is reset before reuse. */
+  markDirty(): void {
+    this.#sessionDirty = true;
+  }
+
+  /**
+   * Runs a query, like `pg.Client#query` (same arguments, same result, same errors). With a
+   * `statementCacheSize`, a query with a `values` array runs as a named prepared statement cached per
+   * connection (LRU): PostgreSQL parses and plans it once, later calls only bind and execute. A query
+   * without values runs on the simple protocol (several statements allowed) and is never cached; pass
+   * `{ text, values, name }` to manage a statement yourself.
+   */
+  async query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    let config: pg.QueryConfig;
+    if (typeof query === 'string') config = values === undefined ? { text: query } : { text: query, values };
+    else if (typeof query === 'object' && query !== null && typeof query.text === 'string') {
+      config = values === undefined ? query : { ...query, values };
+    } else {
+      throw new InvalidArgumentError('query', query, 'must be SQL text or a { text, values? } query config');
+    }
+    if (config.values !== undefined && !Array.isArray(config.values)) {
+      throw new InvalidArgumentError('values', config.values, 'must be an array of query parameters');
+    }
+    const text = config.text;
+    const effects = classify(text);
+    if (effects.session) this.#sessionDirty = true;
+    if (effects.prepares || config.name !== undefined) this.#userStatements = true;
+    const cache = this.#cache;
+    let statement: CachedStatement | undefined;
+    if (cache !== null && config.values !== undefined && config.name === undefined && !effects.session) {
+      statement = cache.get(text);
+      const stats = this.#host.stats;
+      if (statement === undefined) {
+        stats.misses++;
+        statement = { name: `__pool_${this.serial}_${++this.#nextStatement}` };
+        cache.set(text, statement);
+      } else stats.hits++;
+      // Deallocate evicted statements now, outside a transaction only (a failure there would abort the
+      // borrower's transaction); inside one they wait for the next idle moment or the reset.
+      if (this.#evicted.length > 0 && this.transactionStatus === 'I') await this.#deallocateEvicted().catch(() => {});
+      config = { ...config, name: statement.name };
+    }
+    try {
+      const result = await this.#run<R>(config);
+      if (effects.deallocates) this.#statementsInDoubt();
+      return result;
+    } catch (error) {
+      this.#host.stats.queryErrors++;
+      if (statement !== undefined && !this.#parsed(statement.name)) cache?.delete(text); // never parsed: nothing on the server
+      throw error;
+    }
+  }
+
+  /** A short description (never the password). */
+  toString(): string {
+    const state = this.#brokenError !== undefined ? 'broken' : this.#closing ? 'closed' : 'open';
+    return `PgConnection(#${this.serial}, pid ${this.processID ?? '-'}, ${state}, ${this.#host.describe})`;
+  }
+
+  /** @internal */
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  /** @internal What the factory needs. */
+  get [kInternals](): {
+    closing(): void;
+    live(): void;
+    run: <R extends pg.QueryResultRow>(config: pg.QueryConfig | string, signal?: AbortSignal) => Promise<pg.QueryResult<R>>;
+    reset(mode: 'session' | 'all', signal: AbortSignal): Promise<boolean>;
+    clean(): void;
+    cacheSize(): number;
+  } {
+    return {
+      closing: () => {
+        this.#closing = true;
+      },
+      live: () => {
+        this.#live = true;
+      },
+      run: (config, signal) => this.#run(typeof config === 'string' ? { text: config } : config, signal),
+      reset: (mode, signal) => this.#reset(mode, signal),
+      clean: () => {
+        this.#sessionDirty = false;
+        this.#userStatements = false;
+      },
+      cacheSize: () => this.#cache?.size ?? 0,
+    };
+  }
+
+  #broke(error: unknown): void {
+    if (this.#brokenError !== undefined || this.#closing) return;
+    this.#brokenError = error;
+    // Before the pool has it, create() sees `broken` and fails instead.
+    if (this.#live) this.#markBroken(error);
+  }
+
+  #pg(): PgInternals {
+    return ((this.client as unknown as { connection?: PgInternals }).connection ?? {}) as PgInternals;
+  }
+
+  #parsed(name: string): boolean {
+    return this.#pg().parsedStatements?.[name] !== undefined;
+  }
+
+  /** Forgets `names` in pg's records, so a later use of the same name parses again. */
+  #forget(names: Iterable<string>): void {
+    const { parsedStatements, submittedNamedStatements } = this.#pg();
+    for (const name of names) {
+      if (parsedStatements !== undefined) delete parsedStatements[name];
+      if (submittedNamedStatements !== undefined) delete submittedNamedStatements[name];
+    }
+  }
+
+  /** Runs a query with the in-flight count (for allowExitOnIdle and dirtiness) and an optional abort. */
+  async #run<R extends pg.QueryResultRow>(config: pg.QueryConfig, signal?: AbortSignal): Promise<pg.QueryResult<R>> {
+    if (this.#inflight++ === 0 && this.#host.allowExitOnIdle) (this.client as unknown as { ref(): void }).ref();
+    try {
+      const running = this.client.query<R>(config);
+      const aborted = whenAborted(signal);
+      if (aborted === null) return await running;
+      running.catch(() => {}); // settled after an abort: its error is not interesting any more
+      return await Promise.race([running, aborted]);
+    } finally {
+      if (--this.#inflight === 0 && this.#host.allowExitOnIdle) (this.client as unknown as { unref(): void }).unref();
+    }
+  }
+
+  /** Deallocates evicted statements on the server (outside a transaction, so a failure cannot abort one). */
+  async #deallocateEvicted(signal?: AbortSignal): Promise<void> {
+    const names = this.#evicted.splice(0);
+    if (names.length === 0) return;
+    try {
+      await this.#run({ text: names.map((n) => `DEALLOCATE ${quoteIdent(n)}`).join('; ') }, signal);
+      this.#forget(names);
+    } catch (error) {
+      this.#evicted.push(...names);
+      throw error;
+    }
+  }
+
+  /** After a user DEALLOCATE / DISCARD ALL: our statements may be gone; stop using them, check at reset. */
+  #statementsInDoubt(): void {
+    const cache = this.#cache;
+    const names: string[] = [...this.#evicted.splice(0)];
+    if (cache !== null) {
+      for (const value of cache.values()) names.push(value.name);
+      cache.clear();
+    }
+    this.#forget(names);
+    this.#inDoubt.push(...names);
+    this.#userStatements = true;
+  }
+
+  /**
+   * Returns the session to a clean state. `'session'` keeps our prepared statements (the cache stays
+   * valid); `'all'` runs `DISCARD ALL` and empties the cache. Returns true when session state was reset
+   * (so the factory re-applies `onConnect`).
+   */
+  async #reset(mode: 'session' | 'all', signal: AbortSignal): Promise<boolean> {
+    if (this.#brokenError !== undefined) throw this.#brokenError;
+    if (this.transactionStatus !== 'I') await this.#run({ text: 'ROLLBACK' }, signal);
+    const sessionReset = mode === 'all' || this.#sessionDirty || this.#userStatements;
+    if (mode === 'all') {
+      await this.#run({ text: 'DISCARD ALL' }, signal);
+      const { parsedStatements, submittedNamedStatements } = this.#pg();
+      this.#forget(Object.keys(parsedStatements ?? {}).concat(Object.keys(submittedNamedStatements ?? {})));
+      this.#cache?.clear();
+      this.#evicted.length = 0;
+      this.#inDoubt.length = 0;
+    } else {
+      if (this.#sessionDirty) {
+        await this.#run(
+          {
+            text: 'CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES',
+          },
+          signal,
+        );
+      }
+      if (this.#userStatements || this.#inDoubt.length > 0) await this.#dropForeignStatements(signal);
+      await this.#deallocateEvicted(signal);
+    }
+    this.#sessionDirty = false;
+    this.#userStatements = false;
+    return sessionReset;
+  }
+
+  /** Deallocates every prepared statement on the server that is not in our cache. */
+  async #dropForeignStatements(signal: AbortSignal): Promise<void> {
+    const ours = new Set<string>();
+    if (this.#cache !== null) for (const value of this.#cache.values()) ours.add(value.name);
+    const { rows } = await this.#run<{ name: string }>({ text: 'SELECT name FROM pg_prepared_statements' }, signal);
+    const foreign = rows.map((r) => r.name).filter((name) => !ours.has(name));
+    if (foreign.length > 0) await this.#run({ text: foreign.map((n) => `DEALLOCATE ${quoteIdent(n)}`).join('; ') }, signal);
+    this.#forget(foreign);
+    this.#inDoubt.length = 0;
+  }
+}
