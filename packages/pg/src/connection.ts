@@ -289,9 +289,35 @@ export class PgConnection {
       if (aborted === null) return await running;
       running.catch(() => {}); // settled after an abort: its error is not interesting any more
       return await Promise.race([running, aborted]);
+    } catch (error) {
+      if (signal?.aborted !== true) await this.#readyForQuery();
+      throw error;
     } finally {
       if (--this.#inflight === 0 && this.#host.allowExitOnIdle) (this.client as unknown as { unref(): void }).unref();
     }
+  }
+
+  /**
+   * pg rejects a failed query as soon as the ErrorResponse arrives, before the ReadyForQuery that
+   * carries the new transaction status ('E' after an error inside a transaction, or after
+   * `BEGIN; SELECT 1/0`). Waiting for it keeps `transactionStatus` and `dirty` true to the server when
+   * the caller sees the error (and releases the connection).
+   */
+  #readyForQuery(): Promise<void> {
+    const client = this.client as unknown as { readyForQuery?: boolean; connection?: NodeJS.EventEmitter };
+    const connection = client.connection;
+    if (client.readyForQuery !== false || connection === undefined || this.#brokenError !== undefined || this.#closing) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        connection.off('readyForQuery', done);
+        connection.off('end', done);
+        resolve();
+      };
+      connection.on('readyForQuery', done);
+      connection.on('end', done);
+    });
   }
 
   /** Deallocates evicted statements on the server (outside a transaction, so a failure cannot abort one). */

@@ -64,6 +64,21 @@ describe('pgFactory: dirty tracking and reset against the server', () => {
     expect(await one(conn, 'SELECT 1 AS ok')).toEqual({ ok: 1 });
   });
 
+  it('knows the transaction failed as soon as the failing query rejects (simple and extended protocol)', async () => {
+    const { factory, conn } = await connect({ statementCacheSize: 5 });
+    for (let i = 0; i < 20; i++) {
+      await expect(conn.query('BEGIN; SELECT 1/0')).rejects.toThrow(/division by zero/);
+      expect(conn.transactionStatus).toBe('E');
+      expect(factory.isDirty(conn)).toBe(true);
+      await factory.reset(conn, signal());
+      await conn.query('BEGIN');
+      await expect(conn.query('SELECT $1::int / 0', [i])).rejects.toThrow(/division by zero/);
+      expect(conn.transactionStatus).toBe('E');
+      await factory.reset(conn, signal());
+      expect(factory.isDirty(conn)).toBe(false);
+    }
+  });
+
   it('rolls back the work of an abandoned transaction', async () => {
     const { factory, conn } = await connect();
     const table = uniqueName('pool_pg_tx');
