@@ -235,7 +235,9 @@ describe('DeadlockDetector', () => {
     expect(report.description).toMatch(/^Deadlock in pool/);
     await vi.advanceTimersByTimeAsync(4_000); // maintenance sees the same deadlock again: not counted again
     expect(tasks.every((t) => t.state === 'pending')).toBe(true);
-    expect(detector.checkDeadlock(pool).deadlocked).toBe(true);
+    const later = detector.checkDeadlock(pool);
+    expect(later.deadlocked).toBe(true);
+    expect(later.tasks[0]?.connections[0]?.heldMs).toBe(4_000);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(tasks.every((t) => t.error instanceof ConnectionTimeoutError)).toBe(true);
     expect(onDeadlock).toHaveBeenCalledTimes(1);
@@ -266,6 +268,10 @@ describe('DeadlockDetector', () => {
     expect(waitQueue.statistics()).toMatchObject({ totalFailed: 2, currentSize: 0 });
     expect(detector.breakDeadlock(report)).toBe(0);
     expect(detector.checkDeadlock(new PriorityWaitQueue()).description).toMatch(/standalone wait queue/);
+    const partitionQueue = new PriorityWaitQueue();
+    partitionQueue.attach({ name: 'manager/tenant_a', config: { fairQueue: true } });
+    expect(detector.checkDeadlock(partitionQueue)).toMatchObject({ deadlocked: false, poolName: 'manager/tenant_a' });
+    expect(detector.checkDeadlock(partitionQueue).description).toMatch(/not a pool; check the pool itself/);
   });
 
   it('costs nothing and detects nothing when disabled', async () => {
@@ -325,6 +331,8 @@ describe('DeadlockDetector', () => {
     await pool.close();
     expect(detector.statistics().poolsAttached).toBe(0);
     expect(pool.listenerCount('enqueue')).toBe(0);
+    detector.attach(pool); // a closed pool: nothing to watch
+    expect(detector.statistics().poolsAttached).toBe(0);
   });
 
   it('contains an onDeadlock callback that throws', async () => {

@@ -1,8 +1,8 @@
 import { type ConnectionPool, InvalidArgumentError, InvalidConfigError, type PooledConnection, type Waiter } from '@pool/core';
 import { DeadlockError, type DeadlockKind } from './errors.js';
-import { checkOptionKeys, isPool } from './internal.js';
+import { checkOptionKeys, isBoostable, isPool } from './internal.js';
 import { AsyncOwnerScope, TaskScope } from './owner-scope.js';
-import { PriorityWaitQueue } from './priority-wait-queue.js';
+import type { PriorityWaitQueue } from './priority-wait-queue.js';
 
 type AnyPool = ConnectionPool<unknown>;
 type Handle = PooledConnection<unknown>;
@@ -205,7 +205,7 @@ export class DeadlockDetector {
   attach<C>(target: ConnectionPool<C>): () => void {
     if (!isPool(target)) throw new InvalidArgumentError('pool', target, 'must be a ConnectionPool');
     const pool: AnyPool = target;
-    if (!this.enabled) return () => {};
+    if (!this.enabled || pool.state === 'closed') return () => {};
     const existing = this.#watches.get(pool);
     if (existing !== undefined) return existing.detach;
     const watch = new PoolWatch(pool);
@@ -237,9 +237,10 @@ export class DeadlockDetector {
   checkDeadlock<C>(target: ConnectionPool<C> | PriorityWaitQueue): DeadlockReport {
     let pool: AnyPool;
     if (isPool(target)) pool = target;
-    else if (target instanceof PriorityWaitQueue) {
-      const host = target.host;
-      if (!isPool(host)) return this.#clear(null, 0, 'a standalone wait queue holds no connections, so it cannot deadlock');
+    else if (isBoostable(target)) {
+      const host = (target as PriorityWaitQueue).host;
+      if (host === null) return this.#clear(null, 0, 'a standalone wait queue holds no connections, so it cannot deadlock');
+      if (!isPool(host)) return this.#clear(host.name, 0, `the queue serves '${host.name}', not a pool; check the pool itself`);
       pool = host;
     } else {
       throw new InvalidArgumentError('target', target, 'must be a ConnectionPool, or a PriorityWaitQueue given to one');
@@ -408,9 +409,11 @@ export class DeadlockDetector {
   }
 
   #toReport(a: Analysis & { deadlocked: true }, watch: PoolWatch | undefined): DeadlockReport {
+    const heldMs = new Map<number, number>();
+    for (const c of a.pool.connections()) if (c.heldMs !== undefined) heldMs.set(c.id, c.heldMs);
     const tasks: DeadlockTask[] = a.groups.map((g) => ({
       task: g.task,
-      connections: g.handles.map((h) => ({ id: h.id, heldMs: h.heldMs, stack: h.stack })),
+      connections: g.handles.map((h) => ({ id: h.id, heldMs: heldMs.get(h.id) ?? 0, stack: h.stack })),
       waiterIds: g.waiters.map((w) => w.id),
     }));
     const holders = tasks.map((t) => `${t.task} holds ${t.connections.map((c) => c.id).join(', ')}`).join('; ');

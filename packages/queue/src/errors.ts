@@ -41,6 +41,7 @@ export class DeadlockError extends PoolError {
   /** Where the held connections were acquired, when the pool captures stacks. */
   readonly heldStacks: readonly string[];
 
+  /** Made by `DeadlockDetector`, which also writes the message. */
   constructor(details: {
     kind: DeadlockKind;
     poolName: string;
@@ -75,6 +76,7 @@ export class QueueTimeoutError extends PoolError {
   /** How long the entry waited, in milliseconds. */
   readonly timeoutMs: number;
 
+  /** @param timeoutMs the entry's timeout, in ms. */
   constructor(timeoutMs: number) {
     super('ERR_POOL_QUEUE_TIMEOUT', `Timed out after ${timeoutMs} ms waiting for a turn in the wait queue`);
     this.name = 'QueueTimeoutError';

@@ -18,6 +18,7 @@ export class TaskScope {
   /** How many tasks this one is nested in (0 for an outermost task). */
   readonly depth: number;
 
+  /** Made by {@link AsyncOwnerScope.run}; construct one yourself only for an `OwnerScope` of your own. */
   constructor(parent: TaskScope | null, name?: string) {
     this.id = ++taskCounter;
     this.parent = parent;

@@ -136,6 +136,8 @@ class StandaloneEntry implements Waiter, DeadlineEntry {
   readonly owner: unknown = undefined;
   readonly label: string | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
+  /** Set when served. */
+  ticket: QueueTicket | undefined = undefined;
   resolve!: (ticket: QueueTicket) => void;
   reject!: (error: PoolError) => void;
   readonly promise: Promise<QueueTicket>;
@@ -247,7 +249,10 @@ export class PriorityWaitQueue implements WaitQueue {
     return (this.#levels[level] as WaiterList).size;
   }
 
-  /** @internal Called by the pool that takes this queue. A queue serves one pool only. */
+  /**
+   * Called by the pool that takes this queue (the `WaitQueue` contract). A queue serves one pool only:
+   * a second `attach`, or one while standalone entries wait, throws `InvalidConfigError`.
+   */
   attach(host: WaitQueueHost): void {
     if (this.#host !== null) {
       throw new InvalidConfigError(
@@ -447,7 +452,7 @@ export class PriorityWaitQueue implements WaitQueue {
     const refusal = this.#standaloneRefusal('serveNext()');
     if (refusal !== null) throw refusal;
     const w = this.dequeue();
-    return w === undefined ? undefined : this.#ticketOf(w as StandaloneEntry);
+    return w === undefined ? undefined : (w as StandaloneEntry).ticket;
   }
 
   /**
@@ -588,23 +593,15 @@ export class PriorityWaitQueue implements WaitQueue {
 
   #serve(entry: StandaloneEntry, level: number, waitMs: number): void {
     this.#settle(entry);
-    entry.resolve(this.#ticketOf(entry, level, waitMs));
-  }
-
-  #ticketOf(
-    entry: StandaloneEntry,
-    level = levelOf(entry.priority) as number,
-    waitMs = Math.max(0, now() - entry.enqueuedAt),
-  ): QueueTicket {
-    const e = entry.queueData as Entry;
-    const ticket: QueueTicket = {
+    const ticket: QueueTicket = Object.freeze({
       id: entry.id,
-      priority: QUEUE_PRIORITIES[e.origin] as QueuePriority,
+      priority: QUEUE_PRIORITIES[(entry.queueData as Entry).origin] as QueuePriority,
       servedPriority: QUEUE_PRIORITIES[level] as QueuePriority,
-      waitMs: e.servedWaitMs >= 0 ? e.servedWaitMs : waitMs,
+      waitMs,
       context: entry.context,
-    };
-    return Object.freeze(ticket);
+    });
+    entry.ticket = ticket;
+    entry.resolve(ticket);
   }
 
   #exitError(entry: StandaloneEntry, reason: WaiterExit): PoolError {
