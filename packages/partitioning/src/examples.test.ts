@@ -2,6 +2,7 @@
  * The README's examples (the seed's "Partitioning" section and its "Complete Example"), run as written.
  */
 import { ConnectionPool, PoolConfig } from '@pool/core';
+import { PriorityWaitQueue, StarvationPrevention } from '@pool/queue';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PartitionLimits } from './limits.js';
 import { PartitionManager } from './manager.js';
@@ -171,5 +172,20 @@ describe('README examples', () => {
     await partitionMgr.close();
     await pool.close();
     expect(factory.open.size).toBe(0);
+  });
+
+  it('Priorities inside a partition', async () => {
+    const pool = await ConnectionPool.create(PoolConfig.builder().maxSize(10).enablePartitioning(true).build(), makeFactory());
+    const manager = new PartitionManager({
+      pool,
+      routing: RoutingStrategy.TenantBased,
+      waitQueue: () => new PriorityWaitQueue({ starvationPrevention: new StarvationPrevention({ thresholdMs: 5_000 }) }),
+    });
+    manager.createPartition('tenant_acme', PartitionType.Tenant('acme_corp'));
+    expect(await manager.use({ tenant: 'acme_corp' }, (db) => db.query('SELECT 1'), { priority: 'critical' })).toEqual([
+      { sql: 'SELECT 1' },
+    ]);
+    await manager.close();
+    await pool.close();
   });
 });

@@ -1,4 +1,4 @@
-import { AcquireAbortedError, ConnectionPool, PoolClosedError, PoolConfig } from '@pool/core';
+import { AcquireAbortedError, BasicWaitQueue, ConnectionPool, PoolClosedError, PoolConfig, PoolError } from '@pool/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PartitionError } from './errors.js';
 import type { PartitionEventMap } from './events.js';
@@ -214,6 +214,53 @@ describe('waiting, aborting and closing', () => {
     expect(manager.partition('a')?.statistics()).toMatchObject({ connectionsReleased: 1, active: 1 });
     next.value?.release();
     await cleanup();
+  });
+});
+
+describe('Waiter.fail (used by detectors such as DeadlockDetector)', () => {
+  it('fails a queued waiter with the given error, and returns the connection of one failed while the pool served it', async () => {
+    const factory = new FakeFactory();
+    factory.createDelayMs = 100;
+    const pool = await ConnectionPool.create({ maxSize: 4, enablePartitioning: true }, factory);
+    const queues: BasicWaitQueue[] = [];
+    const manager = new PartitionManager({
+      pool,
+      routing: RoutingStrategy.TenantBased,
+      waitQueue: () => {
+        const queue = new BasicWaitQueue({ order: 'fifo' });
+        queues.push(queue);
+        return queue;
+      },
+    });
+    manager.createPartition('a', PartitionType.Tenant('a'), { maxConnections: 1 });
+    const first = track(manager.acquire({ tenant: 'a' })); // waits in the pool for a new connection
+    const second = track(manager.acquire({ tenant: 'a' })); // waits in the partition
+    const [waiter] = [...(queues[0]?.values() ?? [])];
+    expect(waiter?.context).toMatchObject({ partition: 'a' });
+    const failure = new PoolError('ERR_POOL_DEADLOCK', 'nested acquire');
+    expect(waiter?.fail(failure)).toBe(true);
+    expect(waiter?.fail(failure)).toBe(false);
+    await flush();
+    expect(second.error).toBe(failure);
+    expect(manager.partition('a')?.statistics()).toMatchObject({ waiting: 0, rejections: { failed: 1 } });
+    // Now fail the caller whose connection is still being opened: it must go back to the pool when it arrives.
+    const third = track(manager.acquire({ tenant: 'a' }));
+    const [late] = [...(queues[0]?.values() ?? [])];
+    await vi.advanceTimersByTimeAsync(100);
+    expect(first.state).toBe('resolved');
+    await first.value?.destroy(); // the third caller now needs a new connection: 100 ms to open
+    await flush();
+    expect(late?.settled).toBe(false);
+    expect(manager.partition('a')?.statistics().acquiring).toBe(1);
+    expect(late?.fail(failure)).toBe(true);
+    await flush();
+    expect(third.error).toBe(failure);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(pool.size()).toMatchObject({ active: 0, idle: 1 });
+    expect(manager.partition('a')?.statistics()).toMatchObject({ active: 0, acquiring: 0 });
+    await manager.close();
+    await pool.close();
+    expect(factory.open.size).toBe(0);
   });
 });
 

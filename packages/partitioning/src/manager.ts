@@ -890,9 +890,10 @@ export class PartitionManager<C> {
       }
     }
     p.memoryUsed += cost - w.memReserved;
-    p.link.grants.set(conn.id, { partition: p, handle: conn, memoryCost: cost });
+    const t = now();
+    p.link.grants.set(conn.id, { partition: p, handle: conn, memoryCost: cost, since: t });
     p.acquiring--;
-    p.cpu.change(1, now());
+    p.cpu.change(1, t);
     if (w.settled) {
       // The caller gave up meanwhile (manager closed, or failed by a detector): straight back to the pool.
       conn.release();
@@ -1050,18 +1051,18 @@ export class PartitionManager<C> {
 
   #link(pool: ConnectionPool<C>): PoolLink<C> {
     const grants = new Map<number, Grant<C>>();
-    const onRelease = (e: { connection: PooledConnection<C>; holdMs: number }): void => {
+    const onRelease = (e: { connection: PooledConnection<C> }): void => {
       const grant = grants.get(e.connection.id);
       if (grant === undefined || grant.handle !== e.connection) return;
       grants.delete(e.connection.id);
-      this.#returned(grant, e.holdMs);
+      this.#returned(grant);
     };
     const onDestroy = (e: { connectionId: number }): void => {
       // A borrow the pool ended itself (reclaim, forced close) emits no release event.
       const grant = grants.get(e.connectionId);
       if (grant === undefined) return;
       grants.delete(e.connectionId);
-      this.#returned(grant, grant.handle.heldMs);
+      this.#returned(grant);
     };
     const onClose = (): void => {
       for (const p of this.#partitions.values()) {
@@ -1088,12 +1089,14 @@ export class PartitionManager<C> {
     return link;
   }
 
-  #returned(grant: Grant<C>, holdMs: number): void {
+  #returned(grant: Grant<C>): void {
+    const t = now();
+    const holdMs = t - grant.since;
     const p = grant.partition;
     p.granted--;
     if (!p.isolated) this.#sharedGranted--;
     p.memoryUsed -= grant.memoryCost;
-    p.cpu.change(-1, now());
+    p.cpu.change(-1, t);
     p.released++;
     p.totalHoldMs += holdMs;
     this.#syncReservation(p);

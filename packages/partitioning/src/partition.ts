@@ -142,6 +142,8 @@ export interface Grant<C> {
   readonly partition: PartitionState<C>;
   readonly handle: PooledConnection<C>;
   readonly memoryCost: number;
+  /** When the partition got the connection (monotonic ms). */
+  readonly since: number;
 }
 
 /** @internal Everything the manager keeps about one partition. */

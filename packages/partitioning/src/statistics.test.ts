@@ -1,11 +1,11 @@
 import { ConnectionPool, QueuePriority } from '@pool/core';
+import { PriorityWaitQueue, StarvationPrevention } from '@pool/queue';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PartitionManager } from './manager.js';
 import { PartitionType } from './partition-type.js';
 import { RoutingStrategy } from './routing.js';
 import { REJECTION_REASONS } from './statistics.js';
 import { FakeFactory, flush, track } from './test-support/fake-factory.js';
-import { TestPriorityQueue } from './test-support/priority-queue.js';
 
 /** Records `name` in `order` when the acquire resolves, and passes the connection on. */
 function noting<T>(order: string[], name: string): (conn: T) => T {
@@ -118,9 +118,9 @@ describe('priority inside a partition', () => {
     await pool.close();
   });
 
-  it('honours priority with an injected wait queue (for example @pool/queue PriorityWaitQueue)', async () => {
+  it("honours priority with an injected wait queue (@pool/queue's PriorityWaitQueue)", async () => {
     const pool = await ConnectionPool.create({ maxSize: 5, enablePartitioning: true }, new FakeFactory());
-    const manager = new PartitionManager({ pool, routing: RoutingStrategy.TenantBased, waitQueue: () => new TestPriorityQueue() });
+    const manager = new PartitionManager({ pool, routing: RoutingStrategy.TenantBased, waitQueue: () => new PriorityWaitQueue() });
     manager.createPartition('a', PartitionType.Tenant('a'), { maxConnections: 1 });
     manager.createPartition('b', PartitionType.Tenant('b'), { maxConnections: 1 });
     const held = await manager.acquire({ tenant: 'a' });
@@ -131,7 +131,7 @@ describe('priority inside a partition', () => {
     (await critical).release();
     (await low).release();
     expect(order).toEqual(['critical', 'low']);
-    const shared = new TestPriorityQueue();
+    const shared = new PriorityWaitQueue();
     manager.createPartition('c', PartitionType.Tenant('c'), {}, { waitQueue: shared });
     expect(() => manager.createPartition('d', PartitionType.Tenant('d'), {}, { waitQueue: shared })).toThrow(
       expect.objectContaining({ field: 'waitQueue' }),
@@ -155,6 +155,44 @@ describe('pool resize', () => {
     expect(next.state).toBe('resolved');
     next.value?.release();
     held.release();
+    await manager.close();
+    await pool.close();
+  });
+});
+
+describe('starvation prevention inside a partition', () => {
+  it('serves a Low caller within the bound under a Critical flood when the queue boosts waiters', async () => {
+    const pool = await ConnectionPool.create({ maxSize: 2, enablePartitioning: true, acquireTimeoutMs: 60_000 }, new FakeFactory());
+    const manager = new PartitionManager({
+      pool,
+      routing: RoutingStrategy.TenantBased,
+      waitQueue: () => new PriorityWaitQueue({ starvationPrevention: new StarvationPrevention({ thresholdMs: 1_000 }) }),
+    });
+    manager.createPartition('a', PartitionType.Tenant('a'), { maxConnections: 1 });
+    let lowServedAt = -1;
+    const start = performance.now();
+    let stop = false;
+    const critical = async () => {
+      while (!stop) {
+        const conn = await manager.acquire({ tenant: 'a' }, { priority: 'critical' });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        conn.release();
+      }
+    };
+    const floods = [critical(), critical(), critical()];
+    await vi.advanceTimersByTimeAsync(50);
+    const low = manager.acquire({ tenant: 'a' }, { priority: 'low' }).then((conn) => {
+      lowServedAt = performance.now() - start;
+      conn.release();
+    });
+    await vi.advanceTimersByTimeAsync(10_000);
+    await low;
+    stop = true;
+    await vi.advanceTimersByTimeAsync(1_000);
+    await Promise.all(floods);
+    // Three boosts (low -> normal -> high -> critical) at 1 s each, then its turn among the critical callers.
+    expect(lowServedAt).toBeGreaterThan(0);
+    expect(lowServedAt).toBeLessThan(5_000);
     await manager.close();
     await pool.close();
   });
