@@ -105,6 +105,20 @@ function prune<T>(list: T[], dead: (item: T) => boolean): T[] {
   return list;
 }
 
+/**
+ * True when `list` has a live item. Amortized O(1): it stops at the first live item, and compacts the
+ * list when the dead items in front of it are more than half of it.
+ */
+function hasLive<T>(list: T[], dead: (item: T) => boolean): boolean {
+  for (let i = 0; i < list.length; i++) {
+    if (dead(list[i] as T)) continue;
+    if (i >= 8 && i * 2 > list.length) prune(list, dead);
+    return true;
+  }
+  list.length = 0;
+  return false;
+}
+
 /** Appends, compacting at powers of two from 8 on: amortized O(1), and a long-lived task cannot grow a list forever. */
 function pushCompact<T>(list: T[], item: T, dead: (item: T) => boolean): void {
   const n = list.length;
@@ -251,7 +265,7 @@ export class DeadlockDetector {
       byTask ??= scanQueue(pool);
       return byTask.get(task) ?? [];
     };
-    const analysis = this.#analyze(pool, waitersOf);
+    const analysis = this.#analyze(pool, (task) => waitersOf(task).length > 0, waitersOf);
     if (!analysis.deadlocked) return this.#clear(pool.name, pool.config.maxSize, analysis.reason);
     const watch = this.#watches.get(pool)?.watch;
     const report = this.#toReport(analysis, watch);
@@ -299,7 +313,7 @@ export class DeadlockDetector {
     let stacks = false;
     for (let t: TaskScope | null = owner; t !== null; t = t.parent) {
       const held = watch.held.get(t);
-      if (held === undefined || prune(held, isReleased).length === 0) continue;
+      if (held === undefined || !hasLive(held, isReleased)) continue;
       nested = true;
       if (!stacks) stacks = held.some((h) => h.stack !== undefined);
     }
@@ -321,7 +335,7 @@ export class DeadlockDetector {
     if (held === undefined) watch.held.set(owner, (held = []));
     pushCompact(held, handle, isReleased);
     const waiting = watch.waiting.get(owner);
-    if (waiting === undefined || prune(waiting, isSettled).length === 0 || watch.scheduled) return;
+    if (waiting === undefined || watch.scheduled || !hasLive(waiting, isSettled)) return;
     // Checked after the pool finished handing the connection over.
     watch.scheduled = true;
     queueMicrotask(() => {
@@ -331,10 +345,17 @@ export class DeadlockDetector {
   }
 
   #detectAndAct(watch: PoolWatch): void {
-    const analysis = this.#analyze(watch.pool, (task) => {
-      const list = watch.waiting.get(task);
-      return list === undefined ? [] : prune(list, isSettled);
-    });
+    const analysis = this.#analyze(
+      watch.pool,
+      (task) => {
+        const list = watch.waiting.get(task);
+        return list !== undefined && hasLive(list, isSettled);
+      },
+      (task) => {
+        const list = watch.waiting.get(task);
+        return list === undefined ? [] : prune(list, isSettled);
+      },
+    );
     if (!analysis.deadlocked) return;
     const fresh = this.#record(analysis);
     if (!fresh && !this.failWaiters) return;
@@ -351,7 +372,11 @@ export class DeadlockDetector {
 
   // ---------------------------------------------------------------- analysis
 
-  #analyze(pool: AnyPool, waitersOf: (task: TaskScope) => readonly Waiter[]): Analysis {
+  /**
+   * Whether `pool` is deadlocked. `isWaiting(task)`: does the task, or one running inside it, wait for
+   * this pool (cheap); `waitersOf(task)`: those waiters (only asked once every borrower is waiting).
+   */
+  #analyze(pool: AnyPool, isWaiting: (task: TaskScope) => boolean, waitersOf: (task: TaskScope) => readonly Waiter[]): Analysis {
     if (pool.state !== 'open') return { deadlocked: false, reason: `the pool is ${pool.state}` };
     const size = pool.size();
     const maxSize = pool.config.maxSize;
@@ -380,16 +405,18 @@ export class DeadlockDetector {
       if (g === undefined) groups.set(owner, (g = { task: owner, handles: [], waiters: [] }));
       g.handles.push(h);
     }
-    const all = new Set<Waiter>();
-    const roots = new Set<TaskScope>();
     for (const g of groups.values()) {
-      const waiting = waitersOf(g.task);
-      if (waiting.length === 0) {
+      if (!isWaiting(g.task)) {
         return {
           deadlocked: false,
           reason: `connection ${(g.handles[0] as Handle).id} is held by ${g.task}, which is not waiting for this pool`,
         };
       }
+    }
+    const all = new Set<Waiter>();
+    const roots = new Set<TaskScope>();
+    for (const g of groups.values()) {
+      const waiting = waitersOf(g.task);
       g.waiters = [...waiting];
       for (const w of waiting) all.add(w);
       roots.add(g.task.root);
