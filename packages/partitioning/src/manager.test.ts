@@ -36,6 +36,18 @@ describe('new PartitionManager', () => {
     await pool.close();
   });
 
+  it('refuses a second manager on the same pool until the first is closed', async () => {
+    const pool = await ConnectionPool.create({ maxSize: 2, enablePartitioning: true }, new FakeFactory());
+    const first = new PartitionManager({ pool, routing: RoutingStrategy.TenantBased, name: 'first' });
+    expect(() => new PartitionManager({ pool, routing: RoutingStrategy.UserBased })).toThrow(
+      expect.objectContaining({ code: 'ERR_POOL_INVALID_CONFIG', field: 'pool', message: expect.stringContaining("manager 'first'") }),
+    );
+    await first.close();
+    const second = new PartitionManager({ pool, routing: RoutingStrategy.UserBased });
+    await second.close();
+    await pool.close();
+  });
+
   it('refuses bad options, naming the field', async () => {
     const pool = await ConnectionPool.create(PoolConfig.builder().maxSize(2).enablePartitioning(true).build(), new FakeFactory());
     const bad: [Record<string, unknown>, string][] = [

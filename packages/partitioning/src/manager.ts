@@ -126,6 +126,8 @@ const ACQUIRE_KEYS = ['signal', 'timeoutMs', 'priority', 'label', 'context'];
 const ISOLATED_KEYS = ['factory', 'config', 'options'];
 const KEYED_KINDS: readonly PartitionKind[] = ['tenant', 'user', 'application', 'service'];
 let managerCounter = 0;
+/** The manager partitioning each pool: reservations only hold when one manager admits for a pool. */
+const managers = new WeakMap<ConnectionPool<unknown>, string>();
 
 function blockedIsBudget(reason: BlockReason | null): reason is BudgetLimit {
   return reason === 'cpuLimitMs' || reason === 'ioLimit' || reason === 'memoryLimitBytes';
@@ -227,6 +229,14 @@ export class PartitionManager<C> {
       );
     }
     if (pool.state !== 'open') throw new InvalidConfigError('pool', `pool '${pool.name}' (${pool.state})`, 'must be open');
+    const owner = managers.get(pool as ConnectionPool<unknown>);
+    if (owner !== undefined) {
+      throw new InvalidConfigError(
+        'pool',
+        `pool '${pool.name}'`,
+        `is already partitioned by manager '${owner}'; one manager per pool (close it first), or give a partition its own pool with isolated`,
+      );
+    }
     this.routing = checkRouting(options.routing);
     const def = options.defaultPartition ?? null;
     if (def !== null && (typeof def !== 'string' || def === '')) {
@@ -254,6 +264,7 @@ export class PartitionManager<C> {
     this.#budgetTimers = new DeadlineQueue<PartitionState<C>>((p) => this.#budgetRefilled(p));
     this.#host = { failWaiter: (w, error, reason) => this.#failWaiter(w, error, reason, 'failed') };
     this.#shared = this.#link(pool);
+    managers.set(pool as ConnectionPool<unknown>, this.name);
   }
 
   // ---------------------------------------------------------------- partitions
@@ -590,7 +601,7 @@ export class PartitionManager<C> {
     if (typeof options !== 'object' || options === null) {
       return new InvalidArgumentError('options', options, 'must be an object of acquire options');
     }
-    for (const key of Object.keys(options)) {
+    for (const key in options) {
       if (!ACQUIRE_KEYS.includes(key)) {
         return new InvalidArgumentError(
           `options.${key}`,
@@ -643,7 +654,7 @@ export class PartitionManager<C> {
     const wasEmpty = p.queue.size === 0;
     const reason = wasEmpty ? this.#blockReason(p, false) : p.blockedOn;
     if (wasEmpty && reason === null) {
-      this.#grant(p, w);
+      this.#grant(p, w, w.enqueuedAt);
       return w.promise as Promise<PooledConnection<C>>;
     }
     if (p.queue.size >= p.limits.maxWaitQueue) {
@@ -828,6 +839,14 @@ export class PartitionManager<C> {
     queueMicrotask(() => this.#flush());
   }
 
+  /**
+   * `p` gave a connection back (or never got it). That can only help `p`'s own queue (its cap and
+   * budgets) and partitions waiting for shared capacity; with neither, there is nothing to do.
+   */
+  #freed(p: PartitionState<C>): void {
+    if (p.queue.size > 0 || p.state !== 'active' || this.#ring.head !== null) this.#schedule(p);
+  }
+
   #flush(): void {
     this.#flushScheduled = false;
     for (const p of this.#dirty) {
@@ -847,8 +866,7 @@ export class PartitionManager<C> {
   // ---------------------------------------------------------------- granting
 
   /** Starts one acquisition for `w` from `p`'s pool; `p`'s limits were checked. */
-  #grant(p: PartitionState<C>, w: PartitionWaiter): void {
-    const t = now();
+  #grant(p: PartitionState<C>, w: PartitionWaiter, t = now()): void {
     p.granted++;
     p.acquiring++;
     if (!p.isolated) this.#sharedGranted++;
@@ -900,12 +918,12 @@ export class PartitionManager<C> {
       return;
     }
     if (p.prepare === null) {
-      this.#deliver(p, w, conn, false);
+      this.#deliver(p, w, conn, false, t);
       return;
     }
     if (conn.label === p.label) {
       p.prepareReused++;
-      this.#deliver(p, w, conn, false);
+      this.#deliver(p, w, conn, false, t);
       return;
     }
     // Preparing is part of the acquire: it counts as acquiring, within the caller's deadline.
@@ -977,10 +995,10 @@ export class PartitionManager<C> {
     );
   }
 
-  #deliver(p: PartitionState<C>, w: PartitionWaiter, conn: PooledConnection<C>, prepared: boolean): void {
+  #deliver(p: PartitionState<C>, w: PartitionWaiter, conn: PooledConnection<C>, prepared: boolean, t = now()): void {
     w.settled = true;
     this.#inFlight.delete(w);
-    const waitMs = now() - w.enqueuedAt;
+    const waitMs = t - w.enqueuedAt;
     p.acquired++;
     p.waits.record(waitMs);
     if (this.#events.has('acquire')) this.#events.emit('acquire', { partition: p.id, connection: conn, waitMs, prepared });
@@ -993,7 +1011,7 @@ export class PartitionManager<C> {
     if (!p.isolated) this.#sharedGranted--;
     p.memoryUsed -= w.memReserved;
     this.#syncReservation(p);
-    this.#schedule(p);
+    this.#freed(p);
     if (w.settled) return;
     let failure: PoolError;
     let reason: RejectionReason;
@@ -1101,7 +1119,7 @@ export class PartitionManager<C> {
     p.totalHoldMs += holdMs;
     this.#syncReservation(p);
     if (this.#events.has('release')) this.#events.emit('release', { partition: p.id, connectionId: grant.handle.id, holdMs });
-    this.#schedule(p);
+    this.#freed(p);
   }
 
   #checkDrained(p: PartitionState<C>): void {
@@ -1231,6 +1249,7 @@ export class PartitionManager<C> {
       }
       await Promise.all(closing);
       for (const link of [...this.#links]) link.detach();
+      if (managers.get(this.pool as ConnectionPool<unknown>) === this.name) managers.delete(this.pool as ConnectionPool<unknown>);
     };
     this.#closePromise = run();
     return this.#closePromise;

@@ -113,7 +113,8 @@ export function checkRequest(request: unknown): InvalidArgumentError | null {
     return new InvalidArgumentError('request', request, 'must be a PartitionRequest object ({ tenant, user, application, ... })');
   }
   const r = request as Record<string, unknown>;
-  for (const key of Object.keys(r)) {
+  for (const key in r) {
+    if (!Object.hasOwn(r, key)) continue;
     if (!REQUEST_KEYS.includes(key)) {
       return new InvalidArgumentError(`request.${key}`, r[key], `is not a PartitionRequest field; known: ${REQUEST_KEYS.join(', ')}`);
     }
