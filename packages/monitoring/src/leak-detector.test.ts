@@ -1,13 +1,27 @@
 import { ConnectionPool } from '@pool/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LeakDetector, type LeakRelease, type LeakReport } from './leak-detector.js';
-import { FakeFactory, flush } from './test-support/fake-factory.js';
+import { PoolMonitor } from './pool-monitor.js';
+import { type FakeConnection, FakeFactory, flush } from './test-support/fake-factory.js';
+
+const monitors: PoolMonitor[] = [];
+
+/**
+ * A pool whose borrow times are measured, as in production with a PoolMonitor attached (the pool
+ * measures borrow times only when something needs them).
+ */
+async function timedPool(...args: Parameters<typeof ConnectionPool.create<FakeConnection>>): Promise<ConnectionPool<FakeConnection>> {
+  const pool = await ConnectionPool.create(...args);
+  monitors.push(new PoolMonitor(pool));
+  return pool;
+}
 
 beforeEach(() => {
   vi.useFakeTimers();
   vi.setSystemTime(new Date('2025-03-10T09:00:00Z'));
 });
 afterEach(() => {
+  for (const m of monitors.splice(0)) m.close();
   vi.restoreAllMocks();
   vi.useRealTimers();
 });
@@ -34,7 +48,7 @@ function listen(detector: LeakDetector) {
 
 describe('LeakDetector', () => {
   it('finds a connection held past the threshold (the seed "Leak Detection")', async () => {
-    const pool = await ConnectionPool.create({ minSize: 2, initialSize: 2 }, new FakeFactory(), { name: 'app' });
+    const pool = await timedPool({ minSize: 2, initialSize: 2 }, new FakeFactory(), { name: 'app' });
     const detector = new LeakDetector(300_000, 60_000).watch(pool);
     const seen = listen(detector);
     const leaked = await pool.acquire({ context: { route: 'GET /report', partition: 'tenant_acme' } });
@@ -71,7 +85,7 @@ describe('LeakDetector', () => {
   });
 
   it('reports the release of a flagged connection and clears the leak', async () => {
-    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    const pool = await timedPool({ minSize: 1, initialSize: 1 }, new FakeFactory());
     const detector = new LeakDetector(1_000, 500).watch(pool);
     const seen = listen(detector);
     const conn = await pool.acquire();
@@ -95,7 +109,7 @@ describe('LeakDetector', () => {
   });
 
   it('tells a destroyed flagged connection from a released one', async () => {
-    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    const pool = await timedPool({ minSize: 1, initialSize: 1 }, new FakeFactory());
     const detector = new LeakDetector(1_000, 500).watch(pool);
     const seen = listen(detector);
     const conn = await pool.acquire();
@@ -109,8 +123,9 @@ describe('LeakDetector', () => {
   });
 
   it('listens to pool events only while a flagged borrow exists', async () => {
-    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    const pool = await timedPool({ minSize: 1, initialSize: 1 }, new FakeFactory());
     const base = pool.listenerCount('release');
+    const baseDestroy = pool.listenerCount('destroy');
     const detector = new LeakDetector(1_000, 500).watch(pool);
     detector.on('leak', () => {});
     expect(pool.listenerCount('release')).toBe(base);
@@ -120,13 +135,13 @@ describe('LeakDetector', () => {
     conn.release();
     await flush();
     expect(pool.listenerCount('release')).toBe(base);
-    expect(pool.listenerCount('destroy')).toBe(0);
+    expect(pool.listenerCount('destroy')).toBe(baseDestroy);
     detector.close();
     await pool.close();
   });
 
   it('includes the acquire stack when the pool captures stacks', async () => {
-    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory(), { captureStacks: true });
+    const pool = await timedPool({ minSize: 1, initialSize: 1 }, new FakeFactory(), { captureStacks: true });
     const detector = new LeakDetector(1_000, 1_000).watch(pool);
     detector.on('leak', () => {});
     const conn = await pool.acquire();
@@ -138,7 +153,7 @@ describe('LeakDetector', () => {
   });
 
   it('reclaims a borrow held past reclaimAfterMs, reporting the reclaim then the release', async () => {
-    const pool = await ConnectionPool.create({ minSize: 1, maxSize: 1, initialSize: 1 }, new FakeFactory());
+    const pool = await timedPool({ minSize: 1, maxSize: 1, initialSize: 1 }, new FakeFactory());
     const detector = new LeakDetector({ thresholdMs: 60_000, checkIntervalMs: 10_000, reclaimAfterMs: 120_000, pools: pool });
     const seen = listen(detector);
     const abandoned = await pool.acquire();
@@ -161,7 +176,7 @@ describe('LeakDetector', () => {
   });
 
   it('never reclaims by default', async () => {
-    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    const pool = await timedPool({ minSize: 1, initialSize: 1 }, new FakeFactory());
     const detector = new LeakDetector(1_000, 1_000).watch(pool);
     detector.on('leak', () => {});
     const conn = await pool.acquire();
@@ -174,7 +189,7 @@ describe('LeakDetector', () => {
   });
 
   it('reports a flagged borrow ended by pool.close() as closed', async () => {
-    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1, closeTimeoutMs: 1_000 }, new FakeFactory());
+    const pool = await timedPool({ minSize: 1, initialSize: 1, closeTimeoutMs: 1_000 }, new FakeFactory());
     const detector = new LeakDetector(1_000, 1_000).watch(pool);
     const seen = listen(detector);
     await pool.acquire();
@@ -188,7 +203,7 @@ describe('LeakDetector', () => {
 
   it('warns through process warnings when nobody listens to leaks', async () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory(), { name: 'orders' });
+    const pool = await timedPool({ minSize: 1, initialSize: 1 }, new FakeFactory(), { name: 'orders' });
     const detector = new LeakDetector(1_000, 1_000).watch(pool);
     const conn = await pool.acquire();
     await vi.advanceTimersByTimeAsync(3_000);
@@ -208,7 +223,7 @@ describe('LeakDetector', () => {
 
   it('contains a throwing listener', async () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    const pool = await timedPool({ minSize: 1, initialSize: 1 }, new FakeFactory());
     const detector = new LeakDetector(1_000, 1_000).watch(pool);
     const after = vi.fn();
     detector.on('leak', () => {
@@ -225,8 +240,8 @@ describe('LeakDetector', () => {
   });
 
   it('watches several pools and can stop watching one', async () => {
-    const a = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory(), { name: 'a' });
-    const b = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory(), { name: 'b' });
+    const a = await timedPool({ minSize: 1, initialSize: 1 }, new FakeFactory(), { name: 'a' });
+    const b = await timedPool({ minSize: 1, initialSize: 1 }, new FakeFactory(), { name: 'b' });
     const detector = new LeakDetector({ thresholdMs: 1_000, pools: [a, b] });
     detector.on('leak', () => {});
     const ca = await a.acquire();
@@ -244,7 +259,7 @@ describe('LeakDetector', () => {
   });
 
   it('runs a check on demand and returns the new leaks', async () => {
-    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    const pool = await timedPool({ minSize: 1, initialSize: 1 }, new FakeFactory());
     const detector = new LeakDetector(1_000, 60_000).watch(pool);
     detector.on('leak', () => {});
     const conn = await pool.acquire();
@@ -252,6 +267,25 @@ describe('LeakDetector', () => {
     expect(detector.check().map((l) => l.connectionId)).toEqual([conn.id]);
     expect(detector.check()).toEqual([]);
     conn.release();
+    detector.close();
+    await pool.close();
+  });
+
+  it('still finds leaks in a pool that does not measure borrow times, one check late at most', async () => {
+    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    const detector = new LeakDetector(3_000, 1_000).watch(pool);
+    const seen = listen(detector);
+    await vi.advanceTimersByTimeAsync(500);
+    const conn = await pool.acquire(); // at 0.5 s: first seen by the check at 1 s
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(seen.leaks).toEqual([]); // held 3 s, but only known for 2.5 s
+    await vi.advanceTimersByTimeAsync(500);
+    expect(seen.leaks).toHaveLength(1);
+    expect(seen.leaks[0]).toMatchObject({ connectionId: conn.id, approximate: true, activeDurationMs: 3_000 });
+    await vi.advanceTimersByTimeAsync(1_000);
+    conn.release();
+    await flush();
+    expect(seen.releases[0]).toMatchObject({ endedBy: 'released', heldMs: 4_000 });
     detector.close();
     await pool.close();
   });
@@ -268,7 +302,7 @@ describe('LeakDetector', () => {
   });
 
   it('stops its timer when closed and leaves no timer without pools', async () => {
-    const pool = await ConnectionPool.create({ initialSize: 0 }, new FakeFactory());
+    const pool = await timedPool({ initialSize: 0 }, new FakeFactory());
     await pool.close();
     const before = vi.getTimerCount();
     const detector = new LeakDetector(300_000, 60_000);

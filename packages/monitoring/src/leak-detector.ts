@@ -1,4 +1,12 @@
-import { InvalidArgumentError, InvalidConfigError, MAX_TIMER_MS, type PoolEventMap, type PooledConnection } from '@pool/core';
+import {
+  type ConnectionInfo,
+  InvalidArgumentError,
+  InvalidConfigError,
+  MAX_TIMER_MS,
+  now,
+  type PoolEventMap,
+  type PooledConnection,
+} from '@pool/core';
 import type { MonitoredPool } from './pool-recorder.js';
 
 /** A borrow held longer than the leak threshold (the seed's leak entry). */
@@ -21,6 +29,13 @@ export interface LeakReport {
   label: string | undefined;
   /** Where `acquire()` was called, when the pool captures stacks (`captureStacks: true`). */
   stack: string | undefined;
+  /**
+   * True when the pool does not measure borrow times (nothing that needs them is switched on: no
+   * monitor, no `leakDetectionThresholdMs`, no `captureStacks`): `acquiredAt` and `activeDurationMs`
+   * are then counted from the first check that saw the borrow, so they are up to `checkIntervalMs`
+   * short, and the leak is reported up to one interval late.
+   */
+  approximate: boolean;
 }
 
 /** How a flagged borrow ended. */
@@ -88,11 +103,15 @@ const OPTION_KEYS = ['thresholdMs', 'checkIntervalMs', 'reclaimAfterMs', 'pools'
 interface Flagged {
   report: LeakReport;
   handle: PooledConnection<unknown>;
+  /** Monotonic start of the borrow (or of its first sighting, when the pool does not time borrows). */
+  startedAt: number;
 }
 
 /** Per-pool state: the flagged borrows, and the listeners that only exist while there are some. */
 class Watch {
   readonly flagged = new Map<PooledConnection<unknown>, Flagged>();
+  /** When a check first saw each borrow, for pools that do not measure borrow times. */
+  readonly firstSeen = new WeakMap<PooledConnection<unknown>, number>();
   /** Flagged borrows that just came back, by connection id, until their end is settled. */
   readonly ending = new Map<number, { f: Flagged; holdMs: number }>();
   #listening = false;
@@ -124,7 +143,8 @@ class Watch {
   }
 }
 
-function partitionOf(context: unknown): string | undefined {
+/** The partition a borrow's context names (`context.partition` or `context.partitionId`, a string). */
+export function partitionOf(context: unknown): string | undefined {
   if (typeof context !== 'object' || context === null) return undefined;
   const c = context as Record<string, unknown>;
   if (typeof c.partition === 'string') return c.partition;
@@ -262,25 +282,37 @@ export class LeakDetector {
   check(): LeakReport[] {
     this.#checks++;
     const found: LeakReport[] = [];
+    const t = now();
+    const epoch = Date.now();
     for (const watch of this.#watches.values()) {
       const pool = watch.pool;
       // A flagged borrow that ended without an event reaching us is never reported as a leak again.
       for (const f of [...watch.flagged.values()]) {
-        if (f.handle.released) this.#finish(watch, f, 'released', f.report.activeDurationMs);
+        if (f.handle.released) this.#finish(watch, f, 'released', t - f.startedAt);
       }
+      const handles = new Map<number, PooledConnection<unknown>>();
+      for (const h of pool.borrowed()) handles.set(h.id, h);
+      if (handles.size === 0) continue;
       const reclaim: Flagged[] = [];
       const start = found.length;
-      for (const handle of pool.borrowed()) {
-        const heldMs = handle.heldMs;
+      for (const info of pool.connections()) {
+        const handle = handles.get(info.id);
+        if (handle === undefined) continue;
+        let startedAt: number;
+        if (info.heldMs !== undefined) startedAt = t - info.heldMs;
+        else {
+          const seen = watch.firstSeen.get(handle);
+          if (seen === undefined) watch.firstSeen.set(handle, t);
+          startedAt = seen ?? t;
+        }
+        const heldMs = t - startedAt;
         if (heldMs < this.thresholdMs) continue;
         let f = watch.flagged.get(handle);
         if (f === undefined) {
-          f = { handle, report: this.#report(pool, handle, heldMs) };
+          f = { handle, startedAt, report: this.#report(pool, handle, info, heldMs, epoch) };
           watch.flagged.set(handle, f);
           this.#detected++;
           found.push(f.report);
-        } else {
-          f.report.activeDurationMs = heldMs;
         }
         if (this.reclaimAfterMs !== null && heldMs >= this.reclaimAfterMs) reclaim.push(f);
       }
@@ -293,7 +325,7 @@ export class LeakDetector {
 
   #reclaim(watch: Watch, f: Flagged): void {
     if (f.handle.released) return;
-    const snapshot = { ...f.report, activeDurationMs: f.handle.heldMs };
+    const snapshot = { ...f.report, activeDurationMs: now() - f.startedAt };
     // The pool's 'destroy' event ends the flagged borrow synchronously; hold its 'release' report back
     // so listeners hear 'reclaim' first.
     this.#outbox = [];
@@ -314,10 +346,11 @@ export class LeakDetector {
   /** The borrows flagged as leaks and still held, oldest first, with `activeDurationMs` as of now. */
   getLeaks(): LeakReport[] {
     const out: LeakReport[] = [];
+    const t = now();
     for (const watch of this.#watches.values()) {
       for (const f of watch.flagged.values()) {
         if (f.handle.released) continue;
-        out.push({ ...f.report, activeDurationMs: f.handle.heldMs });
+        out.push({ ...f.report, activeDurationMs: t - f.startedAt });
       }
     }
     out.sort((a, b) => a.acquiredAt - b.acquiredAt || a.connectionId - b.connectionId);
@@ -361,18 +394,19 @@ export class LeakDetector {
 
   // ------------------------------------------------------------ internals
 
-  #report(pool: MonitoredPool, handle: PooledConnection<unknown>, heldMs: number): LeakReport {
+  #report(pool: MonitoredPool, handle: PooledConnection<unknown>, info: ConnectionInfo, heldMs: number, epoch: number): LeakReport {
     const context = handle.context;
     return {
       poolName: pool.name,
       connectionId: handle.id,
       activeDurationMs: heldMs,
-      acquiredAt: handle.acquiredAt,
-      detectedAt: Date.now(),
+      acquiredAt: info.acquiredAt ?? epoch - heldMs,
+      detectedAt: epoch,
       context,
       partition: partitionOf(context),
-      label: handle.label,
-      stack: handle.stack,
+      label: info.label,
+      stack: info.stack,
+      approximate: info.heldMs === undefined,
     };
   }
 
@@ -381,9 +415,11 @@ export class LeakDetector {
    * 'destroy' event (reason 'destroyed') for the same connection: the end is settled in a microtask so
    * that event can say it was destroyed rather than released.
    */
-  #ended(watch: Watch, handle: PooledConnection<unknown>, holdMs: number): void {
+  #ended(watch: Watch, handle: PooledConnection<unknown>, reportedMs: number): void {
     const f = watch.flagged.get(handle);
     if (f === undefined) return;
+    // NaN when the pool does not time borrows: count from the borrow's (first-seen) start.
+    const holdMs = reportedMs >= 0 ? reportedMs : now() - f.startedAt;
     watch.flagged.delete(handle);
     watch.ending.set(f.report.connectionId, { f, holdMs });
     queueMicrotask(() => {
@@ -405,7 +441,7 @@ export class LeakDetector {
       if (f.report.connectionId === connectionId) {
         watch.flagged.delete(f.handle);
         const endedBy: LeakEnd = reason === 'reclaimed' ? 'reclaimed' : reason === 'closed' ? 'closed' : 'destroyed';
-        this.#settle(watch, f, endedBy, Math.max(0, Date.now() - f.report.acquiredAt));
+        this.#settle(watch, f, endedBy, now() - f.startedAt);
         return;
       }
     }

@@ -194,7 +194,7 @@ describe('PoolMonitor statistics', () => {
     const monitor = new PoolMonitor(pool);
     const c = await pool.acquire();
     await c.destroy(new Error('broken socket'));
-    await vi.advanceTimersByTimeAsync(40_000); // maintenance closes the idle one
+    await vi.advanceTimersByTimeAsync(70_000); // maintenance closes the idle one
     const stats = monitor.statistics();
     expect(stats.connectionsDestroyed).toBe(2);
     expect(stats.destroyedByReason.destroyed).toBe(1);
@@ -385,12 +385,14 @@ describe('PoolMonitor with several pools', () => {
 describe('PoolMonitor lifecycle', () => {
   it('detaches cleanly: no listener is left on the pool', async () => {
     const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
-    const before = (['acquire', 'release', 'create', 'acquireError', 'resize'] as const).map((e) => pool.listenerCount(e));
+    const before = (['acquire', 'release', 'create', 'acquireError', 'destroy', 'resize'] as const).map((e) => pool.listenerCount(e));
     const monitor = new PoolMonitor(pool);
     expect(pool.listenerCount('acquire')).toBe(before[0]! + 1);
     expect(monitor.detach(pool)).toBe(true);
     expect(monitor.detach(pool)).toBe(false);
-    expect((['acquire', 'release', 'create', 'acquireError', 'resize'] as const).map((e) => pool.listenerCount(e))).toEqual(before);
+    expect((['acquire', 'release', 'create', 'acquireError', 'destroy', 'resize'] as const).map((e) => pool.listenerCount(e))).toEqual(
+      before,
+    );
     monitor.attach(pool);
     monitor.close();
     expect(pool.listenerCount('acquire')).toBe(before[0]);

@@ -260,7 +260,7 @@ export class PoolMonitor {
   }
 
   /**
-   * Connection-milliseconds lent out by the pool since it was created (finished borrows plus those in
+   * Connection-milliseconds lent out by the pool since it was attached (finished borrows plus those in
    * progress). A monotonic counter: its rate divided by `maxSize` is the utilization.
    */
   borrowedTimeMs(poolName?: string): number {
@@ -410,6 +410,8 @@ export class PoolMonitor {
       maxConnections: cfg.maxSize,
       successRate: s.successRate,
       recentSuccessRate: attempts === 0 ? 1 : w.acquired / attempts,
+      windowAcquisitions: w.acquired,
+      windowAcquireFailures: w.failures,
       averageAcquireTimeMs: s.averageAcquireTimeMs,
       throughputPerSecond: span > 0 ? (w.acquired * 1000) / span : 0,
       waitTimeHistogram: this.#scratch.wait.snapshot(),
@@ -435,7 +437,7 @@ export class PoolMonitor {
   }
 
   #efficiency(r: PoolRecorder, t: number, w: ReturnType<PoolRecorder['window']>): EfficiencyMetrics {
-    const borrowed = Math.max(0, r.borrowedIntegral() - w.borrowedAtStart);
+    const borrowed = Math.max(0, r.borrowedIntegral(t) - w.borrowedAtStart);
     const capacity = r.capacityIntegral(t) - w.capacityAtStart;
     const maxSize = r.pool.config.maxSize;
     const utilization = capacity > 0 ? borrowed / capacity : maxSize > 0 ? r.pool.borrowed().length / maxSize : 0;

@@ -1,5 +1,6 @@
 import {
   type ConnectionFactory,
+  type ConnectionInfo,
   type FactoryStatistics,
   now,
   type PoolConfig,
@@ -24,6 +25,7 @@ export interface MonitoredPool {
   statistics(): PoolStatistics;
   size(): PoolSize;
   borrowed(): PooledConnection<unknown>[];
+  connections(): ConnectionInfo[];
   reclaim(connectionId: number): boolean;
   on<K extends PoolEventName>(event: K, listener: (payload: PoolEventMap<unknown>[K]) => void): unknown;
   off<K extends PoolEventName>(event: K, listener: (payload: PoolEventMap<unknown>[K]) => void): unknown;
@@ -111,6 +113,15 @@ export class PoolRecorder {
   #capacityAcc = 0;
   #capacityAt: number;
   #attached = false;
+  /**
+   * Connection-ms of the borrows that ended since attach. Starts at minus the time already spent by
+   * the borrows in progress at attach, so the integral counts only time after attach.
+   */
+  #finishedMs = 0;
+  /** Borrows in progress at attach whose start the pool did not measure: connection id → attach time. */
+  readonly #unmeasured = new Map<number, number>();
+  /** Starts (monotonic) of the borrows in progress at the last read, for borrows the pool ends itself. */
+  #lastSeen = new Map<number, number>();
 
   constructor(name: string, pool: MonitoredPool, layout: HistogramLayout, slots: number, t: number) {
     this.name = name;
@@ -120,6 +131,11 @@ export class PoolRecorder {
     this.retired = { wait: new DurationTotals(layout), hold: new DurationTotals(layout), create: new DurationTotals(layout) };
     this.#maxSize = pool.config.maxSize;
     this.#capacityAt = t;
+    for (const c of pool.connections()) {
+      if (c.state !== 'borrowed') continue;
+      if (c.heldMs === undefined) this.#unmeasured.set(c.id, t);
+      else this.#finishedMs -= c.heldMs;
+    }
     this.#begin(this.current, t);
   }
 
@@ -134,7 +150,11 @@ export class PoolRecorder {
   };
 
   readonly onRelease = (e: Events['release']): void => {
-    this.current.hold.record(e.holdMs);
+    const holdMs = e.holdMs;
+    if (holdMs >= 0) {
+      this.current.hold.record(holdMs);
+      this.#finishedMs += holdMs;
+    } else this.#untimedRelease(e.connection.id);
   };
 
   readonly onCreate = (e: Events['create']): void => {
@@ -144,6 +164,24 @@ export class PoolRecorder {
   readonly onAcquireError = (): void => {
     this.current.failures++;
   };
+
+  /** A borrow the pool ended itself (reclaim, forced close) has no 'release' event: count its time here. */
+  readonly onDestroy = (e: Events['destroy']): void => {
+    if (e.reason !== 'reclaimed' && e.reason !== 'closed') return;
+    const start = this.#unmeasured.get(e.connectionId) ?? this.#lastSeen.get(e.connectionId);
+    if (start === undefined) return;
+    this.#unmeasured.delete(e.connectionId);
+    this.#lastSeen.delete(e.connectionId);
+    this.#finishedMs += now() - start;
+  };
+
+  /** A borrow that began before the pool measured borrow times ended (its holdMs is NaN). */
+  #untimedRelease(connectionId: number): void {
+    const start = this.#unmeasured.get(connectionId);
+    if (start === undefined) return;
+    this.#unmeasured.delete(connectionId);
+    this.#finishedMs += now() - start;
+  }
 
   readonly onResize = (e: Events['resize']): void => {
     this.#noteCapacity(now());
@@ -160,6 +198,7 @@ export class PoolRecorder {
     p.on('release', this.onRelease);
     p.on('create', this.onCreate);
     p.on('acquireError', this.onAcquireError);
+    p.on('destroy', this.onDestroy);
     p.on('resize', this.onResize);
   }
 
@@ -171,6 +210,7 @@ export class PoolRecorder {
     p.off('release', this.onRelease);
     p.off('create', this.onCreate);
     p.off('acquireError', this.onAcquireError);
+    p.off('destroy', this.onDestroy);
     p.off('resize', this.onResize);
   }
 
@@ -193,7 +233,7 @@ export class PoolRecorder {
 
   #begin(slot: WindowSlot, t: number): void {
     slot.startedAt = t;
-    slot.borrowedAtStart = this.borrowedIntegral();
+    slot.borrowedAtStart = this.borrowedIntegral(t);
     slot.capacityAtStart = this.capacityIntegral(t);
     const cache = readCache(this.pool);
     slot.cacheHitsAtStart = cache === null ? Number.NaN : cache.hits;
@@ -263,14 +303,24 @@ export class PoolRecorder {
   }
 
   /**
-   * Connection-milliseconds lent out since the pool was created: the hold time of every finished borrow
-   * (as the pool counts it, reclaimed ones included) plus the time so far of the borrows in progress.
-   * Differences of this integral give exact time-weighted utilization without a clock read per event.
+   * Connection-milliseconds lent out since attach: the hold time of every borrow that ended plus the
+   * time so far of the borrows in progress. Differences of this integral give exact time-weighted
+   * utilization without a clock read per event. O(connections).
    */
-  borrowedIntegral(): number {
-    const s = this.pool.statistics();
-    let total = s.averageHoldTimeMs * s.released;
-    for (const handle of this.pool.borrowed()) total += handle.heldMs;
+  borrowedIntegral(t: number = now()): number {
+    let total = this.#finishedMs;
+    const seen = new Map<number, number>();
+    for (const c of this.pool.connections()) {
+      if (c.state !== 'borrowed') continue;
+      if (c.heldMs !== undefined) {
+        total += c.heldMs;
+        seen.set(c.id, t - c.heldMs);
+      } else {
+        const since = this.#unmeasured.get(c.id);
+        if (since !== undefined) total += t - since;
+      }
+    }
+    this.#lastSeen = seen;
     return total;
   }
 

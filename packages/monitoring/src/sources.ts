@@ -2,30 +2,31 @@ import { QUEUE_PRIORITIES, type QueuePriority } from '@pool/core';
 import type { MonitoredPool } from './pool-recorder.js';
 
 /**
- * One partition's figures as a partition manager reports them (for example `@pool/partitioning`'s
- * `PartitionManager.getPartitionStatistics()`). Read structurally: every field is optional, and a few
- * common spellings are accepted (`waiting` or `waitingRequests` or `queueLength`, `activeConnections`
- * or `active`...), so monitoring does not depend on the partitioning package.
+ * One partition's figures as a partition manager reports them (`@pool/partitioning`'s
+ * `PartitionManager.getPartitionStatistics()` returns a record of these). Read structurally: every
+ * field is optional and a few other spellings are accepted (`activeConnections`, `waitingRequests`,
+ * `maxConnections` at the top level...), so monitoring does not depend on the partitioning package.
  */
 export interface PartitionStatisticsLike {
   readonly connectionsAcquired?: number;
   readonly connectionsReleased?: number;
-  readonly activeConnections?: number;
-  readonly idleConnections?: number;
+  /** Connections borrowed through the partition right now. */
+  readonly active?: number;
+  /** Callers waiting in the partition's queue. */
   readonly waiting?: number;
-  readonly maxConnections?: number;
-  /** Acquisitions the partition refused (its limits were reached). */
-  readonly rejected?: number;
-  readonly averageWaitTimeMs?: number;
-  /** Alternative place for `maxConnections`. */
-  readonly limits?: { readonly maxConnections?: number };
+  readonly timeouts?: number;
+  /** Failed acquisitions by reason; their sum is reported as `rejected`. */
+  readonly rejections?: Readonly<Record<string, number>>;
+  readonly averageWaitMs?: number;
+  readonly p99WaitMs?: number;
+  readonly limits?: { readonly maxConnections?: number; readonly minConnections?: number };
 }
 
-/** The shapes `getPartitionStatistics()` may return: a map, a record, or a list of entries with an id. */
+/** The shapes `getPartitionStatistics()` may return: a record, a map, or a list of entries with an `id`. */
 export type PartitionStatisticsCollection =
-  | ReadonlyMap<string, PartitionStatisticsLike>
   | Readonly<Record<string, PartitionStatisticsLike>>
-  | readonly (PartitionStatisticsLike & { readonly id?: string; readonly partitionId?: string; readonly name?: string })[];
+  | ReadonlyMap<string, PartitionStatisticsLike>
+  | readonly (PartitionStatisticsLike & { readonly id?: string })[];
 
 /**
  * Anything that reports per-partition figures, such as `@pool/partitioning`'s `PartitionManager`.
@@ -44,28 +45,37 @@ export interface PartitionSummary {
   id: string;
   acquired: number | null;
   released: number | null;
+  /** Connections borrowed through it now. */
   active: number | null;
-  idle: number | null;
   waiting: number | null;
   maxConnections: number | null;
+  minConnections: number | null;
+  timeouts: number | null;
+  /** Failed acquisitions, all reasons. */
   rejected: number | null;
-  averageWaitTimeMs: number | null;
+  averageWaitMs: number | null;
+  p99WaitMs: number | null;
   /** active / maxConnections, when both are known. */
   utilization: number | null;
 }
 
-/**
- * What a priority wait queue reports about itself (for example `@pool/queue`'s
- * `PriorityWaitQueue.statistics()`), read structurally like {@link PartitionStatisticsLike}.
- */
-export interface QueueStatisticsLike {
+/** One priority level of a wait queue, as the queue reports it (`@pool/queue`'s `QueueLevelStatistics`). */
+export interface QueueLevelStatisticsLike {
   readonly currentSize?: number;
   readonly totalEnqueued?: number;
   readonly totalDequeued?: number;
-  readonly averageWaitTimeMs?: number;
-  /** Waiters promoted by starvation prevention (`boostedCount` is accepted too). */
-  readonly boosted?: number;
-  readonly timeouts?: number;
+  readonly totalTimedOut?: number;
+  readonly totalBoosted?: number;
+  readonly averageWaitMs?: number;
+  readonly maxWaitMs?: number;
+}
+
+/**
+ * What a priority wait queue reports about itself (`@pool/queue`'s `PriorityWaitQueue.statistics()`),
+ * read structurally like {@link PartitionStatisticsLike}.
+ */
+export interface QueueStatisticsLike extends QueueLevelStatisticsLike {
+  readonly byPriority?: Readonly<Partial<Record<QueuePriority, QueueLevelStatisticsLike>>>;
 }
 
 /**
@@ -76,16 +86,21 @@ export interface QueueStatisticsSource {
   statistics(): QueueStatisticsLike;
 }
 
-/** A pool's wait queue right now: waiters by priority (always known) plus what the queue reports. */
-export interface QueueSummary {
-  /** Waiters queued right now. */
-  size: number;
-  /** Waiters queued right now, by priority (counted from `pool.waitQueue.values()`). */
-  byPriority: Record<QueuePriority, number>;
-  /** Reported by the queue when it has `statistics()`; otherwise `null`. */
+/** One priority level of a pool's wait queue. Reported figures are `null` when the queue reports none. */
+export interface QueueLevelSummary {
+  /** Waiters at this priority right now (counted from `pool.waitQueue.values()`, boosts included). */
+  waiting: number;
   totalEnqueued: number | null;
-  averageWaitTimeMs: number | null;
+  totalDequeued: number | null;
+  totalTimedOut: number | null;
   boosted: number | null;
+  averageWaitMs: number | null;
+  maxWaitMs: number | null;
+}
+
+/** A pool's wait queue right now: waiters by priority (always known) plus what the queue reports. */
+export interface QueueSummary extends QueueLevelSummary {
+  byPriority: Record<QueuePriority, QueueLevelSummary>;
 }
 
 /** Optional figures from packages beside the pool, given to {@link DashboardProvider} and `@pool/prometheus`. */
@@ -114,20 +129,30 @@ function num(...candidates: unknown[]): number | null {
   return null;
 }
 
+function sumOf(record: unknown): number | null {
+  if (typeof record !== 'object' || record === null) return null;
+  let total = 0;
+  for (const v of Object.values(record)) if (typeof v === 'number' && Number.isFinite(v)) total += v;
+  return total;
+}
+
 function summarize(id: string, s: PartitionStatisticsLike): PartitionSummary {
   const r = s as Record<string, unknown>;
-  const active = num(r.activeConnections, r.active, r.borrowed);
-  const max = num(r.maxConnections, s.limits?.maxConnections);
+  const limits = (typeof r.limits === 'object' && r.limits !== null ? r.limits : {}) as Record<string, unknown>;
+  const active = num(r.active, r.activeConnections, r.borrowed);
+  const max = num(limits.maxConnections, r.maxConnections);
   return {
     id,
     acquired: num(r.connectionsAcquired, r.acquired),
     released: num(r.connectionsReleased, r.released),
     active,
-    idle: num(r.idleConnections, r.idle),
-    waiting: num(r.waiting, r.waitingRequests, r.queueLength, r.queued),
+    waiting: num(r.waiting, r.waitingRequests, r.queueLength),
     maxConnections: max,
-    rejected: num(r.rejected, r.rejections),
-    averageWaitTimeMs: num(r.averageWaitTimeMs, r.averageWaitMs),
+    minConnections: num(limits.minConnections, r.minConnections),
+    timeouts: num(r.timeouts),
+    rejected: num(r.rejected) ?? sumOf(r.rejections),
+    averageWaitMs: num(r.averageWaitMs, r.averageWaitTimeMs),
+    p99WaitMs: num(r.p99WaitMs),
     utilization: active !== null && max !== null && max > 0 ? active / max : null,
   };
 }
@@ -175,7 +200,22 @@ export function waitersByPriority(pool: MonitoredPool): Record<QueuePriority, nu
   return counts;
 }
 
-/** Summarizes `pool`'s wait queue; `source` (or the queue's own `statistics()`) adds the reported figures. */
+function level(waiting: number, r: Record<string, unknown>): QueueLevelSummary {
+  return {
+    waiting,
+    totalEnqueued: num(r.totalEnqueued),
+    totalDequeued: num(r.totalDequeued),
+    totalTimedOut: num(r.totalTimedOut, r.timeouts),
+    boosted: num(r.totalBoosted, r.boosted, r.boostedCount),
+    averageWaitMs: num(r.averageWaitMs, r.averageWaitTimeMs),
+    maxWaitMs: num(r.maxWaitMs),
+  };
+}
+
+/**
+ * Summarizes `pool`'s wait queue: waiters by priority, plus the figures `source` (or the pool's queue
+ * itself, when it has `statistics()`) reports. O(waiters).
+ */
 export function readQueue(pool: MonitoredPool, source?: QueueStatisticsSource | null): QueueSummary {
   const queue = pool.waitQueue as unknown as Partial<QueueStatisticsSource>;
   const reporter = source ?? (typeof queue.statistics === 'function' ? (queue as QueueStatisticsSource) : null);
@@ -188,11 +228,15 @@ export function readQueue(pool: MonitoredPool, source?: QueueStatisticsSource | 
       warnOnce(reporter, 'queue statistics()', error);
     }
   }
-  return {
-    size: pool.waitQueue.size,
-    byPriority: waitersByPriority(pool),
-    totalEnqueued: num(reported.totalEnqueued),
-    averageWaitTimeMs: num(reported.averageWaitTimeMs, reported.averageWaitMs),
-    boosted: num(reported.boosted, reported.boostedCount, reported.priorityBoosts),
-  };
+  const waiting = waitersByPriority(pool);
+  const levels = (typeof reported.byPriority === 'object' && reported.byPriority !== null ? reported.byPriority : {}) as Record<
+    string,
+    unknown
+  >;
+  const byPriority = {} as Record<QueuePriority, QueueLevelSummary>;
+  for (const p of QUEUE_PRIORITIES) {
+    const l = levels[p];
+    byPriority[p] = level(waiting[p], typeof l === 'object' && l !== null ? (l as Record<string, unknown>) : {});
+  }
+  return { ...level(pool.waitQueue.size, reported), byPriority };
 }

@@ -99,6 +99,10 @@ export interface PoolMonitorStatistics {
   successRate: number;
   /** The same ratio over the window; 1 when there was no attempt. */
   recentSuccessRate: number;
+  /** Successful acquisitions in the window. */
+  windowAcquisitions: number;
+  /** Failed acquisitions in the window. */
+  windowAcquireFailures: number;
   /** Mean wait of successful acquisitions since the pool was created, in ms. */
   averageAcquireTimeMs: number;
   /** Successful acquisitions per second over the window. */
