@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { classify } from './classify.js';
 
 /** A query as `pg` takes it: text, or a config object (`{ text, values, rowMode, types, name... }`). */
-export type PgQuery = string | pg.QueryConfig;
+export type PgQuery = string | pg.QueryConfig | pg.QueryArrayConfig;
 
 /** PostgreSQL's transaction status, from the last ReadyForQuery message: idle, in a transaction, in a failed transaction. */
 export type PgTransactionStatus = 'I' | 'T' | 'E';
@@ -182,7 +182,7 @@ export class PgConnection {
     let config: pg.QueryConfig;
     if (typeof query === 'string') config = values === undefined ? { text: query } : { text: query, values };
     else if (typeof query === 'object' && query !== null && typeof query.text === 'string') {
-      config = values === undefined ? query : { ...query, values };
+      config = (values === undefined ? query : { ...query, values }) as pg.QueryConfig;
     } else {
       throw new InvalidArgumentError('query', query, 'must be SQL text or a { text, values? } query config');
     }
