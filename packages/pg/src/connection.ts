@@ -147,13 +147,15 @@ export class PgConnection {
 
   /**
    * True when the session carries state a reset must clear: an open transaction, a session change
-   * seen in a query (`SET`, `LISTEN`, temp tables, advisory locks, `PREPARE`...), a query still running,
-   * or a statement-cache cleanup that is due.
+   * seen in a query (`SET`, `LISTEN`, temp tables, advisory locks, `PREPARE`...), a statement still
+   * running (also one whose caller gave up, as after pg's `query_timeout`), or a statement-cache cleanup
+   * that is due.
    */
   get dirty(): boolean {
     return (
       this.#brokenError !== undefined ||
       this.#inflight > 0 ||
+      (this.client as { readyForQuery?: boolean }).readyForQuery === false || // a statement still runs (e.g. after query_timeout)
       this.transactionStatus !== 'I' ||
       this.#sessionDirty ||
       this.#evicted.length > 0 ||
@@ -290,7 +292,9 @@ export class PgConnection {
       running.catch(() => {}); // settled after an abort: its error is not interesting any more
       return await Promise.race([running, aborted]);
     } catch (error) {
-      if (signal?.aborted !== true) await this.#readyForQuery();
+      // Only a server error (an ErrorResponse, which carries `severity`) is followed by a ReadyForQuery
+      // at once; a client-side error (query_timeout, a bad value) must not wait for the server.
+      if (signal?.aborted !== true && typeof (error as { severity?: unknown } | null)?.severity === 'string') await this.#readyForQuery();
       throw error;
     } finally {
       if (--this.#inflight === 0 && this.#host.allowExitOnIdle) (this.client as unknown as { unref(): void }).unref();

@@ -235,3 +235,14 @@ describe('pgFactory: bad input and secrets', () => {
     expect(`${(error as Error).message} ${(error as Error).stack} ${inspect(error)}`).not.toContain(SECRET);
   });
 });
+
+describe('pgFactory: client-side query errors', () => {
+  it("keeps pg's query_timeout effective: the error is not held back waiting for the server", async () => {
+    const url = new URL(PG_URL);
+    const factory = pgFactory({ connectionString: url.toString(), query_timeout: 100 });
+    const conn = await factory.create({ signal: AbortSignal.timeout(10_000), markBroken: () => {} });
+    cleanups.push(() => factory.close(conn, { signal: AbortSignal.timeout(5_000) }));
+    await expect(conn.query('SELECT pg_sleep(20)')).rejects.toThrow(/Query read timeout/);
+    expect(factory.isDirty(conn)).toBe(true); // the statement still runs on the server
+  });
+});
