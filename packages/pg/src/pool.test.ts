@@ -48,6 +48,18 @@ describe('createPgPool', () => {
     expect(db.factory.statistics().queryErrors).toBe(1);
   });
 
+  it('feeds query errors to adaptive aging, which retires a connection that keeps failing', async () => {
+    const db = pool({
+      max: 1,
+      poolOptions: { agingPolicy: AgingPolicy.Adaptive({ baseLifetimeMs: 3_600_000, errorThreshold: 0.5, windowSize: 4, minSamples: 4 }) },
+    });
+    const first = (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+    for (let i = 0; i < 3; i++) await expect(db.query('SELECT 1/0')).rejects.toMatchObject({ code: '22012' });
+    await vi.waitFor(() => expect(db.statistics().destroyedByReason.errorRate).toBe(1));
+    const next = (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+    expect(next).not.toBe(first);
+  });
+
   it('connect() and release() work as with pg.Pool, and release(true) destroys the connection', async () => {
     const db = pool({ max: 1 });
     const client = await db.connect();

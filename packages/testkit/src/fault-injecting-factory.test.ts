@@ -137,6 +137,12 @@ describe('withFaults', () => {
     expect(await factory.validate?.(conn, op())).toBe(true);
   });
 
+  it('passes other optional hooks through unchanged', () => {
+    const inner = { create: async () => ({}), close: async () => {}, connectionMemoryBytes: () => 4096 };
+    const factory = withFaults(inner as ConnectionFactory<object>) as unknown as { connectionMemoryBytes(conn: object): number };
+    expect(factory.connectionMemoryBytes({})).toBe(4096);
+  });
+
   it('keeps exactly the optional methods of the factory it wraps', () => {
     const minimal: ConnectionFactory<object> = { create: async () => ({}), close: async () => {} };
     const factory = withFaults(minimal);
@@ -144,6 +150,7 @@ describe('withFaults', () => {
     expect(factory.reset).toBeUndefined();
     expect(factory.isDirty).toBeUndefined();
     expect(factory.statistics).toBeUndefined();
+    expect('connectionMemoryBytes' in factory).toBe(false);
   });
 
   it('lets a pool ride out failing creates and resets', async () => {

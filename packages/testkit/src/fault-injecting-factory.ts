@@ -8,6 +8,8 @@ import { SeededRandom } from './random.js';
 export type FaultOperation = 'create' | 'validate' | 'reset' | 'close';
 
 const OPERATIONS: readonly FaultOperation[] = ['create', 'validate', 'reset', 'close'];
+/** Optional factory methods passed through unchanged (no faults are injected into them). */
+const PASS_THROUGH = ['connectionMemoryBytes'] as const;
 
 /** Probabilistic faults for one operation. Every field defaults to none. */
 export interface FaultSpec {
@@ -274,5 +276,10 @@ export function withFaults<C>(factory: ConnectionFactory<C>, options: FaultOptio
   if (isDirty !== undefined) wrapped.isDirty = (conn: C): boolean => isDirty.call(factory, conn);
   const statistics = factory.statistics;
   if (statistics !== undefined) wrapped.statistics = (): FactoryStatistics => statistics.call(factory);
+  // Synchronous, fault-free hooks of newer factory contracts pass straight through.
+  for (const name of PASS_THROUGH) {
+    const fn = (factory as unknown as Record<string, unknown>)[name];
+    if (typeof fn === 'function') (wrapped as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => fn.apply(factory, args);
+  }
   return wrapped;
 }
