@@ -3,7 +3,9 @@
  * prints the tables and the targets, and writes the results as JSON.
  */
 import { execFileSync, fork } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,6 +85,23 @@ async function runScenario(scenario: Scenario, opts: CliOptions): Promise<Scenar
   return summarizeScenario(info, raw, errors);
 }
 
+/**
+ * A fingerprint of the @pool/core build the children load. In a checkout shared with other people a
+ * rebuild of core in the middle of a run would silently mix two engines in one table; comparing the
+ * fingerprint before and after catches that.
+ */
+function coreFingerprint(): string {
+  try {
+    const file = createRequire(import.meta.url).resolve('@pool/core');
+    return createHash('sha256')
+      .update(readFileSync(file.replace(/index\.cjs$/, 'index.js')))
+      .digest('hex')
+      .slice(0, 16);
+  } catch {
+    return 'missing';
+  }
+}
+
 function git(args: string[]): string | null {
   try {
     return execFileSync('git', args, { cwd: benchRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -120,6 +139,7 @@ async function main(): Promise<void> {
   const chosen = opts.scenarios.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => opts.scenarios.includes(s.id));
   if (opts.cpuProf !== null) mkdirSync(opts.cpuProf, { recursive: true });
   const started = new Date();
+  const coreBuild = coreFingerprint();
   const results: Record<string, ScenarioResult> = {};
   for (const scenario of chosen) {
     process.stderr.write(`Scenario ${scenario.id}: ${scenario.title}\n`);
@@ -130,6 +150,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${heading}\n${body}\n\n`);
   }
   const targets = checkTargets(results);
+  const coreBuildAfter = coreFingerprint();
   const finished = new Date();
   const env = {
     date: started.toISOString(),
@@ -140,6 +161,8 @@ async function main(): Promise<void> {
     machine: machine(),
     commit: git(['rev-parse', 'HEAD']),
     dirty: (git(['status', '--porcelain', '--', '../packages/core', '.']) ?? '') !== '',
+    coreBuild,
+    coreBuildChanged: coreBuildAfter !== coreBuild,
     rounds: opts.rounds,
     options: opts.run,
   };
@@ -161,10 +184,16 @@ async function main(): Promise<void> {
   mkdirSync(path.dirname(outFile), { recursive: true });
   writeFileSync(outFile, `${JSON.stringify({ ...env, results, targets }, null, 2)}\n`);
   writeFileSync(outFile.replace(/\.json$/, '.md'), markdown);
-  process.stdout.write('Targets\n');
+  process.stdout.write(opts.run.smoke ? 'Targets (smoke run: tiny budgets, the figures mean nothing)\n' : 'Targets\n');
   for (const t of targets) process.stdout.write(`  [${t.status}] ${t.goal}: ${t.actual}\n`);
   process.stdout.write(`\n${env.machine.cpuModel} x${env.machine.cores}, Node ${env.node}, ${env.date}; ${env.durationS} s\n`);
   process.stdout.write(`Results: ${path.relative(process.cwd(), outFile)} (and .md)\n`);
+  if (env.coreBuildChanged) {
+    process.stderr.write(
+      `\n@pool/core's build changed during the run (${coreBuild} -> ${coreBuildAfter}): the figures mix two engines; run again.\n`,
+    );
+    process.exitCode = 1;
+  }
   const failures = Object.values(results).flatMap((r) =>
     Object.entries(r.errors).map(([s, e]) => `${r.scenario.id}/${s}: ${e.length} failed round(s)`),
   );

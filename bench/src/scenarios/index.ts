@@ -1,5 +1,6 @@
 import type { Scenario } from '../scenario.js';
 import { overload } from './overload.js';
+import { partitionFlood } from './partition-flood.js';
 import { churn, contended100, contended1000, uncontended, validateOnBorrow } from './pools.js';
 import { postgres } from './postgres.js';
 import { cancelWaiters, queuedWaiters } from './waiters.js';
@@ -18,6 +19,7 @@ export const SCENARIOS: readonly Scenario[] = [
   cancelWaiters,
   postgres,
   overload,
+  partitionFlood,
 ];
 
 /** The scenario with `id`, or an error listing the known ids. */
