@@ -158,6 +158,7 @@ describe('DashboardProvider', () => {
     const partitions: PartitionStatisticsSource = {
       getPartitionStatistics: () => ({
         standard_tier: {
+          pool: 'main',
           connectionsAcquired: 40,
           connectionsReleased: 38,
           active: 2,
@@ -175,6 +176,7 @@ describe('DashboardProvider', () => {
     expect(data.partitions).toEqual([
       {
         id: 'enterprise_tier',
+        pool: null,
         acquired: 100,
         released: 90,
         active: 10,
@@ -189,6 +191,7 @@ describe('DashboardProvider', () => {
       },
       {
         id: 'standard_tier',
+        pool: 'main',
         acquired: 40,
         released: 38,
         active: 2,

@@ -112,6 +112,9 @@ class Watch {
   readonly flagged = new Map<PooledConnection<unknown>, Flagged>();
   /** When a check first saw each borrow, for pools that do not measure borrow times. */
   readonly firstSeen = new WeakMap<PooledConnection<unknown>, number>();
+  detected = 0;
+  released = 0;
+  reclaimed = 0;
   /** Flagged borrows that just came back, by connection id, until their end is settled. */
   readonly ending = new Map<number, { f: Flagged; holdMs: number }>();
   #listening = false;
@@ -312,6 +315,7 @@ export class LeakDetector {
           f = { handle, startedAt, report: this.#report(pool, handle, info, heldMs, epoch) };
           watch.flagged.set(handle, f);
           this.#detected++;
+          watch.detected++;
           found.push(f.report);
         }
         if (this.reclaimAfterMs !== null && heldMs >= this.reclaimAfterMs) reclaim.push(f);
@@ -337,6 +341,7 @@ export class LeakDetector {
       this.#outbox = null;
       if (ok) {
         this.#reclaimed++;
+        watch.reclaimed++;
         this.#emit('reclaim', snapshot);
       }
       for (const r of held) this.#emit('release', r);
@@ -357,11 +362,25 @@ export class LeakDetector {
     return out;
   }
 
-  /** Counters since the detector was created. */
-  statistics(): LeakDetectorStatistics {
-    let active = 0;
-    for (const watch of this.#watches.values()) active += watch.flagged.size;
-    return { detected: this.#detected, released: this.#released, reclaimed: this.#reclaimed, active, checks: this.#checks };
+  /**
+   * Counters since the detector was created: of every pool, or of the watched pools named `poolName`
+   * (counted since that pool was watched).
+   */
+  statistics(poolName?: string): LeakDetectorStatistics {
+    if (poolName === undefined) {
+      let active = 0;
+      for (const watch of this.#watches.values()) active += watch.flagged.size;
+      return { detected: this.#detected, released: this.#released, reclaimed: this.#reclaimed, active, checks: this.#checks };
+    }
+    const out: LeakDetectorStatistics = { detected: 0, released: 0, reclaimed: 0, active: 0, checks: this.#checks };
+    for (const watch of this.#watches.values()) {
+      if (watch.pool.name !== poolName) continue;
+      out.detected += watch.detected;
+      out.released += watch.released;
+      out.reclaimed += watch.reclaimed;
+      out.active += watch.flagged.size;
+    }
+    return out;
   }
 
   /** Subscribes to `'leak'`, `'release'` or `'reclaim'`. A throwing listener is reported as a process warning. */
@@ -454,6 +473,7 @@ export class LeakDetector {
 
   #settle(watch: Watch, f: Flagged, endedBy: LeakEnd, heldMs: number): void {
     this.#released++;
+    watch.released++;
     watch.sync();
     const release: LeakRelease = { ...f.report, activeDurationMs: heldMs, releasedAt: Date.now(), heldMs, endedBy };
     if (this.#outbox !== null) this.#outbox.push(release);

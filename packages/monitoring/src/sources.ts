@@ -20,6 +20,8 @@ export interface PartitionStatisticsLike {
   readonly averageWaitMs?: number;
   readonly p99WaitMs?: number;
   readonly limits?: { readonly maxConnections?: number; readonly minConnections?: number };
+  /** The name of the pool the partition draws from. */
+  readonly pool?: string;
 }
 
 /** The shapes `getPartitionStatistics()` may return: a record, a map, or a list of entries with an `id`. */
@@ -43,6 +45,8 @@ export interface PartitionStatisticsSource {
 /** One partition, normalized. A figure the source does not report is `null`. */
 export interface PartitionSummary {
   id: string;
+  /** The name of the pool the partition draws from, when reported. */
+  pool: string | null;
   acquired: number | null;
   released: number | null;
   /** Connections borrowed through it now. */
@@ -143,6 +147,7 @@ function summarize(id: string, s: PartitionStatisticsLike): PartitionSummary {
   const max = num(limits.maxConnections, r.maxConnections);
   return {
     id,
+    pool: typeof r.pool === 'string' ? r.pool : null,
     acquired: num(r.connectionsAcquired, r.acquired),
     released: num(r.connectionsReleased, r.released),
     active,

@@ -1,0 +1,7 @@
+export {
+  type AnyRegistry,
+  DEFAULT_BUCKETS,
+  MetricsAlreadyRegisteredError,
+  PrometheusCollector,
+  type PrometheusCollectorOptions,
+} from './prometheus-collector.js';
