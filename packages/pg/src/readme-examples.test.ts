@@ -25,7 +25,7 @@ it('README quick start: createPgPool as a drop-in for pg.Pool', async () => {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query('SELECT 1');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [42]);
     await client.query('COMMIT');
   } finally {
     client.release();
