@@ -92,6 +92,16 @@ describe('checkTargets', () => {
     expect(byId('2b-floor')?.status).toBe('missed');
   });
 
+  it('reads the observability overhead from the paired monitored / bare ratio', () => {
+    const seven = summarizeScenario(info('7', ['core', 'core+monitoring'], { floor: 'core' }), {
+      core: ns(100, 100),
+      'core+monitoring': ns(105, 125),
+    });
+    const t = checkTargets({ '7': seven }).find((x) => x.id === '7-overhead');
+    expect(t?.status).toBe('met');
+    expect(t?.actual).toContain('13.0%');
+  });
+
   it('says which targets this run did not measure', () => {
     expect(byId('6-pg.Pool')?.status).toBe('not measured');
     expect(byId('7-overhead')?.status).toBe('not measured');

@@ -1,4 +1,5 @@
 import type { Scenario } from '../scenario.js';
+import { observability } from './observability.js';
 import { overload } from './overload.js';
 import { partitionFlood } from './partition-flood.js';
 import { churn, contended100, contended1000, uncontended, validateOnBorrow } from './pools.js';
@@ -18,6 +19,7 @@ export const SCENARIOS: readonly Scenario[] = [
   queuedWaiters,
   cancelWaiters,
   postgres,
+  observability,
   overload,
   partitionFlood,
 ];

@@ -1,4 +1,5 @@
 import { ConnectionPool } from '@pool/core';
+import { createPgPool } from '@pool/pg';
 import * as genericPool from 'generic-pool';
 import pg from 'pg';
 import { Pool as TarnPool } from 'tarn';
@@ -52,6 +53,11 @@ async function subjectFor(name: string): Promise<PgSubject> {
       const pool = await ConnectionPool.create({ maxSize: MAX, minSize: MAX }, { create: openClient, close: closeClient });
       return { query: () => pool.use((c) => c.query('SELECT 1')), close: () => pool.close() };
     }
+    case '@pool/pg': {
+      // The drop-in pg.Pool replacement on the @pool/core engine, configured like the pg.Pool below.
+      const pool = createPgPool({ connectionString: PG_URL, max: MAX });
+      return { query: () => pool.query('SELECT 1'), close: () => pool.end() };
+    }
     case 'pg.Pool': {
       const pool = new pg.Pool({ connectionString: PG_URL, max: MAX });
       return { query: () => pool.query('SELECT 1'), close: () => pool.end() };
@@ -88,8 +94,8 @@ async function subjectFor(name: string): Promise<PgSubject> {
 export const postgres: Scenario = {
   id: '6',
   title: 'PostgreSQL: SELECT 1, 100 callers over 10 connections',
-  description: `100 callers loop borrow, SELECT 1, release over 10 real pg connections (${PG_URL.replace(/\/\/[^@]*@/, '//')}); time per query. core+pg is @pool/core with a three-line pg factory (until @pool/pg lands).`,
-  subjects: ['floor+pg', 'core+pg', 'pg.Pool', 'generic-pool+pg', 'tarn+pg'],
+  description: `100 callers loop borrow, SELECT 1, release over 10 real pg connections (${PG_URL.replace(/\/\/[^@]*@/, '//')}); time per query. @pool/pg is createPgPool (pg.Pool-compatible, pool.query); core+pg is @pool/core with a three-line pg.Client factory and pool.use.`,
+  subjects: ['floor+pg', '@pool/pg', 'core+pg', 'pg.Pool', 'generic-pool+pg', 'tarn+pg'],
   primary: 'nsPerOp',
   metrics: [
     { key: 'nsPerOp', label: 'ns/query', digits: 0 },

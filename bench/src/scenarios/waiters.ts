@@ -1,4 +1,5 @@
 import { ConnectionPool, type PooledConnection } from '@pool/core';
+import { PriorityWaitQueue } from '@pool/queue';
 import { Pool as TarnPool } from 'tarn';
 import { closeFake, type FakeConnection, openFake } from '../fake.js';
 import { activeTimers, collectGarbage, type RunOptions } from '../measure.js';
@@ -162,13 +163,11 @@ interface Cancellable {
 }
 
 async function cancellable(subject: string): Promise<Cancellable> {
-  if (subject === 'core') {
+  if (subject === 'core' || subject === 'core+PriorityWaitQueue') {
     const pool = await ConnectionPool.create(
       { maxSize: MAX, maxWaitQueueSize: 1_000_000, acquireTimeoutMs: LONG_TIMEOUT_MS },
-      {
-        create: openFake,
-        close: closeFake,
-      },
+      { create: openFake, close: closeFake },
+      subject === 'core' ? {} : { waitQueue: new PriorityWaitQueue() },
     );
     return {
       acquire: () => {
@@ -209,8 +208,8 @@ export const cancelWaiters: Scenario = {
   id: '5c',
   title: 'Cancel waiters at a queue depth of 100,000',
   description:
-    'All 10 connections borrowed, 100,000 callers queue, then 10,000 random ones cancel (core: AbortSignal; tarn: abort()). Time per cancellation, until its promise rejected. generic-pool, pg-pool and the floor cannot cancel a wait.',
-  subjects: ['core', 'tarn'],
+    'All 10 connections borrowed, 100,000 callers queue, then 10,000 random ones cancel (core, with its built-in FIFO queue and with @pool/queue's PriorityWaitQueue: AbortSignal; tarn: abort()). Time per cancellation, until its promise rejected. generic-pool, pg-pool and the floor cannot cancel a wait.',
+  subjects: ['core', 'core+PriorityWaitQueue', 'tarn'],
   primary: 'cancelNs',
   metrics: [{ key: 'cancelNs', label: 'ns/cancel', digits: 0 }],
   maxRounds: 3,

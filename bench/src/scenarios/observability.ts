@@ -1,0 +1,48 @@
+import { ConnectionPool } from '@pool/core';
+import { PoolMonitor } from '@pool/monitoring';
+import { closeFake, openFake } from '../fake.js';
+import { measureBatches } from '../measure.js';
+import type { Scenario } from '../scenario.js';
+
+const BATCH = 2_000;
+
+/**
+ * Scenario 7: scenario 1's loop (one caller, acquire + release, an idle connection free) on a bare pool
+ * and on a pool watched by @pool/monitoring's PoolMonitor (histograms, usage patterns, efficiency), so
+ * the difference is what leaving observability on costs each borrow.
+ */
+export const observability: Scenario = {
+  id: '7',
+  title: 'Observability overhead (scenario 1 with monitoring attached)',
+  description:
+    "Scenario 1's uncontended acquire + release on core alone and on core with @pool/monitoring's PoolMonitor attached (it listens to acquire, release and create). The Prometheus collector (@pool/prometheus) reads on scrape only and is added to core+monitoring once that package is committed.",
+  subjects: ['core', 'core+monitoring'],
+  primary: 'nsPerOp',
+  metrics: [
+    { key: 'nsPerOp', label: 'ns/op', digits: 0 },
+    { key: 'relMad', label: 'in-run MAD', digits: 3 },
+  ],
+  floor: 'core',
+  run: async (subject, opts) => {
+    if (subject !== 'core' && subject !== 'core+monitoring') throw new Error(`unknown subject '${subject}'`);
+    const pool = await ConnectionPool.create({ maxSize: 10 }, { create: openFake, close: closeFake });
+    const monitor = subject === 'core+monitoring' ? new PoolMonitor(pool) : null;
+    const c0 = await pool.acquire();
+    c0.release();
+    const r = await measureBatches(
+      async () => {
+        for (let i = 0; i < BATCH; i++) {
+          const c = await pool.acquire();
+          c.release();
+        }
+      },
+      BATCH,
+      opts,
+    );
+    // Read what the monitor gathered, as a dashboard would, so its work is not optimised away.
+    if (monitor !== null && monitor.statistics().connectionsCreated < 1) throw new Error('the monitor saw no connection');
+    monitor?.close();
+    await pool.close();
+    return { nsPerOp: r.nsPerOp, relMad: r.relMad };
+  },
+};
