@@ -208,7 +208,7 @@ export const cancelWaiters: Scenario = {
   id: '5c',
   title: 'Cancel waiters at a queue depth of 100,000',
   description:
-    'All 10 connections borrowed, 100,000 callers queue, then 10,000 random ones cancel (core, with its built-in FIFO queue and with @pool/queue's PriorityWaitQueue: AbortSignal; tarn: abort()). Time per cancellation, until its promise rejected. generic-pool, pg-pool and the floor cannot cancel a wait.',
+    'All 10 connections borrowed, 100,000 callers queue, then 10,000 random ones cancel (core, with its built-in FIFO queue and with the PriorityWaitQueue of @pool/queue: AbortSignal; tarn: abort()). Time per cancellation, until its promise rejected. generic-pool, pg-pool and the floor cannot cancel a wait.',
   subjects: ['core', 'core+PriorityWaitQueue', 'tarn'],
   primary: 'cancelNs',
   metrics: [{ key: 'cancelNs', label: 'ns/cancel', digits: 0 }],
