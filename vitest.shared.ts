@@ -6,8 +6,8 @@ import type { ViteUserConfig } from 'vitest/config';
  */
 export function packageTests(overrides: ViteUserConfig['test'] = {}): ViteUserConfig {
   return {
-    resolve: { conditions: ['@pool/source', 'module', 'node', 'import', 'default'] },
-    ssr: { resolve: { conditions: ['@pool/source', 'module', 'node', 'import', 'default'] } },
+    resolve: { conditions: ['@pool/source', 'node', 'default'] },
+    ssr: { resolve: { conditions: ['@pool/source', 'node', 'default'] } },
     test: {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       environment: 'node',

@@ -30,6 +30,8 @@ export class DeadlineQueue<T extends DeadlineEntry> {
   readonly #heap: Lane[] = [];
   readonly #onExpire: (entry: T) => void;
   readonly #unref: boolean;
+  /** The lane used last: with one common timeout, every add hits it without a Map lookup. */
+  #lastLane: Lane | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #armedFor = Number.POSITIVE_INFINITY;
   #size = 0;
@@ -52,10 +54,14 @@ export class DeadlineQueue<T extends DeadlineEntry> {
     const key = Math.ceil(timeoutMs);
     const deadline = start + key;
     entry.deadline = deadline;
-    let lane = this.#lanes.get(key);
-    if (lane === undefined) {
-      lane = { key, head: null, tail: null, heapIndex: -1 };
-      this.#lanes.set(key, lane);
+    let lane = this.#lastLane;
+    if (lane === undefined || lane.key !== key || lane.heapIndex < 0) {
+      lane = this.#lanes.get(key);
+      if (lane === undefined) {
+        lane = { key, head: null, tail: null, heapIndex: -1 };
+        this.#lanes.set(key, lane);
+      }
+      this.#lastLane = lane;
     }
     entry.dlLane = lane;
     entry.dlNext = null;
@@ -94,7 +100,7 @@ export class DeadlineQueue<T extends DeadlineEntry> {
     if (lane.head === null) {
       this.#heapRemove(lane);
       this.#lanes.delete(lane.key);
-    } else if (wasHead) {
+    } else if (wasHead && this.#heap.length > 1) {
       this.#siftDown(lane.heapIndex);
     }
     if (this.#size === 0) this.#disarm();

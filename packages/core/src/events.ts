@@ -49,7 +49,10 @@ export interface PoolEventMap<C = unknown> {
   acquireError: { error: PoolError; waitMs: number; context: unknown };
   /** An acquire timed out (also reported as `acquireError`). */
   timeout: { waitMs: number; timeoutMs: number; context: unknown };
-  /** A borrowed connection came back after `holdMs`; `error` is what the borrower reported, if anything. */
+  /**
+   * A borrowed connection came back after `holdMs` (NaN for a borrow that began before anyone listened);
+   * `error` is what the borrower reported, if anything.
+   */
   release: { connection: PooledConnection<C>; holdMs: number; error: unknown };
   /** A new connection opened in `durationMs`. */
   create: { connectionId: number; durationMs: number };

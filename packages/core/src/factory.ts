@@ -75,6 +75,11 @@ export interface ConnectionFactory<C> {
   isDirty?(conn: C): boolean;
   /** Closes a connection. It must be safe to call on a broken connection. */
   close(conn: C, ctx: OperationContext): Promise<void>;
+  /**
+   * Optional estimate of the memory one connection costs (client and server side), in bytes, for
+   * partition memory budgets (`@pool/partitioning`'s `memoryLimitBytes`).
+   */
+  connectionMemoryBytes?(conn: C): number;
   /** Optional figures about the factory's caches, read on demand by monitoring (keep it cheap). */
   statistics?(): FactoryStatistics;
 }

@@ -31,11 +31,13 @@ export class IdleList<T extends IdleEntry> {
 
   push(e: T): void {
     e.inIdle = true;
-    e.idleNext = this.#all.head;
+    const all = this.#all;
+    const head = all.head;
+    e.idleNext = head;
     e.idlePrev = null;
-    if (this.#all.head === null) this.#all.tail = e;
-    else this.#all.head.idlePrev = e;
-    this.#all.head = e;
+    if (head === null) all.tail = e;
+    else head.idlePrev = e;
+    all.head = e;
     e.idleLabel = e.label;
     if (e.label !== undefined) {
       let chain = this.#byLabel.get(e.label);
@@ -56,8 +58,22 @@ export class IdleList<T extends IdleEntry> {
   pop(label?: string): T | undefined {
     let e: IdleEntry | null = null;
     if (label !== undefined) e = this.#byLabel.get(label)?.head ?? null;
-    if (e === null) e = this.#all.head;
-    if (e === null) return undefined;
+    if (e === null) {
+      e = this.#all.head;
+      if (e === null) return undefined;
+      if (e.idleLabel === undefined) {
+        // The head of the main chain, unlabelled: the common case, unlinked inline.
+        const all = this.#all;
+        const next = e.idleNext;
+        all.head = next;
+        if (next === null) all.tail = null;
+        else next.idlePrev = null;
+        e.idleNext = null;
+        e.inIdle = false;
+        this.#size--;
+        return e as T;
+      }
+    }
     this.remove(e as T);
     return e as T;
   }

@@ -18,7 +18,11 @@ describe('maintenance', () => {
     );
     const keep = await pool.acquire();
     keep.release(); // most recently used: the one that survives
-    await vi.advanceTimersByTimeAsync(10_999);
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(pool.size().total).toBe(4); // never early
+    // Without a monitor the pool does not read the clock on release; idle time is known to within one
+    // maintenance interval, so reaping happens at most one interval late.
+    await vi.advanceTimersByTimeAsync(1_001);
     expect(pool.size().total).toBe(1);
     expect(pool.statistics().destroyedByReason.idle).toBe(3);
     const again = await pool.acquire();
@@ -113,9 +117,30 @@ describe('maintenance', () => {
       { minSize: 0, initialSize: 2, maxSize: 2, idleTimeoutMs: 1_000, maintenanceIntervalMs: 60_000 },
       factory,
     );
+    pool.on('release', () => {}); // a listener makes the pool measure times exactly
+    const conns = [await pool.acquire(), await pool.acquire()];
+    for (const c of conns) c.release();
     await vi.advanceTimersByTimeAsync(1_000);
     expect(pool.size().total).toBe(2);
     pool.runMaintenance();
+    expect(pool.size().total).toBe(0);
+    await pool.close();
+  });
+
+  it('reaps exactly at idleTimeoutMs when times are measured', async () => {
+    const factory = new FakeFactory();
+    const pool = await ConnectionPool.create(
+      { minSize: 0, initialSize: 1, idleTimeoutMs: 5_000, maintenanceIntervalMs: 100, leakDetectionThresholdMs: 60_000 },
+      factory,
+    );
+    const conn = await pool.acquire();
+    await vi.advanceTimersByTimeAsync(1_050);
+    conn.release();
+    await vi.advanceTimersByTimeAsync(4_900); // t = 5,950: idle 4,900 ms
+    expect(pool.size().total).toBe(1);
+    await vi.advanceTimersByTimeAsync(100); // the pass at 6,000 sees 4,950 ms: kept
+    expect(pool.size().total).toBe(1);
+    await vi.advanceTimersByTimeAsync(50); // the pass at 6,100 sees 5,050 ms: reaped
     expect(pool.size().total).toBe(0);
     await pool.close();
   });

@@ -111,7 +111,8 @@ describe('operator actions', () => {
   });
 
   it('connections() and borrowed() describe every open connection', async () => {
-    const pool = await ConnectionPool.create({ minSize: 2, initialSize: 2 }, new FakeFactory());
+    // Leak detection makes the pool measure borrow and idle times exactly.
+    const pool = await ConnectionPool.create({ minSize: 2, initialSize: 2, leakDetectionThresholdMs: 60_000 }, new FakeFactory());
     await vi.advanceTimersByTimeAsync(1_000);
     const conn = await pool.acquire({ context: { tenant: 'acme' } });
     conn.label = 'acme';
@@ -139,6 +140,29 @@ describe('operator actions', () => {
     const other = await pool.acquire({ label: 'tenant_c' }); // none: any idle one
     expect(other.id).toBe(conns[2]?.id);
     for (const c of [a, b, other]) c.release();
+    await pool.close();
+  });
+});
+
+describe('borrow timing', () => {
+  it('does not report borrow times it did not measure', async () => {
+    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    const conn = await pool.acquire();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(pool.connections()[0]).toMatchObject({ state: 'borrowed', heldMs: undefined, acquiredAt: undefined });
+    conn.release();
+    await pool.close();
+  });
+
+  it('starts measuring as soon as someone listens', async () => {
+    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    const holds: number[] = [];
+    pool.on('release', (e) => holds.push(e.holdMs));
+    const conn = await pool.acquire();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(pool.connections()[0]?.heldMs).toBe(100);
+    conn.release();
+    expect(holds).toEqual([100]);
     await pool.close();
   });
 });

@@ -19,7 +19,7 @@ import {
 import { DESTROY_REASONS, type DestroyReason, type PoolEventMap, PoolEvents } from './events.js';
 import type { ConnectionFactory } from './factory.js';
 import { IdleList } from './idle-list.js';
-import { kLender, kRevoke, type Lender, PooledConnection, type ReleaseOptions } from './pooled-connection.js';
+import { kDestroyBorrowed, kGiveBack, kLender, kRevoke, type Lender, PooledConnection, type ReleaseOptions } from './pooled-connection.js';
 import { QUEUE_PRIORITIES, type QueuePriority } from './queue-priority.js';
 import { checkRecyclingStrategy, RecyclingStrategy } from './recycling-strategy.js';
 import { Slot } from './slot.js';
@@ -83,7 +83,17 @@ interface WaiterHost {
   [kFailWaiter](waiter: PoolWaiter, error: PoolError, exit: WaiterExit): boolean;
 }
 
-/** A caller waiting for a connection. */
+/** What an acquire asked for beyond the defaults (absent for a plain `acquire()`). */
+interface AcquireMeta {
+  readonly label: string | undefined;
+  readonly context: unknown;
+  readonly owner: unknown;
+  readonly trace: { stack?: string } | undefined;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** A caller waiting for a connection. Kept small: one is allocated per wait. */
 class PoolWaiter implements Waiter, DeadlineEntry {
   prev: Waiter | null = null;
   next: Waiter | null = null;
@@ -95,32 +105,49 @@ class PoolWaiter implements Waiter, DeadlineEntry {
   settled = false;
   /** The last reason this waiter's connection was refused (validation), for its timeout's cause. */
   lastError: unknown = undefined;
-  onAbort: (() => void) | undefined = undefined;
-  resolve!: (conn: PooledConnection<never>) => void;
-  reject!: (error: PoolError) => void;
-  readonly promise: Promise<PooledConnection<never>>;
 
   constructor(
     readonly host: WaiterHost,
     readonly id: number,
     public priority: QueuePriority,
     readonly enqueuedAt: number,
-    readonly timeoutMs: number,
-    readonly signal: AbortSignal | undefined,
-    readonly label: string | undefined,
-    readonly context: unknown,
-    readonly owner: unknown,
-    readonly trace: { stack?: string } | undefined,
-  ) {
-    this.promise = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    readonly meta: AcquireMeta | undefined,
+    readonly resolve: (conn: PooledConnection<never>) => void,
+    readonly reject: (error: PoolError) => void,
+  ) {}
+
+  get label(): string | undefined {
+    return this.meta?.label;
+  }
+  get context(): unknown {
+    return this.meta?.context;
+  }
+  get owner(): unknown {
+    return this.meta?.owner;
+  }
+  get trace(): { stack?: string } | undefined {
+    return this.meta?.trace;
+  }
+  get stack(): string | undefined {
+    return this.meta?.trace?.stack;
+  }
+  /** The timeout this waiter was given (whole milliseconds). */
+  get timeoutMs(): number {
+    return this.deadline - this.enqueuedAt;
   }
 
   fail(error: PoolError): boolean {
     return this.host[kFailWaiter](this, error, 'failed');
   }
+}
+
+// One executor for every waiter's promise: it parks resolve/reject here for the constructor to take,
+// so a wait allocates no closure for it.
+let parkedResolve: ((conn: PooledConnection<never>) => void) | undefined;
+let parkedReject: ((error: PoolError) => void) | undefined;
+function parkSettlers(resolve: (conn: PooledConnection<never>) => void, reject: (error: PoolError) => void): void {
+  parkedResolve = resolve;
+  parkedReject = reject;
 }
 
 function emptyReasons(): Record<DestroyReason, number> {
@@ -177,7 +204,7 @@ export class ConnectionPool<C> {
   readonly #idle = new IdleList<Slot<C>>();
   readonly #slots = new Set<Slot<C>>();
   readonly #events: PoolEvents<PoolEventMap<C>>;
-  readonly #lender: Lender<C>;
+  readonly #lender: Lender<C> = this;
   readonly #validator: ConnectionValidator | null;
   readonly #aging: AgingPolicy | null;
   readonly #recycling: RecyclingStrategy;
@@ -193,8 +220,31 @@ export class ConnectionPool<C> {
   #nextConnectionId = 0;
   #nextWaiterId = 0;
   #lastCreateError: unknown = undefined;
-  /** Last time any connection proved healthy (validated, or released without error). */
-  #lastHealthyAt = Number.NEGATIVE_INFINITY;
+  /** Bumped whenever a connection proves healthy (validated, or released without error). */
+  #healthEpoch = 0;
+  /**
+   * Whether borrow and idle times are measured. A clock read costs as much as the rest of an
+   * acquire/release, so it happens only when something needs the times: leak detection, stack capture,
+   * fast validation, or an `acquire`/`release` listener (a monitor).
+   */
+  #timed = false;
+  #onAcquire = false;
+  #onRelease = false;
+  /** No owner scope, no stack capture, no acquire-time validation: the fast path applies. */
+  #plain = false;
+  /** `#plain`, open and not suspended: a plain acquire may take an idle connection directly. */
+  #fastOk = false;
+  #onEnqueue = false;
+  /** The waiter #newWaiter made last (saves allocating a tuple to return it with its promise). */
+  #newest: PoolWaiter | undefined;
+  /** `config.maxSize`, read on every return. */
+  #maxSize = 0;
+  /** An upper bound of "now" until the next maintenance pass: the idle stamp when times are not measured. */
+  #nextTickAt = 0;
+  readonly #validateOnAcquire: boolean;
+  readonly #validateOnRelease: boolean;
+  /** What release does: 0 return as is, 1 reset, 2 reset when dirty, 3 replace. */
+  readonly #recycleMode: 0 | 1 | 2 | 3;
   #consecutiveFailures = 0;
   #lastFailureAt = Number.NEGATIVE_INFINITY;
   #backoffUntil = 0;
@@ -226,7 +276,6 @@ export class ConnectionPool<C> {
   #errors = 0;
   #totalWaitMs = 0;
   #maxWaitMs = 0;
-  #totalHoldMs = 0;
   #totalCreateMs = 0;
 
   private constructor(config: PoolConfig, factory: ConnectionFactory<C>, options: PoolOptions) {
@@ -244,12 +293,17 @@ export class ConnectionPool<C> {
     this.#queue.attach?.(this);
     this.#tokens = config.creationThrottle ?? 0;
     this.#tokensAt = now();
-    this.#lender = {
-      name: this.name,
-      factory,
-      giveBack: (handle, slot, error) => this.#giveBack(handle, slot, error),
-      destroyBorrowed: (handle, slot, error) => this.#destroyBorrowed(handle, slot, error),
-    };
+    this.#nextTickAt = this.#tokensAt + config.maintenanceIntervalMs;
+    this.#validateOnAcquire = config.validateOnAcquire;
+    this.#maxSize = config.maxSize;
+    this.#plain = this.#ownerScope === null && !this.#captureStacks && !config.validateOnAcquire;
+    this.#fastOk = this.#plain;
+    this.#validateOnRelease = config.validateOnRelease;
+    const canReset = factory.reset !== undefined;
+    const mode = this.#recycling;
+    this.#recycleMode =
+      mode === 'replace' ? 3 : !canReset || mode === 'fast' ? 0 : mode === 'adaptive' && factory.isDirty !== undefined ? 2 : 1;
+    this.#retime();
   }
 
   /**
@@ -359,6 +413,11 @@ export class ConnectionPool<C> {
     return this.#validator;
   }
 
+  /** The owner scope in use (deadlock detection), if any. */
+  get ownerScope(): OwnerScope | null {
+    return this.#ownerScope;
+  }
+
   /** The aging policy in use, if any. */
   get agingPolicy(): AgingPolicy | null {
     return this.#aging;
@@ -387,6 +446,11 @@ export class ConnectionPool<C> {
    * (wait queue full), `AcquireAbortedError`, `PoolClosedError` or `InvalidArgumentError`.
    */
   acquire(options?: AcquireOptions): Promise<PooledConnection<C>> {
+    // The common case first: no options, an idle connection free, nothing to validate or record.
+    if (options === undefined && this.#fastOk && this.#idle.size > 0 && this.#queue.size === 0) {
+      const slot = this.#takeIdle(undefined);
+      if (slot !== undefined) return Promise.resolve(this.#lend(slot, 0, undefined, undefined, undefined));
+    }
     let timeoutMs = this.#config.acquireTimeoutMs;
     let signal: AbortSignal | undefined;
     let priority: QueuePriority = 'normal';
@@ -411,10 +475,10 @@ export class ConnectionPool<C> {
     if (!this.#suspended && this.#queue.size === 0 && this.#idle.size > 0) {
       const slot = this.#takeIdle(label);
       if (slot !== undefined) {
-        if (!this.#needsValidation(slot)) return Promise.resolve(this.#lend(slot, 0, context, owner, trace));
-        const waiter = this.#newWaiter(priority, timeoutMs, signal, label, context, owner, trace);
-        this.#serve(slot, waiter, false);
-        return waiter.promise as Promise<PooledConnection<C>>;
+        if (!this.#validateOnAcquire || !this.#needsValidation(slot)) return Promise.resolve(this.#lend(slot, 0, context, owner, trace));
+        const promise = this.#newWaiter(priority, timeoutMs, signal, label, context, owner, trace);
+        this.#serve(slot, this.#newest as PoolWaiter, false);
+        return promise;
       }
     }
     if (this.#queue.size >= this.#config.maxWaitQueueSize) {
@@ -424,11 +488,12 @@ export class ConnectionPool<C> {
         context,
       );
     }
-    const waiter = this.#newWaiter(priority, timeoutMs, signal, label, context, owner, trace);
+    const promise = this.#newWaiter(priority, timeoutMs, signal, label, context, owner, trace);
+    const waiter = this.#newest as PoolWaiter;
     this.#queue.enqueue(waiter);
-    if (this.#events.has('enqueue')) this.#events.emit('enqueue', { waiter });
-    if (!waiter.settled) this.#fill();
-    return waiter.promise as Promise<PooledConnection<C>>;
+    if (this.#onEnqueue) this.#events.emit('enqueue', { waiter });
+    if (!waiter.settled && this.#slots.size + this.#pending < this.#maxSize) this.#fill();
+    return promise;
   }
 
   /**
@@ -503,7 +568,6 @@ export class ConnectionPool<C> {
       successRate: attempts === 0 ? 1 : this.#acquired / attempts,
       averageAcquireTimeMs: this.#acquired === 0 ? 0 : this.#totalWaitMs / this.#acquired,
       maxAcquireTimeMs: this.#maxWaitMs,
-      averageHoldTimeMs: this.#released === 0 ? 0 : this.#totalHoldMs / this.#released,
       averageCreateTimeMs: this.#created === 0 ? 0 : this.#totalCreateMs / this.#created,
       suspended: this.#suspended,
       state: this.state,
@@ -523,9 +587,9 @@ export class ConnectionPool<C> {
         ageMs: t - slot.createdAt,
         borrows: slot.borrows,
         label: slot.label,
-        acquiredAt: h === null ? undefined : toEpochMs(slot.borrowedAt),
-        heldMs: h === null ? undefined : t - slot.borrowedAt,
-        idleMs: slot.state === 'idle' ? t - slot.idleSince : undefined,
+        acquiredAt: h === null || Number.isNaN(slot.borrowedAt) ? undefined : toEpochMs(slot.borrowedAt),
+        heldMs: h === null || Number.isNaN(slot.borrowedAt) ? undefined : t - slot.borrowedAt,
+        idleMs: slot.state === 'idle' ? Math.max(0, t - slot.idleSince) : undefined,
         context: h?.context,
         owner: h?.owner,
         stack: h?.stack,
@@ -551,6 +615,7 @@ export class ConnectionPool<C> {
     this.#assertOpen('suspend');
     if (this.#suspended) return;
     this.#suspended = true;
+    this.#retime();
     if (this.#events.has('suspend')) this.#events.emit('suspend', {});
   }
 
@@ -559,6 +624,7 @@ export class ConnectionPool<C> {
     this.#assertOpen('resume');
     if (!this.#suspended) return;
     this.#suspended = false;
+    this.#retime();
     this.#dispatch();
     this.#fill();
     if (this.#events.has('resume')) this.#events.emit('resume', {});
@@ -584,6 +650,7 @@ export class ConnectionPool<C> {
         changes.initialSize = Math.max(0, Math.floor(sizes.maxSize));
     }
     this.#config = this.#config.with(changes);
+    this.#maxSize = this.#config.maxSize;
     for (const slot of this.#idle.oldestFirst()) {
       if (this.#slots.size <= this.#config.maxSize) break;
       this.#destroy(slot, 'resize');
@@ -629,8 +696,9 @@ export class ConnectionPool<C> {
     const start = now();
     const cfg = this.#config;
     const idleTimeout = cfg.idleTimeoutMs;
+    this.#nextTickAt = start + cfg.maintenanceIntervalMs;
     for (const slot of this.#idle.oldestFirst()) {
-      let reason = this.#retireReason(slot, start);
+      let reason = this.#retireReason(slot);
       if (reason === null && idleTimeout !== null && start - slot.idleSince >= idleTimeout && this.#slots.size > cfg.minSize) {
         reason = 'idle';
       }
@@ -640,7 +708,8 @@ export class ConnectionPool<C> {
     if (leakMs !== null) {
       for (const slot of this.#slots) {
         const h = slot.handle;
-        if (h === null || slot.leakReported || start - slot.borrowedAt < leakMs) continue;
+        // NaN (a borrow that began before times were measured) never compares as a leak.
+        if (h === null || slot.leakReported || !(start - slot.borrowedAt >= leakMs)) continue;
         slot.leakReported = true;
         this.#leaks++;
         if (this.#events.has('leak')) this.#events.emit('leak', { connection: h, heldMs: start - slot.borrowedAt, stack: h.stack });
@@ -659,6 +728,7 @@ export class ConnectionPool<C> {
   close(): Promise<void> {
     if (this.#closePromise !== undefined) return this.#closePromise;
     this.#state = CLOSING;
+    this.#retime();
     this.#closePromise = this.#shutDown();
     return this.#closePromise;
   }
@@ -671,23 +741,41 @@ export class ConnectionPool<C> {
   /** Subscribes to an event (see {@link PoolEventMap}). Returns the pool for chaining. */
   on<K extends keyof PoolEventMap<C>>(event: K, listener: (payload: PoolEventMap<C>[K]) => void): this {
     this.#events.on(event, listener);
+    this.#retime();
     return this;
   }
 
   /** Unsubscribes a listener added with `on` or `once`. */
   off<K extends keyof PoolEventMap<C>>(event: K, listener: (payload: PoolEventMap<C>[K]) => void): this {
     this.#events.off(event, listener);
+    this.#retime();
     return this;
   }
 
   /** Subscribes for one occurrence. Returns a function that cancels the subscription. */
   once<K extends keyof PoolEventMap<C>>(event: K, listener: (payload: PoolEventMap<C>[K]) => void): () => void {
     const wrapper = (payload: PoolEventMap<C>[K]): void => {
-      this.#events.off(event, wrapper);
+      this.off(event, wrapper);
       listener(payload);
     };
-    this.#events.on(event, wrapper);
-    return () => this.#events.off(event, wrapper);
+    this.on(event, wrapper);
+    return () => {
+      this.off(event, wrapper);
+    };
+  }
+
+  /** Recomputes what the hot path must measure and announce. */
+  #retime(): void {
+    this.#onAcquire = this.#events.has('acquire');
+    this.#onEnqueue = this.#events.has('enqueue');
+    this.#fastOk = this.#plain && this.#state === OPEN && !this.#suspended;
+    this.#onRelease = this.#events.has('release');
+    this.#timed =
+      this.#onAcquire ||
+      this.#onRelease ||
+      this.#captureStacks ||
+      this.#config.leakDetectionThresholdMs !== null ||
+      this.#validator?.fastValidation === true;
   }
 
   /** Listeners subscribed to `event`. */
@@ -748,6 +836,7 @@ export class ConnectionPool<C> {
     return Promise.reject(error);
   }
 
+  /** Creates a waiter with its deadline (and abort listener); returns it with the promise its caller gets. */
   #newWaiter(
     priority: QueuePriority,
     timeoutMs: number,
@@ -756,18 +845,35 @@ export class ConnectionPool<C> {
     context: unknown,
     owner: unknown,
     trace: { stack?: string } | undefined,
-  ): PoolWaiter {
+  ): Promise<PooledConnection<C>> {
+    const meta: AcquireMeta | undefined =
+      signal === undefined && label === undefined && context === undefined && owner === undefined && trace === undefined
+        ? undefined
+        : { label, context, owner, trace, signal, onAbort: undefined };
     const start = now();
-    const w = new PoolWaiter(this, ++this.#nextWaiterId, priority, start, timeoutMs, signal, label, context, owner, trace);
+    const promise = new Promise<PooledConnection<never>>(parkSettlers) as Promise<PooledConnection<C>>;
+    const w = new PoolWaiter(
+      this,
+      ++this.#nextWaiterId,
+      priority,
+      start,
+      meta,
+      parkedResolve as (conn: PooledConnection<never>) => void,
+      parkedReject as (error: PoolError) => void,
+    );
+    parkedResolve = undefined;
+    parkedReject = undefined;
     this.#deadlines.add(w, timeoutMs, start);
-    if (signal !== undefined) {
-      w.onAbort = () => {
+    if (signal !== undefined && meta !== undefined) {
+      const onAbort = (): void => {
         this.#aborted++;
         this[kFailWaiter](w, new AcquireAbortedError(signal.reason), 'abort');
       };
-      signal.addEventListener('abort', w.onAbort, { once: true });
+      meta.onAbort = onAbort;
+      signal.addEventListener('abort', onAbort, { once: true });
     }
-    return w;
+    this.#newest = w;
+    return promise;
   }
 
   #expire(w: PoolWaiter): void {
@@ -793,7 +899,8 @@ export class ConnectionPool<C> {
   #settle(w: PoolWaiter): void {
     w.settled = true;
     this.#deadlines.remove(w);
-    if (w.onAbort !== undefined) w.signal?.removeEventListener('abort', w.onAbort);
+    const meta = w.meta;
+    if (meta !== undefined && meta.onAbort !== undefined) meta.signal?.removeEventListener('abort', meta.onAbort);
   }
 
   /** Hands idle connections to waiters while both exist. */
@@ -815,7 +922,7 @@ export class ConnectionPool<C> {
     for (;;) {
       const slot = this.#idle.pop(label);
       if (slot === undefined) return undefined;
-      const reason = this.#retireReason(slot, now());
+      const reason = this.#retireReason(slot);
       if (reason === null) return slot;
       this.#destroy(slot, reason);
     }
@@ -823,7 +930,7 @@ export class ConnectionPool<C> {
 
   /** Whether an acquire must validate `slot` first; records a skip when fast validation trusts it. */
   #needsValidation(slot: Slot<C>): boolean {
-    if (!this.#config.validateOnAcquire) return false;
+    if (!this.#validateOnAcquire) return false;
     const v = this.#validator;
     if (v === null || !v.canSkip(slot.lastSuccessAt)) return true;
     this.#validations++;
@@ -870,19 +977,18 @@ export class ConnectionPool<C> {
   }
 
   #lend(slot: Slot<C>, waitMs: number, context: unknown, owner: unknown, trace: { stack?: string } | undefined): PooledConnection<C> {
-    const t = now();
     slot.state = 'borrowed';
     slot.borrows++;
-    slot.borrowedAt = t;
+    slot.borrowedAt = this.#timed ? now() : Number.NaN;
     slot.leakReported = false;
     this.#acquired++;
     if (waitMs > 0) {
       this.#totalWaitMs += waitMs;
       if (waitMs > this.#maxWaitMs) this.#maxWaitMs = waitMs;
     }
-    const handle = new PooledConnection(slot, this.#lender, t, context, owner, trace);
+    const handle = new PooledConnection(slot, this.#lender, context, owner, trace);
     slot.handle = handle;
-    if (this.#events.has('acquire')) this.#events.emit('acquire', { connection: handle, waitMs });
+    if (this.#onAcquire) this.#events.emit('acquire', { connection: handle, waitMs });
     return handle;
   }
 
@@ -902,19 +1008,19 @@ export class ConnectionPool<C> {
 
   // ---------------------------------------------------------------- return path
 
-  #giveBack(handle: PooledConnection<C>, slot: Slot<C>, error: unknown): void {
-    const t = now();
-    const holdMs = t - slot.borrowedAt;
+  /** @internal Called by `PooledConnection.release()`. */
+  [kGiveBack](handle: PooledConnection<C>, slot: Slot<C>, error: unknown): void {
+    const t = this.#timed ? now() : Number.NaN;
     slot.handle = null;
     this.#released++;
-    this.#totalHoldMs += holdMs;
     const failed = error !== undefined;
     if (failed) {
       this.#releasedWithError++;
       slot.lastSuccessAt = Number.NEGATIVE_INFINITY; // a failed use earns no fast-validation trust
     } else {
-      slot.lastSuccessAt = t;
-      this.#healthy(t);
+      if (!Number.isNaN(t)) slot.lastSuccessAt = t;
+      this.#healthEpoch++;
+      this.#consecutiveFailures = 0;
     }
     const aging = this.#aging;
     if (aging !== null) {
@@ -924,52 +1030,47 @@ export class ConnectionPool<C> {
       }
       if (slot.retire === null) slot.retire = agingVerdict(aging, slot.borrows, slot.outcomes);
     }
-    if (this.#events.has('release')) this.#events.emit('release', { connection: handle, holdMs, error });
-    this.#recycle(slot);
+    if (this.#onRelease) this.#events.emit('release', { connection: handle, holdMs: t - slot.borrowedAt, error });
+    this.#recycle(slot, t);
   }
 
-  #destroyBorrowed(handle: PooledConnection<C>, slot: Slot<C>, error: unknown): Promise<void> {
-    const holdMs = now() - slot.borrowedAt;
+  /** @internal Called by `PooledConnection.destroy()`. */
+  [kDestroyBorrowed](handle: PooledConnection<C>, slot: Slot<C>, error: unknown): Promise<void> {
     slot.handle = null;
     this.#released++;
-    this.#totalHoldMs += holdMs;
     if (error !== undefined) this.#releasedWithError++;
-    if (this.#events.has('release')) this.#events.emit('release', { connection: handle, holdMs, error });
+    if (this.#onRelease) this.#events.emit('release', { connection: handle, holdMs: now() - slot.borrowedAt, error });
     return this.#destroy(slot, 'destroyed', error);
   }
 
   /** Why `slot` must not be reused, or null. */
-  #retireReason(slot: Slot<C>, t: number): DestroyReason | null {
+  #retireReason(slot: Slot<C>): DestroyReason | null {
     if (this.#state !== OPEN) return 'closed';
     if (slot.retire !== null) return slot.retire;
     if (slot.brokenError !== undefined) return 'broken';
-    if (t >= slot.expiresAt) return 'lifetime';
-    if (this.#slots.size > this.#config.maxSize) return 'resize';
+    if (this.#slots.size > this.#maxSize) return 'resize';
     return null;
   }
 
-  #recycle(slot: Slot<C>): void {
-    const reason = this.#retireReason(slot, now());
+  /** A released connection: retire it, or reset/replace/keep it per the recycling strategy. `t`: release time, NaN when untimed. */
+  #recycle(slot: Slot<C>, t: number): void {
+    const reason = this.#retireReason(slot);
     if (reason !== null) {
       this.#destroy(slot, reason);
       return;
     }
-    const factory = this.#factory;
-    let reset = false;
-    switch (this.#recycling) {
-      case 'replace':
-        this.#destroy(slot, 'replace');
-        return;
-      case 'checked':
-        reset = factory.reset !== undefined;
-        break;
-      case 'adaptive':
-        reset = factory.reset !== undefined && this.#isDirty(slot);
-        break;
-      case 'fast':
-        break;
+    const mode = this.#recycleMode;
+    if (mode === 0 || (mode === 2 && !this.#isDirty(slot))) {
+      if (this.#validateOnRelease) this.#afterReset(slot, t);
+      else this.#offer(slot, false, t); // just checked above: nothing can have changed
+      return;
     }
-    if (reset) {
+    if (mode === 3) {
+      this.#destroy(slot, 'replace');
+      return;
+    }
+    const factory = this.#factory;
+    {
       slot.state = 'resetting';
       this.#resets++;
       const resetFn = factory.reset as NonNullable<ConnectionFactory<C>['reset']>;
@@ -979,26 +1080,23 @@ export class ConnectionPool<C> {
           this.#destroy(slot, 'reset', r.error);
           return;
         }
-        this.#afterReset(slot);
+        this.#afterReset(slot, Number.NaN);
       });
-      return;
     }
-    this.#afterReset(slot);
   }
 
+  /** Asks the factory whether a connection carries state to reset; a throwing hook counts as dirty. */
   #isDirty(slot: Slot<C>): boolean {
-    const isDirty = this.#factory.isDirty;
-    if (isDirty === undefined) return true;
     try {
-      return isDirty.call(this.#factory, slot.connection) !== false;
+      return (this.#factory.isDirty as NonNullable<ConnectionFactory<C>['isDirty']>).call(this.#factory, slot.connection) !== false;
     } catch {
       return true;
     }
   }
 
-  #afterReset(slot: Slot<C>): void {
-    if (!this.#config.validateOnRelease) {
-      this.#makeAvailable(slot, false);
+  #afterReset(slot: Slot<C>, t: number): void {
+    if (!this.#validateOnRelease) {
+      this.#makeAvailable(slot, false, t);
       return;
     }
     slot.state = 'validating';
@@ -1012,16 +1110,19 @@ export class ConnectionPool<C> {
    * A connection is ready for reuse: straight to the next waiter, else idle. `checked`: it was just
    * created or validated, so acquire-time validation is not needed.
    */
-  #makeAvailable(slot: Slot<C>, checked: boolean): void {
+  #makeAvailable(slot: Slot<C>, checked: boolean, t = Number.NaN): void {
     if (slot.state === 'closing') return;
-    // A connection never borrowed is not retired for age here (a tiny maxLifetimeMs would otherwise
-    // churn create/destroy without serving anyone); idle pops and maintenance still retire it.
-    const reason = this.#retireReason(slot, slot.borrows === 0 ? Number.NEGATIVE_INFINITY : now());
+    const reason = this.#retireReason(slot);
     if (reason !== null) {
       this.#destroy(slot, reason);
       return;
     }
-    if (!this.#suspended) {
+    this.#offer(slot, checked, t);
+  }
+
+  /** {@link #makeAvailable} for a connection known to be reusable. */
+  #offer(slot: Slot<C>, checked: boolean, t: number): void {
+    if (!this.#suspended && this.#queue.size > 0) {
       const w = this.#queue.dequeue() as PoolWaiter | undefined;
       if (w !== undefined) {
         this.#serve(slot, w, checked);
@@ -1029,7 +1130,9 @@ export class ConnectionPool<C> {
       }
     }
     slot.state = 'idle';
-    slot.idleSince = now();
+    // Exact when times are measured; otherwise the next maintenance pass (an upper bound), so the idle
+    // timeout never reaps early and at most one maintenance interval late.
+    slot.idleSince = !Number.isNaN(t) ? t : this.#timed ? now() : this.#nextTickAt;
     this.#idle.push(slot);
   }
 
@@ -1037,8 +1140,11 @@ export class ConnectionPool<C> {
     this.#validations++;
     const start = now();
     const done = (outcome: ValidationOutcome): ValidationOutcome => {
-      if (outcome === 'valid') this.#healthy((slot.lastSuccessAt = now()));
-      else if (outcome !== 'skipped') this.#validationFailures++;
+      if (outcome === 'valid') {
+        slot.lastSuccessAt = now();
+        this.#healthEpoch++;
+        this.#consecutiveFailures = 0;
+      } else if (outcome !== 'skipped') this.#validationFailures++;
       if (this.#events.has('validation')) this.#events.emit('validation', { connectionId: slot.id, outcome, durationMs: now() - start });
       return outcome;
     };
@@ -1168,6 +1274,12 @@ export class ConnectionPool<C> {
     const lifetime = this.#lifetimeMs();
     const expiresAt = lifetime === null ? Number.POSITIVE_INFINITY : start + lifetime - Math.random() * lifetime * 0.025;
     const slot = new Slot(++this.#nextConnectionId, conn, t, expiresAt);
+    slot.healthEpoch = this.#healthEpoch;
+    if (lifetime !== null) {
+      // One unref'd timer per connection (not per borrow) retires it at its lifetime, even when idle.
+      slot.expiryTimer = setTimeout(() => this.#expireSlot(slot), Math.max(0, Math.ceil(expiresAt - t)));
+      slot.expiryTimer.unref?.();
+    }
     this.#slots.add(slot);
     slot.state = 'validating';
     this.#created++;
@@ -1178,6 +1290,13 @@ export class ConnectionPool<C> {
     this.#backoffUntil = 0;
     if (this.#events.has('create')) this.#events.emit('create', { connectionId: slot.id, durationMs: t - start });
     return slot;
+  }
+
+  #expireSlot(slot: Slot<C>): void {
+    slot.expiryTimer = undefined;
+    if (slot.state === 'closing') return;
+    if (slot.retire === null) slot.retire = 'lifetime';
+    if (slot.state === 'idle') this.#destroy(slot, slot.retire);
   }
 
   #lifetimeMs(): number | null {
@@ -1197,12 +1316,6 @@ export class ConnectionPool<C> {
       this.#events.emit('createError', { error, durationMs: t - start, consecutiveFailures: this.#consecutiveFailures, retryInMs: delay });
     }
     if (this.#state === OPEN) this.#fill();
-  }
-
-  /** A connection proved healthy at `t`: the failure streak is over. */
-  #healthy(t: number): void {
-    this.#lastHealthyAt = t;
-    this.#consecutiveFailures = 0;
   }
 
   /**
@@ -1257,8 +1370,8 @@ export class ConnectionPool<C> {
       slot.handle = null;
       this.#released++;
       this.#reclaimed++;
-      this.#totalHoldMs += now() - slot.borrowedAt;
     }
+    if (slot.expiryTimer !== undefined) clearTimeout(slot.expiryTimer);
     slot.state = 'closing';
     this.#slots.delete(slot);
     this.#destroyed++;
@@ -1266,7 +1379,7 @@ export class ConnectionPool<C> {
     if (this.#events.has('destroy')) {
       this.#events.emit('destroy', { connectionId: slot.id, reason, ageMs: now() - slot.createdAt, borrows: slot.borrows, error });
     }
-    if ((reason === 'validation' || reason === 'broken') && slot.createdAt >= this.#lastHealthyAt) {
+    if ((reason === 'validation' || reason === 'broken') && slot.healthEpoch === this.#healthEpoch) {
       // Nothing has been healthy since this connection opened: new connections are bad (the database
       // accepts connects but fails them), so replacing it at once would spin. Back off as for a failed create.
       this.#backOff(slot.createdAt);

@@ -1,14 +1,19 @@
-import { now, toEpochMs } from './clock.js';
+import { now } from './clock.js';
 import { ConnectionReleasedError } from './errors.js';
 import type { ConnectionFactory } from './factory.js';
 import type { Slot } from './slot.js';
 
-/** @internal The pool side of a borrow. */
+/** @internal */
+export const kGiveBack: unique symbol = Symbol('pool.giveBack');
+/** @internal */
+export const kDestroyBorrowed: unique symbol = Symbol('pool.destroyBorrowed');
+
+/** @internal The pool side of a borrow (the pool itself). */
 export interface Lender<C> {
   readonly name: string;
   readonly factory: ConnectionFactory<C>;
-  giveBack(handle: PooledConnection<C>, slot: Slot<C>, error: unknown): void;
-  destroyBorrowed(handle: PooledConnection<C>, slot: Slot<C>, error: unknown): Promise<void>;
+  [kGiveBack](handle: PooledConnection<C>, slot: Slot<C>, error: unknown): void;
+  [kDestroyBorrowed](handle: PooledConnection<C>, slot: Slot<C>, error: unknown): Promise<void>;
 }
 
 /** @internal */
@@ -42,9 +47,8 @@ export interface ReleaseOptions {
 export class PooledConnection<C> {
   readonly #slot: Slot<C>;
   readonly #lender: Lender<C>;
-  readonly #acquiredAt: number;
-  #released = false;
-  #revokedBy: string | null = null;
+  /** null while the borrow lasts; then how it ended. */
+  #ended: string | null = null;
   /** The `context` given to `acquire()` (for example a partition request). */
   readonly context: unknown;
   /** The async task that borrowed the connection, when the pool has an `ownerScope`. */
@@ -52,17 +56,9 @@ export class PooledConnection<C> {
   readonly #trace: { stack?: string } | undefined;
 
   /** @internal Created by the pool only. */
-  constructor(
-    slot: Slot<C>,
-    lender: Lender<C>,
-    acquiredAt: number,
-    context: unknown,
-    owner: unknown,
-    trace: { stack?: string } | undefined,
-  ) {
+  constructor(slot: Slot<C>, lender: Lender<C>, context: unknown, owner: unknown, trace: { stack?: string } | undefined) {
     this.#slot = slot;
     this.#lender = lender;
-    this.#acquiredAt = acquiredAt;
     this.context = context;
     this.owner = owner;
     this.#trace = trace;
@@ -74,8 +70,8 @@ export class PooledConnection<C> {
   }
 
   #live(what: string): Slot<C> {
-    if (this.#released) {
-      throw new ConnectionReleasedError(this.#slot.id, `was ${this.#revokedBy ?? 'released'}; ${what} is no longer allowed`);
+    if (this.#ended !== null) {
+      throw new ConnectionReleasedError(this.#slot.id, `was ${this.#ended}; ${what} is no longer allowed`);
     }
     return this.#slot;
   }
@@ -105,16 +101,6 @@ export class PooledConnection<C> {
     return this.#slot.borrows;
   }
 
-  /** Epoch milliseconds when this borrow started. */
-  get acquiredAt(): number {
-    return toEpochMs(this.#acquiredAt);
-  }
-
-  /** Milliseconds this borrow has lasted so far. */
-  get heldMs(): number {
-    return now() - this.#acquiredAt;
-  }
-
   /** The name of the pool it came from. */
   get poolName(): string {
     return this.#lender.name;
@@ -122,7 +108,7 @@ export class PooledConnection<C> {
 
   /** True once released, destroyed or reclaimed. */
   get released(): boolean {
-    return this.#released;
+    return this.#ended !== null;
   }
 
   /**
@@ -147,8 +133,8 @@ export class PooledConnection<C> {
    */
   release(options?: ReleaseOptions): void {
     const slot = this.#live('releasing it again');
-    this.#released = true;
-    this.#lender.giveBack(this, slot, options?.error);
+    this.#ended = 'released';
+    this.#lender[kGiveBack](this, slot, options === undefined ? undefined : options.error);
   }
 
   /**
@@ -157,13 +143,13 @@ export class PooledConnection<C> {
    */
   destroy(error?: unknown): Promise<void> {
     const slot = this.#live('destroying it');
-    this.#released = true;
-    return this.#lender.destroyBorrowed(this, slot, error);
+    this.#ended = 'destroyed';
+    return this.#lender[kDestroyBorrowed](this, slot, error);
   }
 
   /** `await using conn = await pool.acquire()` releases at the end of the scope (no-op if already released). */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (!this.#released) this.release();
+    if (this.#ended === null) this.release();
   }
 
   /** @internal */
@@ -178,14 +164,13 @@ export class PooledConnection<C> {
 
   /** @internal Ends the borrow from the pool's side (reclaim, forced close). */
   [kRevoke](by: string): boolean {
-    if (this.#released) return false;
-    this.#released = true;
-    this.#revokedBy = by;
+    if (this.#ended !== null) return false;
+    this.#ended = by;
     return true;
   }
 
   /** A short description, e.g. for logs. */
   toString(): string {
-    return `PooledConnection(${this.#lender.name}#${this.#slot.id}${this.#released ? ', released' : ''})`;
+    return `PooledConnection(${this.#lender.name}#${this.#slot.id}${this.#ended === null ? '' : `, ${this.#ended}`})`;
   }
 }

@@ -22,8 +22,12 @@ export class Slot<C> implements IdleEntry {
   idleSince: number;
   /** Monotonic ms: last successful use or validation (fast validation trusts it for a while). */
   lastSuccessAt: number;
-  /** Monotonic ms: current borrow start. */
-  borrowedAt = 0;
+  /** Monotonic ms: current borrow start; NaN when the pool does not measure borrow times. */
+  borrowedAt = Number.NaN;
+  /** The pool's health epoch when this connection opened (see the pool's backoff). */
+  healthEpoch = 0;
+  /** Retires the connection at its lifetime. */
+  expiryTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** The live borrow, if any. */
   handle: PooledConnection<C> | null = null;
   /** Set when the connection must not be reused: it is destroyed at its next release or idle check. */

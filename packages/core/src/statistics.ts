@@ -68,8 +68,6 @@ export interface PoolStatistics {
   averageAcquireTimeMs: number;
   /** Longest wait so far, in ms. */
   maxAcquireTimeMs: number;
-  /** Mean time a borrow was held, in ms. */
-  averageHoldTimeMs: number;
   /** Mean `factory.create()` duration of successful creations, in ms. */
   averageCreateTimeMs: number;
   /** True while acquisition is suspended. */
@@ -87,11 +85,11 @@ export interface ConnectionInfo {
   ageMs: number;
   borrows: number;
   label: string | undefined;
-  /** Epoch ms of the current borrow's start, when borrowed. */
+  /** Epoch ms of the current borrow's start, when borrowed and borrow times are measured (leak detection, stack capture, fast validation, or an acquire/release listener). */
   acquiredAt: number | undefined;
   /** How long the current borrow has lasted, when borrowed. */
   heldMs: number | undefined;
-  /** How long it has been idle, when idle. */
+  /** How long it has been idle, when idle: exact when borrow times are measured, else to within one maintenance interval (never more than the truth). */
   idleMs: number | undefined;
   /** The current borrow's `acquire({ context })`. */
   context: unknown;
