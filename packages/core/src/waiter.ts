@@ -26,7 +26,7 @@ export interface Waiter {
   /** The idle-connection label the caller prefers, if any. */
   readonly label: string | undefined;
   /** Where `acquire()` was called, when the pool captures stacks (`captureStacks`). */
-  readonly stack: string | undefined;
+  readonly stack?: string | undefined;
   /** Intrusive list links, owned by the queue that holds the waiter. */
   prev: Waiter | null;
   next: Waiter | null;
