@@ -481,7 +481,10 @@ export class ConnectionPool<C> {
         return promise;
       }
     }
-    if (this.#queue.size >= this.#config.maxWaitQueueSize) {
+    // The line is full only for callers the pool cannot open a connection for: a caller that will be
+    // served by a creation of its own is admitted even with maxWaitQueueSize 0.
+    const queued = this.#queue.size;
+    if (queued >= this.#config.maxWaitQueueSize && this.#slots.size + Math.max(this.#pending, queued) >= this.#maxSize) {
       this.#rejected++;
       return this.#refuse(
         new PoolExhaustedError({ active: this.#slots.size - this.#idle.size, max: this.#config.maxSize, waiting: this.#queue.size }),

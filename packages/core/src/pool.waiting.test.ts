@@ -159,6 +159,19 @@ describe('waiting for a connection', () => {
     await pool.close();
   });
 
+  it('with maxWaitQueueSize 0 a caller still waits for a connection the pool opens for it', async () => {
+    const factory = new FakeFactory();
+    factory.createDelayMs = 50;
+    const pool = ConnectionPool.open({ maxSize: 2, maxWaitQueueSize: 0 }, factory);
+    const first = pool.acquire();
+    const second = pool.acquire();
+    await expect(pool.acquire()).rejects.toBeInstanceOf(PoolExhaustedError); // no room left to open one for it
+    await vi.advanceTimersByTimeAsync(50);
+    (await first).release();
+    (await second).release();
+    await pool.close();
+  });
+
   it('never waits when maxWaitQueueSize is 0', async () => {
     const { pool, held } = await fullPool({ maxWaitQueueSize: 0 });
     await expect(pool.acquire()).rejects.toBeInstanceOf(PoolExhaustedError);
