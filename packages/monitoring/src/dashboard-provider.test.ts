@@ -18,7 +18,7 @@ afterEach(() => {
 describe('DashboardProvider', () => {
   it('serves the seed "Dashboard Provider" figures', async () => {
     const pool = await ConnectionPool.create({ minSize: 4, maxSize: 4, initialSize: 4 }, new FakeFactory());
-    const monitor = new PoolMonitor(pool, { windowMs: 60_000, windowSlots: 6 });
+    const monitor = new PoolMonitor(pool, { windowMs: 60_000, windowSlots: 6, borrowTiming: 'all' });
     const a = await pool.acquire();
     await vi.advanceTimersByTimeAsync(10_000);
 
@@ -68,7 +68,7 @@ describe('DashboardProvider', () => {
   it('sums several pools and merges their wait percentiles', async () => {
     const a = await ConnectionPool.create({ minSize: 1, maxSize: 1, initialSize: 1 }, new FakeFactory(), { name: 'a' });
     const b = await ConnectionPool.create({ minSize: 2, maxSize: 3, initialSize: 2 }, new FakeFactory(), { name: 'b' });
-    const monitor = new PoolMonitor([a, b], { windowMs: 60_000, windowSlots: 6 });
+    const monitor = new PoolMonitor([a, b], { windowMs: 60_000, windowSlots: 6, borrowTiming: 'all' });
     const held = await a.acquire();
     const next = a.acquire();
     await vi.advanceTimersByTimeAsync(40);
@@ -246,7 +246,7 @@ describe('DashboardProvider', () => {
 
   it('lists the leaks of a LeakDetector', async () => {
     const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
-    const monitor = new PoolMonitor(pool);
+    const monitor = new PoolMonitor(pool, { borrowTiming: 'all' }); // borrows timed: exact leak ages
     const detector = new LeakDetector({ thresholdMs: 1_000, checkIntervalMs: 1_000, pools: pool, warn: false });
     const dashboard = new DashboardProvider(monitor, 100, { leakDetector: detector });
     const c = await pool.acquire({ context: { partition: 'tenant_acme' } });

@@ -152,6 +152,13 @@ export class DurationTotals {
     if (r.maxMs > this.maxMs) this.maxMs = r.maxMs;
   }
 
+  /** Adds `n` values of 0 (acquisitions served at once, known from counters rather than events). */
+  addZeros(n: number): void {
+    if (!(n > 0)) return;
+    this.hist.recordValueWithCount(0, n);
+    this.count += n;
+  }
+
   reset(): void {
     this.hist.reset();
     this.count = 0;

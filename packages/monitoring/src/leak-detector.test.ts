@@ -12,7 +12,7 @@ const monitors: PoolMonitor[] = [];
  */
 async function timedPool(...args: Parameters<typeof ConnectionPool.create<FakeConnection>>): Promise<ConnectionPool<FakeConnection>> {
   const pool = await ConnectionPool.create(...args);
-  monitors.push(new PoolMonitor(pool));
+  monitors.push(new PoolMonitor(pool, { borrowTiming: 'all' }));
   return pool;
 }
 

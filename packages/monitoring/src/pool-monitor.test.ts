@@ -8,6 +8,7 @@ beforeEach(() => {
   vi.setSystemTime(new Date('2025-03-10T09:15:00Z'));
 });
 afterEach(() => {
+  vi.restoreAllMocks();
   vi.useRealTimers();
 });
 
@@ -89,7 +90,7 @@ describe('PoolMonitor statistics', () => {
     const factory = new FakeFactory();
     factory.createDelays = [5, 10, 20, 40];
     const pool = await ConnectionPool.create({ minSize: 0, maxSize: 4, initialSize: 0 }, factory);
-    const monitor = new PoolMonitor(pool);
+    const monitor = new PoolMonitor(pool, { borrowTiming: 'all' });
     const pending = [pool.acquire(), pool.acquire(), pool.acquire(), pool.acquire()];
     await vi.advanceTimersByTimeAsync(40);
     const conns = await Promise.all(pending);
@@ -158,7 +159,7 @@ describe('PoolMonitor statistics', () => {
     vi.setSystemTime(Date.now() + 60_000);
     const perf = performance.now();
     vi.spyOn(performance, 'now').mockReturnValue(perf + 60_000);
-    await vi.advanceTimersToNextTimerAsync();
+    await vi.advanceTimersByTimeAsync(2_000); // one step timer tick, 60 s late by the clock
     vi.mocked(performance.now).mockRestore();
     expect(monitor.statistics().waitTimeHistogram.count).toBe(0);
     monitor.close();
@@ -221,7 +222,7 @@ describe('PoolMonitor statistics', () => {
 describe('PoolMonitor efficiency metrics', () => {
   it('computes pool utilization as time-weighted borrowed / max', async () => {
     const pool = await ConnectionPool.create({ minSize: 2, maxSize: 4, initialSize: 2 }, new FakeFactory());
-    const monitor = new PoolMonitor(pool, { windowMs: 60_000, windowSlots: 6 });
+    const monitor = new PoolMonitor(pool, { windowMs: 60_000, windowSlots: 6, borrowTiming: 'all' });
     const a = await pool.acquire();
     const b = await pool.acquire();
     await vi.advanceTimersByTimeAsync(30_000);
@@ -240,7 +241,7 @@ describe('PoolMonitor efficiency metrics', () => {
 
   it('follows a resize in the capacity it divides by', async () => {
     const pool = await ConnectionPool.create({ minSize: 1, maxSize: 2, initialSize: 1 }, new FakeFactory());
-    const monitor = new PoolMonitor(pool, { windowMs: 60_000, windowSlots: 6 });
+    const monitor = new PoolMonitor(pool, { windowMs: 60_000, windowSlots: 6, borrowTiming: 'all' });
     const a = await pool.acquire();
     await vi.advanceTimersByTimeAsync(10_000);
     pool.resize({ maxSize: 4 });
@@ -298,6 +299,84 @@ describe('PoolMonitor efficiency metrics', () => {
     expect(monitor.statistics().efficiencyMetrics.statementCache).toBeNull();
     monitor.close();
     await pool.close();
+  });
+});
+
+describe('PoolMonitor sampled borrow timing (the default: borrowTiming 0.02)', () => {
+  it('times the borrows that start in a sampling period, following long ones to their end', async () => {
+    const pool = await ConnectionPool.create({ minSize: 0, maxSize: 10, initialSize: 0 }, new FakeFactory());
+    vi.spyOn(Math, 'random').mockReturnValue(0); // the first period's random phase: now
+    const monitor = new PoolMonitor(pool, { borrowTiming: 0.05 }); // 100 ms periods every 2 s
+    const t0 = performance.now();
+    const at = (ms: number) => vi.advanceTimersByTimeAsync(ms - (performance.now() - t0));
+    const acquire = async () => {
+      const p = pool.acquire();
+      await vi.advanceTimersByTimeAsync(0);
+      return p;
+    };
+    await at(20);
+    const a = await acquire();
+    expect(pool.listenerCount('release')).toBe(1);
+    await at(50);
+    a.release(); // 30 ms, in the period
+    await at(80);
+    const b = await acquire();
+    await at(90);
+    const c = await acquire();
+    await at(1_000);
+    expect(pool.listenerCount('release')).toBe(1); // following b and c
+    const d = await acquire(); // starts outside any period: never sampled
+    await at(1_500);
+    d.release();
+    await at(4_000);
+    b.release(); // 3.92 s, followed through its release event
+    await at(10_050);
+    const f = await acquire(); // in flight when the next period starts (10.1 s, when following ends): not sampled
+    await at(10_120);
+    f.release();
+    const e = await acquire();
+    await at(10_140);
+    e.release(); // 20 ms, in the second period
+    await at(10_300);
+    expect(pool.listenerCount('release')).toBe(0); // c is polled now; the pool no longer times borrows
+    await at(30_500);
+    c.release(); // found by the poll at 31.1 s, placed half-way between polls (30.6 s): 30.51 s
+    await at(31_100);
+
+    const h = monitor.statistics().holdTimeHistogram;
+    expect(h.count).toBe(4);
+    within(h.maxMs, 30_510);
+    expect(h.meanMs).toBeCloseTo((30 + 3_920 + 30_510 + 20) / 4, 6);
+    within(h.percentiles.p50, 30);
+    // Waits and counts are exact whatever the sampling.
+    expect(monitor.statistics().waitTimeHistogram.count).toBe(6);
+    expect(monitor.cumulative().acquisitions).toBe(6);
+    monitor.close();
+    await pool.close();
+  });
+
+  it('estimates utilization from the borrowed count sampled every 100 ms', async () => {
+    const pool = await ConnectionPool.create({ minSize: 4, maxSize: 4, initialSize: 4 }, new FakeFactory());
+    const monitor = new PoolMonitor(pool, { windowMs: 60_000, windowSlots: 6 });
+    const a = await pool.acquire();
+    const b = await pool.acquire();
+    await vi.advanceTimersByTimeAsync(30_000);
+    b.release();
+    await vi.advanceTimersByTimeAsync(20_000);
+    // Exactly: (50 s + 30 s) / (4 × 50 s); the first 100 ms sample comes after both borrows started.
+    expect(monitor.statistics().efficiencyMetrics.poolUtilization).toBeCloseTo(80 / 200, 2);
+    a.release();
+    monitor.close();
+    await pool.close();
+  });
+
+  it('rejects a sampling fraction out of range', () => {
+    expect(() => new PoolMonitor(null, { borrowTiming: 0 })).toThrow(/borrowTiming = 0: must be 'all' or a fraction/);
+    expect(() => new PoolMonitor(null, { borrowTiming: 1.5 })).toThrow(/borrowTiming/);
+    expect(() => new PoolMonitor(null, { borrowTiming: 'some' as never })).toThrow(/borrowTiming/);
+    const exact = new PoolMonitor(null, { borrowTiming: 1 });
+    expect(exact.borrowTiming).toBe('all');
+    exact.close();
   });
 });
 
@@ -384,19 +463,45 @@ describe('PoolMonitor with several pools', () => {
 
 describe('PoolMonitor lifecycle', () => {
   it('detaches cleanly: no listener is left on the pool', async () => {
-    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
-    const before = (['acquire', 'release', 'create', 'acquireError', 'destroy', 'resize'] as const).map((e) => pool.listenerCount(e));
+    const events = ['acquire', 'enqueue', 'release', 'create', 'acquireError', 'destroy', 'resize'] as const;
+    const pool = await ConnectionPool.create({ minSize: 1, maxSize: 1, initialSize: 1 }, new FakeFactory());
+    const counts = () => events.map((e) => pool.listenerCount(e));
+    const before = counts();
+    for (const borrowTiming of ['all', 0.05] as const) {
+      const monitor = new PoolMonitor(pool, { borrowTiming });
+      const held = await pool.acquire();
+      const waiting = pool.acquire({ timeoutMs: 10 }).catch(() => undefined); // starts listening to acquisitions
+      expect(pool.listenerCount('acquire')).toBe(1);
+      expect(counts()).not.toEqual(before);
+      expect(monitor.detach(pool)).toBe(true);
+      expect(monitor.detach(pool)).toBe(false);
+      expect(counts()).toEqual(before);
+      monitor.attach(pool);
+      monitor.close();
+      expect(counts()).toEqual(before);
+      held.release();
+      (await waiting)?.release();
+    }
+    await pool.close();
+  });
+
+  it('listens to acquisitions only while callers wait', async () => {
+    const pool = await ConnectionPool.create({ minSize: 1, maxSize: 1, initialSize: 1 }, new FakeFactory());
     const monitor = new PoolMonitor(pool);
-    expect(pool.listenerCount('acquire')).toBe(before[0]! + 1);
-    expect(monitor.detach(pool)).toBe(true);
-    expect(monitor.detach(pool)).toBe(false);
-    expect((['acquire', 'release', 'create', 'acquireError', 'destroy', 'resize'] as const).map((e) => pool.listenerCount(e))).toEqual(
-      before,
-    );
-    monitor.attach(pool);
+    (await pool.acquire()).release();
+    expect(pool.listenerCount('acquire')).toBe(0);
+    const held = await pool.acquire();
+    const next = pool.acquire();
+    expect(pool.listenerCount('acquire')).toBe(1);
+    await vi.advanceTimersByTimeAsync(7);
+    held.release();
+    (await next).release();
+    expect(pool.listenerCount('acquire')).toBe(0);
+    const h = monitor.statistics().waitTimeHistogram;
+    expect(h.count).toBe(3); // two served at once, counted from the pool's counters
+    expect(h.maxMs).toBe(7);
+    expect(h.percentiles.p50).toBe(0);
     monitor.close();
-    expect(pool.listenerCount('acquire')).toBe(before[0]);
-    expect(vi.getTimerCount()).toBeGreaterThanOrEqual(0);
     await pool.close();
   });
 
@@ -404,9 +509,13 @@ describe('PoolMonitor lifecycle', () => {
     const pool = await ConnectionPool.create({ initialSize: 0 }, new FakeFactory());
     await pool.close();
     const timersBefore = vi.getTimerCount();
-    const monitor = new PoolMonitor(pool);
-    expect(vi.getTimerCount()).toBe(timersBefore + 2);
+    const monitor = new PoolMonitor(pool, { borrowTiming: 'all' });
+    expect(vi.getTimerCount()).toBe(timersBefore + 2); // window steps, hour changes
     monitor.close();
+    expect(vi.getTimerCount()).toBe(timersBefore);
+    const sampled = new PoolMonitor(pool);
+    expect(vi.getTimerCount()).toBe(timersBefore + 4); // + sampling periods, borrowed-count samples
+    sampled.close();
     expect(vi.getTimerCount()).toBe(timersBefore);
     expect(() => monitor.attach(pool)).toThrow(/closed/);
   });

@@ -33,21 +33,36 @@ export interface MonitoredPool {
 
 type Events = PoolEventMap<unknown>;
 
-/** One step of the sliding window. */
+/**
+ * How borrows are timed: every one (`'all'`), or those that start during sampling periods covering
+ * `fraction` of the time.
+ */
+export type BorrowTiming = { mode: 'all' } | { mode: 'sampled'; fraction: number };
+
+/** A sampling period lasts this long (ms); periods start every `SAMPLE_PERIOD_MS / fraction`. */
+export const SAMPLE_PERIOD_MS = 100;
+/** Borrows sampled in a period are followed through release events for this long after it (ms)... */
+export const FOLLOW_MS = 10_000;
+/** ...then polled at this interval (ms), their end placed half-way between two polls. */
+export const STRAGGLER_POLL_MS = 1_000;
+/** Without timing every borrow, the borrowed count is sampled this often (ms) for utilization. */
+export const UTILIZATION_SAMPLE_MS = 100;
+
+/** One step of the sliding window: the pool's counters when it started, and what it recorded. */
 class WindowSlot {
   /** Monotonic ms when this slot started receiving. */
   startedAt = Number.NaN;
-  /** Borrowed connection-ms integral of the pool when the slot started. */
+  acquiredAtStart = 0;
+  failuresAtStart = 0;
+  firstBorrowsAtStart = 0;
+  /** Borrowed connection-ms integral when the slot started. */
   borrowedAtStart = 0;
   /** Capacity (maxSize × ms) integral when the slot started. */
   capacityAtStart = 0;
   /** The factory's cumulative statement-cache hits and misses when the slot started (NaN: not reported). */
   cacheHitsAtStart = Number.NaN;
   cacheMissesAtStart = Number.NaN;
-  acquired = 0;
-  /** Acquisitions that got a connection on its first borrow. */
-  fresh = 0;
-  failures = 0;
+  /** Waits longer than 0 (acquisitions served at once are counted from the pool's counters). */
   readonly wait: DurationRecorder;
   readonly hold: DurationRecorder;
   readonly create: DurationRecorder;
@@ -59,9 +74,6 @@ class WindowSlot {
   }
 
   clear(): void {
-    this.acquired = 0;
-    this.fresh = 0;
-    this.failures = 0;
     this.wait.reset();
     this.hold.reset();
     this.create.reset();
@@ -75,12 +87,12 @@ export interface MergedDurations {
   create: DurationTotals;
 }
 
-/** What the window holds, beside the histograms. */
+/** The window's counts, beside its histograms. */
 export interface WindowCounts {
   /** Monotonic ms the window starts at. */
   startedAt: number;
   acquired: number;
-  fresh: number;
+  firstBorrows: number;
   failures: number;
   borrowedAtStart: number;
   capacityAtStart: number;
@@ -88,91 +100,149 @@ export interface WindowCounts {
   cacheMissesAtStart: number;
 }
 
+/** A borrow sampled for its hold time, followed until it ends. */
+interface Followed {
+  handle: PooledConnection<unknown>;
+  startedAt: number;
+}
+
 /**
- * Records one pool's events into a ring of window slots. The event handlers are allocated once and
- * do a few field increments and one histogram-array increment per event; everything else (merging,
- * percentiles, integrals) happens when someone reads.
+ * Records one pool into a ring of window slots.
+ *
+ * Nothing here runs on the uncontended acquire/release path by default: counts (acquisitions,
+ * failures, first borrows, acquisitions by hour) are differences of the pool's own counters taken when
+ * slots and hours turn; acquire events are listened to only while callers wait (an uncontended
+ * acquire never waits, and its zero wait is counted from the counters); and borrows are timed (which
+ * costs the pool two clock reads each) either always (`'all'`) or only during sampling periods.
+ * Each event handler does a few increments and one histogram-array increment, without allocating.
  * @internal
  */
 export class PoolRecorder {
   readonly name: string;
   readonly pool: MonitoredPool;
+  readonly timing: BorrowTiming;
   readonly #slots: WindowSlot[];
   #index = 0;
   /** The slot receiving events now. */
   current: WindowSlot;
-  /** Acquisitions by hour of the day, since attach. */
-  readonly hours = new Float64Array(24);
-  /** The hour of the day acquisitions are counted in now (set by the monitor's hour clock). */
-  hour = 0;
   /** Slots that left the window, summed (for cumulative exporters). */
   readonly retired: MergedDurations;
-  retiredAcquired = 0;
-  retiredFresh = 0;
+  readonly #attachAcquired: number;
+  readonly #attachFailures: number;
+  /** Acquisitions by hour of the day, since attach, up to the start of the current hour. */
+  readonly #hours = new Float64Array(24);
+  #hour = 0;
+  #hourAcquiredAtStart: number;
+  /** Connections alive at attach that had been borrowed already: their next borrow is not a first one. */
+  readonly #borrowedBeforeAttach = new Set<number>();
+  /** First borrows of connections destroyed since attach. */
+  #destroyedFirstBorrows = 0;
   #maxSize: number;
   #capacityAcc = 0;
   #capacityAt: number;
   #attached = false;
-  /**
-   * Connection-ms of the borrows that ended since attach. Starts at minus the time already spent by
-   * the borrows in progress at attach, so the integral counts only time after attach.
-   */
+  #waitListening = false;
+  #releaseListening = false;
+  // Exact utilization ('all'): hold times of ended borrows + time so far of those in progress.
   #finishedMs = 0;
-  /** Borrows in progress at attach whose start the pool did not measure: connection id → attach time. */
   readonly #unmeasured = new Map<number, number>();
-  /** Starts (monotonic) of the borrows in progress at the last read, for borrows the pool ends itself. */
   #lastSeen = new Map<number, number>();
+  // Sampled utilization: the borrowed count sampled every UTILIZATION_SAMPLE_MS.
+  #sampledAcc = 0;
+  #sampledAt = 0;
+  #sampledCount = 0;
+  // Sampled hold times.
+  #phase: 'off' | 'sampling' | 'following' = 'off';
+  #excluded: Set<PooledConnection<unknown>> | null = null;
+  #followed = new Map<PooledConnection<unknown>, Followed>();
+  #stragglers: Followed[] = [];
+  #lastPoll = 0;
+  #nextSampleAt = 0;
+  #sampleTimer: ReturnType<typeof setTimeout> | undefined;
+  #pollTimer: ReturnType<typeof setInterval> | undefined;
+  #utilTimer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(name: string, pool: MonitoredPool, layout: HistogramLayout, slots: number, t: number) {
+  constructor(name: string, pool: MonitoredPool, layout: HistogramLayout, slots: number, timing: BorrowTiming, t: number) {
     this.name = name;
     this.pool = pool;
+    this.timing = timing;
     this.#slots = Array.from({ length: slots }, () => new WindowSlot(layout));
     this.current = this.#slots[0] as WindowSlot;
     this.retired = { wait: new DurationTotals(layout), hold: new DurationTotals(layout), create: new DurationTotals(layout) };
     this.#maxSize = pool.config.maxSize;
     this.#capacityAt = t;
+    const s = pool.statistics();
+    this.#attachAcquired = s.acquired;
+    this.#attachFailures = s.acquireFailures;
+    this.#hourAcquiredAtStart = s.acquired;
     for (const c of pool.connections()) {
-      if (c.state !== 'borrowed') continue;
-      if (c.heldMs === undefined) this.#unmeasured.set(c.id, t);
-      else this.#finishedMs -= c.heldMs;
+      // Its first borrow happened before attach (even if it is still in progress): it never counts.
+      if (c.borrows > 0) this.#borrowedBeforeAttach.add(c.id);
+      if (c.state === 'borrowed') {
+        if (c.heldMs === undefined) this.#unmeasured.set(c.id, t);
+        else this.#finishedMs -= c.heldMs;
+        this.#sampledCount++;
+      }
     }
-    this.#begin(this.current, t);
+    this.#sampledAt = t;
   }
 
-  // ------------------------------------------------------------ hot path
+  // ------------------------------------------------------------ event handlers
 
+  /** Attached only while callers wait (or when every acquire is validated): records waits above 0. */
   readonly onAcquire = (e: Events['acquire']): void => {
-    const s = this.current;
-    s.acquired++;
-    if (e.connection.borrows === 1) s.fresh++;
-    s.wait.record(e.waitMs);
-    this.hours[this.hour]!++;
+    const waitMs = e.waitMs;
+    if (waitMs > 0) this.current.wait.record(waitMs);
+    if (this.pool.waitQueue.size === 0 && !this.#alwaysWaits()) this.#listenWaits(false);
+  };
+
+  /** A caller is about to wait: listen to acquisitions until the queue is empty again. */
+  readonly onEnqueue = (): void => {
+    if (!this.#waitListening) this.#listenWaits(true);
   };
 
   readonly onRelease = (e: Events['release']): void => {
     const holdMs = e.holdMs;
-    if (holdMs >= 0) {
-      this.current.hold.record(holdMs);
-      this.#finishedMs += holdMs;
-    } else this.#untimedRelease(e.connection.id);
+    if (this.timing.mode === 'all') {
+      if (holdMs >= 0) {
+        this.current.hold.record(holdMs);
+        this.#finishedMs += holdMs;
+      } else this.#untimedRelease(e.connection.id);
+      return;
+    }
+    // Sampled: only borrows that started in the current sampling period count.
+    const handle = e.connection;
+    if (this.#phase === 'sampling') {
+      if ((this.#excluded as Set<PooledConnection<unknown>>).has(handle)) return;
+      if (holdMs >= 0) this.current.hold.record(holdMs);
+    } else if (this.#phase === 'following') {
+      if (!this.#followed.delete(handle)) return;
+      if (holdMs >= 0) this.current.hold.record(holdMs);
+      if (this.#followed.size === 0) this.#endFollowing();
+    }
   };
 
   readonly onCreate = (e: Events['create']): void => {
     this.current.create.record(e.durationMs);
   };
 
-  readonly onAcquireError = (): void => {
-    this.current.failures++;
-  };
-
-  /** A borrow the pool ended itself (reclaim, forced close) has no 'release' event: count its time here. */
   readonly onDestroy = (e: Events['destroy']): void => {
-    if (e.reason !== 'reclaimed' && e.reason !== 'closed') return;
+    if (e.borrows > 0 && !this.#borrowedBeforeAttach.delete(e.connectionId)) this.#destroyedFirstBorrows++;
+    else this.#borrowedBeforeAttach.delete(e.connectionId);
+    if (this.timing.mode !== 'all' || (e.reason !== 'reclaimed' && e.reason !== 'closed')) return;
+    // A borrow the pool ended itself (reclaim, forced close) has no 'release' event: count its time here.
     const start = this.#unmeasured.get(e.connectionId) ?? this.#lastSeen.get(e.connectionId);
     if (start === undefined) return;
     this.#unmeasured.delete(e.connectionId);
     this.#lastSeen.delete(e.connectionId);
     this.#finishedMs += now() - start;
+  };
+
+  readonly onResize = (e: Events['resize']): void => {
+    const t = now();
+    this.#capacityAcc = this.capacityIntegral(t);
+    this.#capacityAt = t;
+    this.#maxSize = e.maxSize;
   };
 
   /** A borrow that began before the pool measured borrow times ended (its holdMs is NaN). */
@@ -183,56 +253,167 @@ export class PoolRecorder {
     this.#finishedMs += now() - start;
   }
 
-  readonly onResize = (e: Events['resize']): void => {
-    this.#noteCapacity(now());
-    this.#maxSize = e.maxSize;
-  };
+  #alwaysWaits(): boolean {
+    return this.pool.config.validateOnAcquire;
+  }
+
+  #listenWaits(on: boolean): void {
+    if (on === this.#waitListening) return;
+    this.#waitListening = on;
+    if (on) this.pool.on('acquire', this.onAcquire);
+    else this.pool.off('acquire', this.onAcquire);
+  }
+
+  #listenReleases(on: boolean): void {
+    if (on === this.#releaseListening) return;
+    this.#releaseListening = on;
+    if (on) this.pool.on('release', this.onRelease);
+    else this.pool.off('release', this.onRelease);
+  }
 
   // ------------------------------------------------------------ lifecycle
 
-  attach(): void {
+  attach(t: number): void {
     if (this.#attached) return;
     this.#attached = true;
     const p = this.pool;
-    p.on('acquire', this.onAcquire);
-    p.on('release', this.onRelease);
+    p.on('enqueue', this.onEnqueue);
     p.on('create', this.onCreate);
-    p.on('acquireError', this.onAcquireError);
     p.on('destroy', this.onDestroy);
     p.on('resize', this.onResize);
+    if (this.#alwaysWaits() || p.waitQueue.size > 0) this.#listenWaits(true);
+    if (this.timing.mode === 'all') this.#listenReleases(true);
+    else {
+      this.#utilTimer = setInterval(() => this.#sampleBorrowed(now()), UTILIZATION_SAMPLE_MS);
+      this.#utilTimer.unref?.();
+      // A random phase, so pools (and benchmarks) started together are not all sampled at once.
+      const cycle = SAMPLE_PERIOD_MS / this.timing.fraction;
+      this.#schedule(() => this.#startSampling(now()), Math.random() * cycle);
+    }
+    this.#begin(this.current, t, p.statistics());
   }
 
   detach(): void {
     if (!this.#attached) return;
     this.#attached = false;
     const p = this.pool;
-    p.off('acquire', this.onAcquire);
-    p.off('release', this.onRelease);
+    p.off('enqueue', this.onEnqueue);
     p.off('create', this.onCreate);
-    p.off('acquireError', this.onAcquireError);
     p.off('destroy', this.onDestroy);
     p.off('resize', this.onResize);
+    this.#listenWaits(false);
+    this.#listenReleases(false);
+    if (this.#sampleTimer !== undefined) clearTimeout(this.#sampleTimer);
+    if (this.#pollTimer !== undefined) clearInterval(this.#pollTimer);
+    if (this.#utilTimer !== undefined) clearInterval(this.#utilTimer);
+    this.#sampleTimer = this.#pollTimer = this.#utilTimer = undefined;
+    this.#phase = 'off';
+    this.#followed.clear();
+    this.#stragglers = [];
   }
 
+  // ------------------------------------------------------------ sampled hold times
+
+  #schedule(fn: () => void, ms: number): void {
+    this.#sampleTimer = setTimeout(fn, ms);
+    this.#sampleTimer.unref?.();
+  }
+
+  /** Starts a sampling period: borrows that start now are timed and followed to their end. */
+  #startSampling(t: number): void {
+    this.#excluded = new Set(this.pool.borrowed());
+    this.#phase = 'sampling';
+    this.#listenReleases(true);
+    this.#schedule(() => this.#endSampling(t), SAMPLE_PERIOD_MS);
+  }
+
+  #endSampling(startedAt: number): void {
+    const t = now();
+    const handles = new Map<number, PooledConnection<unknown>>();
+    for (const h of this.pool.borrowed()) if (!(this.#excluded as Set<PooledConnection<unknown>>).has(h)) handles.set(h.id, h);
+    this.#excluded = null;
+    this.#followed.clear();
+    for (const c of this.pool.connections()) {
+      const handle = handles.get(c.id);
+      if (handle === undefined || c.heldMs === undefined) continue;
+      this.#followed.set(handle, { handle, startedAt: t - c.heldMs });
+    }
+    const cycle = SAMPLE_PERIOD_MS / (this.timing as { fraction: number }).fraction;
+    const next = Math.max(0, startedAt + cycle - t);
+    if (this.#followed.size === 0) {
+      this.#phase = 'off';
+      this.#listenReleases(false);
+      this.#schedule(() => this.#startSampling(now()), next);
+      return;
+    }
+    this.#phase = 'following';
+    this.#schedule(() => {
+      // Still following after FOLLOW_MS: stop timing new borrows, poll the stragglers.
+      this.#endFollowing();
+    }, FOLLOW_MS);
+    this.#nextSampleAt = startedAt + cycle;
+  }
+
+  /** The followed borrows all ended, or FOLLOW_MS passed: timing stops until the next period. */
+  #endFollowing(): void {
+    if (this.#sampleTimer !== undefined) clearTimeout(this.#sampleTimer);
+    const t = now();
+    for (const f of this.#followed.values()) this.#stragglers.push(f);
+    this.#followed.clear();
+    this.#phase = 'off';
+    this.#listenReleases(false);
+    if (this.#stragglers.length > 0 && this.#pollTimer === undefined) {
+      this.#lastPoll = t;
+      this.#pollTimer = setInterval(() => this.#pollStragglers(), STRAGGLER_POLL_MS);
+      this.#pollTimer.unref?.();
+    }
+    this.#schedule(() => this.#startSampling(now()), Math.max(0, this.#nextSampleAt - t));
+  }
+
+  /** Long sampled borrows, no longer timed by events: an ended one is placed half-way between polls. */
+  #pollStragglers(): void {
+    const t = now();
+    const end = (this.#lastPoll + t) / 2;
+    this.#stragglers = this.#stragglers.filter((f) => {
+      if (!f.handle.released) return true;
+      this.current.hold.record(Math.max(0, end - f.startedAt));
+      return false;
+    });
+    this.#lastPoll = t;
+    if (this.#stragglers.length === 0 && this.#pollTimer !== undefined) {
+      clearInterval(this.#pollTimer);
+      this.#pollTimer = undefined;
+    }
+  }
+
+  #sampleBorrowed(t: number): void {
+    this.#sampledAcc += this.#sampledCount * (t - this.#sampledAt);
+    this.#sampledAt = t;
+    this.#sampledCount = this.pool.borrowed().length;
+  }
+
+  // ------------------------------------------------------------ window
+
   /** Moves the window one slot on at monotonic time `t`: the oldest slot is retired and reused. */
-  advance(t: number): void {
+  advance(t: number, stats: PoolStatistics): void {
     const next = (this.#index + 1) % this.#slots.length;
     const slot = this.#slots[next] as WindowSlot;
     if (!Number.isNaN(slot.startedAt)) {
       this.retired.wait.add(slot.wait);
       this.retired.hold.add(slot.hold);
       this.retired.create.add(slot.create);
-      this.retiredAcquired += slot.acquired;
-      this.retiredFresh += slot.fresh;
       slot.clear();
     }
-    this.#begin(slot, t);
+    this.#begin(slot, t, stats);
     this.#index = next;
     this.current = slot;
   }
 
-  #begin(slot: WindowSlot, t: number): void {
+  #begin(slot: WindowSlot, t: number, stats: PoolStatistics): void {
     slot.startedAt = t;
+    slot.acquiredAtStart = stats.acquired;
+    slot.failuresAtStart = stats.acquireFailures;
+    slot.firstBorrowsAtStart = this.firstBorrows();
     slot.borrowedAtStart = this.borrowedIntegral(t);
     slot.capacityAtStart = this.capacityIntegral(t);
     const cache = readCache(this.pool);
@@ -240,7 +421,19 @@ export class PoolRecorder {
     slot.cacheMissesAtStart = cache === null ? Number.NaN : cache.misses;
   }
 
-  // ------------------------------------------------------------ reading
+  /** The hour of the day changed: the acquisitions since the last change go to the hour that ended. */
+  setHour(hour: number, stats: PoolStatistics): void {
+    this.#hours[this.#hour]! += stats.acquired - this.#hourAcquiredAtStart;
+    this.#hourAcquiredAtStart = stats.acquired;
+    this.#hour = hour;
+  }
+
+  /** Acquisitions by hour of the day since attach, the current hour included. */
+  hours(stats: PoolStatistics): number[] {
+    const out = Array.from(this.#hours);
+    out[this.#hour]! += stats.acquired - this.#hourAcquiredAtStart;
+    return out;
+  }
 
   /** The live slots, oldest first. */
   *#live(): Generator<WindowSlot> {
@@ -251,30 +444,27 @@ export class PoolRecorder {
     }
   }
 
-  /** Merges the window's histograms into `into` (which is reset first) and returns the window's counts. */
-  window(into: MergedDurations): WindowCounts {
+  /** Merges the window's histograms into `into` (reset first) and returns the window's counts. */
+  window(into: MergedDurations, stats: PoolStatistics): WindowCounts {
     into.wait.reset();
     into.hold.reset();
     into.create.reset();
     let first: WindowSlot | undefined;
-    let acquired = 0;
-    let fresh = 0;
-    let failures = 0;
     for (const slot of this.#live()) {
       first ??= slot;
       into.wait.add(slot.wait);
       into.hold.add(slot.hold);
       into.create.add(slot.create);
-      acquired += slot.acquired;
-      fresh += slot.fresh;
-      failures += slot.failures;
     }
     const oldest = first ?? this.current;
+    const acquired = stats.acquired - oldest.acquiredAtStart;
+    // Acquisitions not recorded as waits were served at once.
+    into.wait.addZeros(acquired - into.wait.count);
     return {
       startedAt: oldest.startedAt,
       acquired,
-      fresh,
-      failures,
+      firstBorrows: this.firstBorrows() - oldest.firstBorrowsAtStart,
+      failures: stats.acquireFailures - oldest.failuresAtStart,
       borrowedAtStart: oldest.borrowedAtStart,
       capacityAtStart: oldest.capacityAtStart,
       cacheHitsAtStart: oldest.cacheHitsAtStart,
@@ -282,32 +472,41 @@ export class PoolRecorder {
     };
   }
 
-  /** Merges everything recorded since attach into `into` (which is reset first). */
-  cumulative(into: MergedDurations): { acquired: number; fresh: number } {
+  /** Merges everything recorded since attach into `into` (reset first). */
+  cumulative(into: MergedDurations, stats: PoolStatistics): { acquired: number; firstBorrows: number; failures: number } {
     into.wait.reset();
     into.hold.reset();
     into.create.reset();
     into.wait.add(this.retired.wait);
     into.hold.add(this.retired.hold);
     into.create.add(this.retired.create);
-    let acquired = this.retiredAcquired;
-    let fresh = this.retiredFresh;
     for (const slot of this.#live()) {
       into.wait.add(slot.wait);
       into.hold.add(slot.hold);
       into.create.add(slot.create);
-      acquired += slot.acquired;
-      fresh += slot.fresh;
     }
-    return { acquired, fresh };
+    const acquired = stats.acquired - this.#attachAcquired;
+    into.wait.addZeros(acquired - into.wait.count);
+    return { acquired, firstBorrows: this.firstBorrows(), failures: stats.acquireFailures - this.#attachFailures };
   }
 
   /**
-   * Connection-milliseconds lent out since attach: the hold time of every borrow that ended plus the
-   * time so far of the borrows in progress. Differences of this integral give exact time-weighted
-   * utilization without a clock read per event. O(connections).
+   * First borrows since attach: connections (alive, or destroyed since attach) lent out at least once
+   * that had not been lent out before attach. O(connections).
+   */
+  firstBorrows(): number {
+    let n = this.#destroyedFirstBorrows;
+    for (const c of this.pool.connections()) if (c.borrows > 0 && !this.#borrowedBeforeAttach.has(c.id)) n++;
+    return n;
+  }
+
+  /**
+   * Connection-milliseconds lent out since attach. With every borrow timed: the hold times of ended
+   * borrows plus the time so far of those in progress (exact). Otherwise: the borrowed count sampled
+   * every UTILIZATION_SAMPLE_MS, integrated over time. O(connections).
    */
   borrowedIntegral(t: number = now()): number {
+    if (this.timing.mode !== 'all') return this.#sampledAcc + this.#sampledCount * (t - this.#sampledAt);
     let total = this.#finishedMs;
     const seen = new Map<number, number>();
     for (const c of this.pool.connections()) {
@@ -327,11 +526,6 @@ export class PoolRecorder {
   /** `maxSize` × ms integrated since attach. */
   capacityIntegral(t: number): number {
     return this.#capacityAcc + this.#maxSize * (t - this.#capacityAt);
-  }
-
-  #noteCapacity(t: number): void {
-    this.#capacityAcc = this.capacityIntegral(t);
-    this.#capacityAt = t;
   }
 }
 

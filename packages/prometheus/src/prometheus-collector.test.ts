@@ -42,7 +42,7 @@ async function setUp(options: { name?: string; maxSize?: number; factory?: FakeF
   const factory = options.factory ?? new FakeFactory();
   const max = options.maxSize ?? 1;
   const pool = await ConnectionPool.create({ minSize: 1, maxSize: max, initialSize: 1 }, factory, { name: options.name ?? 'main' });
-  const monitor = new PoolMonitor(pool, { timeZone: 'UTC' });
+  const monitor = new PoolMonitor(pool, { timeZone: 'UTC', borrowTiming: 'all' });
   const registry = new Registry();
   cleanups.push(
     () => pool.close(),
@@ -126,7 +126,7 @@ describe('PrometheusCollector', () => {
   it('renders use (hold) time and create time histograms', async () => {
     const factory = new FakeFactory();
     const pool = await ConnectionPool.create({ minSize: 0, maxSize: 2, initialSize: 0 }, factory, { name: 'lazy' });
-    const monitor = new PoolMonitor(pool);
+    const monitor = new PoolMonitor(pool, { borrowTiming: 'all' });
     cleanups.push(
       () => pool.close(),
       () => monitor.close(),
