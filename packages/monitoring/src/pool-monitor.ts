@@ -35,7 +35,7 @@ export interface PoolMonitorOptions {
   windowSlots?: number;
   /**
    * Precision of the duration histograms in significant decimal digits: 2 keeps every percentile within
-   * 1% (about 12 KiB per histogram), 3 within 0.1% (about 100 KiB). Default `2`. One of 1, 2, 3.
+   * 1% (16 KiB per histogram), 3 within 0.1% (112 KiB). Default `2`. One of 1, 2, 3.
    */
   significantDigits?: 1 | 2 | 3;
   /** The IANA time zone `usagePatterns` counts hours in. Default: the process's time zone (`TZ`). */

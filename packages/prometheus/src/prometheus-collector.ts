@@ -1,7 +1,7 @@
 import { DESTROY_REASONS, InvalidConfigError, PoolError, QUEUE_PRIORITIES } from '@pool/core';
 import {
   type CumulativeFigures,
-  LeakDetector,
+  type LeakDetector,
   type MonitoredPool,
   type MonitoringSources,
   type PartitionSummary,
@@ -178,7 +178,8 @@ export class PrometheusCollector {
     const useBuckets = options.useTimeBuckets === undefined ? buckets : checkBuckets('useTimeBuckets', options.useTimeBuckets);
     const createBuckets = options.createTimeBuckets === undefined ? buckets : checkBuckets('createTimeBuckets', options.createTimeBuckets);
     const leakDetector = options.leakDetector ?? null;
-    if (leakDetector !== null && !(leakDetector instanceof LeakDetector)) {
+    // Duck-typed: a detector from another copy of @pool/monitoring (ESM beside CJS) is accepted too.
+    if (leakDetector !== null && (typeof leakDetector.getLeaks !== 'function' || typeof leakDetector.statistics !== 'function')) {
       throw new InvalidConfigError('leakDetector', leakDetector, 'must be a LeakDetector from @pool/monitoring');
     }
     if (options.partitions != null && typeof options.partitions.getPartitionStatistics !== 'function') {
