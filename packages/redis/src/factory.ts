@@ -1,0 +1,364 @@
+import { inspect } from 'node:util';
+import type { ConnectionFactory, CreateContext, FactoryStatistics, OperationContext, ValidateContext } from '@pool/core';
+import { InvalidConfigError } from '@pool/core';
+import IORedis, { type RedisOptions } from 'ioredis';
+import { type ConnectionHost, kInternals, RedisConnection, type RedisResetCommand, type RestoreSteps } from './connection.js';
+import { redactUrl, scrub } from './redact.js';
+
+/**
+ * How `reset()` cleans a dirty connection. `'auto'` (default): `'reset'` when the server is Redis 6.2
+ * or newer (its version is read once per factory), else `'commands'`. `'reset'`: the `RESET` command
+ * (leaves `MULTI`, unwatches, unsubscribes, selects db 0, ends tracking and other client modes), then
+ * the connection's setup again (`HELLO 3` / `AUTH`, `SELECT`, `CLIENT SETNAME`). `'commands'`:
+ * `UNSUBSCRIBE`/`PUNSUBSCRIBE`, `DISCARD` (when a `MULTI` is open), `UNWATCH`, `SELECT`, and, after a
+ * session change, `CLIENT SETNAME`, `CLIENT TRACKING OFF` and `AUTH`.
+ */
+export type RedisResetMode = 'auto' | RedisResetCommand;
+
+/** The ioredis client class (ioredis 5 or 6's `Redis`, or a subclass of it). */
+export type RedisClass = new (options: RedisOptions) => IORedis;
+
+/** Options of {@link redisFactory} (beside the ioredis options). Every field is optional. */
+export interface RedisFactoryOptions {
+  /** How `reset()` cleans a dirty connection (see {@link RedisResetMode}). Default `'auto'`. */
+  resetMode?: RedisResetMode;
+  /** The command `validate()` sends when the pool's validator gives none, as text (`'PING'`, `'EXISTS health'`). Default `'PING'`. */
+  validationCommand?: string;
+  /**
+   * Runs on every new connection before the pool gets it, and again after each reset, e.g.
+   * `(conn) => conn.client.client('NO-EVICT', 'on')`; may throw to refuse the connection. What it
+   * changes is the clean state (not counted as dirty).
+   */
+  onConnect?: ((conn: RedisConnection) => Promise<void> | void) | null;
+  /** The client class. Default: ioredis's `Redis`. */
+  Redis?: RedisClass;
+}
+
+/** ioredis options, or a URL (`redis://user:password@host:6379/0`, `rediss://` for TLS). */
+export type RedisConfig = string | RedisOptions;
+
+const OPTION_KEYS = ['resetMode', 'validationCommand', 'onConnect', 'Redis'];
+const RESET_MODES: readonly RedisResetMode[] = ['auto', 'reset', 'commands'];
+
+/**
+ * ioredis options every pooled connection gets, and why: the pool replaces a dead connection, so the
+ * client must fail fast instead of reconnecting or buffering. Giving another value is an error.
+ */
+const FORCED: Readonly<Record<string, { value: unknown; why: string }>> = {
+  lazyConnect: { value: true, why: 'the factory connects, with the pool’s signal' },
+  enableOfflineQueue: { value: false, why: 'a dead connection must fail commands at once instead of queueing them until it reconnects' },
+  retryStrategy: {
+    value: null,
+    why: 'the pool replaces a broken connection; a client reconnecting on its own would lose its session state unnoticed',
+  },
+  reconnectOnError: { value: null, why: 'the pool replaces a broken connection' },
+  autoResubscribe: { value: false, why: 'a pooled connection never reconnects' },
+  autoResendUnfulfilledCommands: { value: false, why: 'a pooled connection never reconnects, so nothing is resent' },
+};
+
+function checkUrl(url: unknown): string {
+  if (typeof url !== 'string' || url.trim() === '') throw new InvalidConfigError('url', url, 'must be a non-empty redis:// URL');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InvalidConfigError('url', redactUrl(url), 'is not a valid URL; expected redis://user:password@host:6379/0');
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new InvalidConfigError('url', redactUrl(url), "must start with 'redis://' or 'rediss://'");
+  }
+  const db = parsed.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d+$/.test(db)) throw new InvalidConfigError('url', redactUrl(url), 'names a database that is not a number');
+  return url;
+}
+
+function describe(options: RedisOptions): string {
+  const user = options.username ?? '';
+  const where = options.path ?? `${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`;
+  return `redis://${user}${user === '' ? '' : '@'}${where}/${options.db ?? 0}`;
+}
+
+/** Settles with the signal's reason when it aborts. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+function hangUp(client: IORedis): void {
+  try {
+    client.disconnect();
+  } catch {
+    // already closed
+  }
+  (client as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.();
+}
+
+function versionOf(info: string): [number, number] | null {
+  const m = /redis_version:(\d+)\.(\d+)/.exec(info);
+  return m === null ? null : [Number(m[1]), Number(m[2])];
+}
+
+/**
+ * The `ConnectionFactory<RedisConnection>` made by {@link redisFactory}. Besides the factory contract it
+ * reports command errors through `statistics()`.
+ */
+export class RedisFactory implements ConnectionFactory<RedisConnection> {
+  /** How `reset()` cleans a connection, as configured. */
+  readonly resetMode: RedisResetMode;
+  /** The default validation command. */
+  readonly validationCommand: string;
+  readonly #options: RedisOptions;
+  readonly #secrets: string[];
+  readonly #onConnect: ((conn: RedisConnection) => Promise<void> | void) | null;
+  readonly #Redis: RedisClass;
+  readonly #host: ConnectionHost;
+  readonly #open = new Set<RedisConnection>();
+  #resetCommand: Promise<RedisResetCommand> | null = null;
+  #serverVersion: string | null = null;
+
+  /** @internal Use {@link redisFactory}. */
+  constructor(config: RedisConfig, options: RedisFactoryOptions = {}) {
+    let resolved: RedisOptions;
+    // A URL is turned into options the way ioredis does, so the password and db are known here.
+    if (typeof config === 'string') resolved = parseIoredisUrl(checkUrl(config));
+    else if (typeof config === 'object' && config !== null && !Array.isArray(config)) resolved = { ...config };
+    else throw new InvalidConfigError('config', config, 'must be a redis:// URL or an ioredis options object');
+    if (typeof options !== 'object' || options === null) throw new InvalidConfigError('options', options, 'must be an object');
+    for (const key of Object.keys(options)) {
+      if (!OPTION_KEYS.includes(key)) {
+        throw new InvalidConfigError(
+          key,
+          (options as Record<string, unknown>)[key],
+          `is not a redisFactory option; known: ${OPTION_KEYS.join(', ')}`,
+        );
+      }
+    }
+    const mode = options.resetMode ?? 'auto';
+    if (!RESET_MODES.includes(mode)) throw new InvalidConfigError('resetMode', mode, "must be 'auto', 'reset' or 'commands'");
+    const command = options.validationCommand ?? 'PING';
+    if (typeof command !== 'string' || command.trim() === '')
+      throw new InvalidConfigError('validationCommand', command, "must be a non-empty command such as 'PING'");
+    const onConnect = options.onConnect ?? null;
+    if (onConnect !== null && typeof onConnect !== 'function') throw new InvalidConfigError('onConnect', onConnect, 'must be a function');
+    const Redis = options.Redis ?? (IORedis as unknown as RedisClass);
+    if (typeof Redis !== 'function') throw new InvalidConfigError('Redis', Redis, "must be a client class such as ioredis's Redis");
+
+    for (const [key, rule] of Object.entries(FORCED)) {
+      const value = (resolved as Record<string, unknown>)[key];
+      if (value !== undefined && value !== rule.value) {
+        throw new InvalidConfigError(key, value, `must be ${String(rule.value)} (or left out) for pooled connections: ${rule.why}`);
+      }
+    }
+    const retries = resolved.maxRetriesPerRequest;
+    if (retries !== undefined && (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0)) {
+      throw new InvalidConfigError(
+        'maxRetriesPerRequest',
+        retries,
+        'must be a non-negative integer (null would let commands wait forever)',
+      );
+    }
+    const db = resolved.db ?? 0;
+    if (typeof db !== 'number' || !Number.isInteger(db) || db < 0) throw new InvalidConfigError('db', db, 'must be a non-negative integer');
+    const port = resolved.port;
+    if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65_535)) {
+      throw new InvalidConfigError('port', port, 'must be an integer between 1 and 65535');
+    }
+
+    this.resetMode = mode;
+    this.validationCommand = command;
+    this.#options = {
+      ...resolved,
+      ...Object.fromEntries(Object.entries(FORCED).map(([k, r]) => [k, r.value])),
+      maxRetriesPerRequest: retries ?? 0,
+    } as RedisOptions;
+    this.#secrets = typeof resolved.password === 'string' && resolved.password !== '' ? [resolved.password] : [];
+    this.#onConnect = onConnect;
+    this.#Redis = Redis;
+    this.#host = { describe: describe(resolved), db, stats: { commandErrors: 0 } };
+    if (mode !== 'auto') this.#resetCommand = Promise.resolve(mode);
+  }
+
+  /** The server's version (`redis_version`), once a connection was made in `'auto'` mode. */
+  get serverVersion(): string | null {
+    return this.#serverVersion;
+  }
+
+  /**
+   * Opens a connection: an ioredis client with `lazyConnect`, no offline queue and no reconnection,
+   * connected under the pool's signal (an abort destroys the socket). A connection that dies later
+   * (`CLIENT KILL`, server restart, network failure) is reported through `ctx.markBroken`, so the pool
+   * replaces it; the process never crashes on its `'error'`.
+   */
+  async create(ctx: CreateContext): Promise<RedisConnection> {
+    const { signal } = ctx;
+    if (signal.aborted) throw signal.reason;
+    const client = new this.#Redis({ ...this.#options });
+    const conn = new RedisConnection(client, this.#host, ctx.markBroken);
+    const internals = conn[kInternals];
+    const onAbort = (): void => {
+      internals.closing();
+      hangUp(client);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const connecting = client.connect();
+      connecting.catch(() => {});
+      await Promise.race([connecting, aborted(signal)]);
+      const id = await internals.run(['CLIENT', 'ID'], signal);
+      internals.setClientId(Number(id));
+      if (this.#resetCommand === null) this.#resetCommand = this.#detect(conn, signal);
+      await this.#resetCommand.catch(() => undefined);
+      if (this.#onConnect !== null) await Promise.race([Promise.resolve(this.#onConnect(conn)), aborted(signal)]);
+      internals.clean();
+      if (conn.broken) throw conn.brokenError;
+    } catch (error) {
+      internals.closing();
+      hangUp(client);
+      // ioredis rejects connect() with a bare "Connection is closed." and emits the cause (WRONGPASS,
+      // ECONNREFUSED...) as an 'error' event, which the connection kept.
+      throw scrub(signal.aborted || !conn.broken ? error : conn.brokenError, this.#secrets);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    internals.live();
+    this.#open.add(conn);
+    return conn;
+  }
+
+  /** Reads the server version once: RESET exists from Redis 6.2. A failed read is retried by the next connection. */
+  #detect(conn: RedisConnection, signal: AbortSignal): Promise<RedisResetCommand> {
+    const detecting = conn[kInternals].run(['INFO', 'server'], signal).then((info) => {
+      const version = versionOf(String(info));
+      this.#serverVersion = version === null ? null : version.join('.');
+      return version !== null && (version[0] > 6 || (version[0] === 6 && version[1] >= 2)) ? 'reset' : 'commands';
+    });
+    detecting.catch(() => {
+      if (this.#resetCommand === detecting) this.#resetCommand = null;
+    });
+    return detecting;
+  }
+
+  /**
+   * Sends `ctx.query` (the pool validator's command, as text) or `validationCommand`; resolves `true`
+   * when it succeeds, `false` when it fails or the connection is known to be broken. Rejects with the
+   * signal's reason when the signal aborts first.
+   */
+  async validate(conn: RedisConnection, ctx: ValidateContext): Promise<boolean> {
+    if (conn.broken) return false;
+    const parts = (ctx.query ?? this.validationCommand).trim().split(/\s+/);
+    try {
+      await conn[kInternals].run(parts, ctx.signal);
+      return true;
+    } catch {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      return false;
+    }
+  }
+
+  /**
+   * Returns the connection to the state of a new one (see {@link RedisResetMode}) and re-applies
+   * `onConnect`. Rejects on a broken connection, or when a blocking command is still running on it,
+   * so the pool replaces it.
+   */
+  async reset(conn: RedisConnection, ctx: OperationContext): Promise<void> {
+    const command = this.#resetCommand === null ? 'commands' : await this.#resetCommand.catch((): RedisResetCommand => 'commands');
+    try {
+      await conn[kInternals].reset(command, ctx.signal, this.#restoreSteps(conn));
+    } catch (error) {
+      throw scrub(error, this.#secrets);
+    }
+    if (this.#onConnect !== null) {
+      await Promise.race([Promise.resolve(this.#onConnect(conn)), aborted(ctx.signal)]);
+      conn[kInternals].clean();
+    }
+  }
+
+  #restoreSteps(conn: RedisConnection): RestoreSteps {
+    const o = conn.client.options;
+    const password = typeof o.password === 'string' && o.password !== '' ? o.password : null;
+    const user = typeof o.username === 'string' && o.username !== '' ? o.username : null;
+    return {
+      protocol: (o as { protocol?: number }).protocol === 3 ? 3 : 2,
+      hello: password === null ? [] : ['AUTH', user ?? 'default', password],
+      auth: password === null ? [] : user === null ? [password] : [user, password],
+      name: typeof o.connectionName === 'string' && o.connectionName !== '' ? o.connectionName : null,
+      readOnly: o.readOnly === true,
+    };
+  }
+
+  /** See {@link RedisConnection.dirty}. */
+  isDirty(conn: RedisConnection): boolean {
+    return conn.dirty;
+  }
+
+  /** Sends `QUIT` (the server answers and closes); safe on a broken connection. When the signal aborts first, the socket is destroyed. */
+  async close(conn: RedisConnection, ctx: OperationContext): Promise<void> {
+    this.#open.delete(conn);
+    conn[kInternals].closing();
+    const client = conn.client;
+    if (ctx.signal.aborted || conn.broken || client.status !== 'ready') {
+      hangUp(client);
+      return;
+    }
+    try {
+      await Promise.race([client.quit(), aborted(ctx.signal)]);
+    } catch {
+      // answered or not, the socket goes
+    }
+    hangUp(client);
+  }
+
+  /** Commands that failed on pooled connections (`queryErrors`). Never contains secrets. */
+  statistics(): FactoryStatistics {
+    return { queryErrors: this.#host.stats.commandErrors };
+  }
+
+  /** Connections opened by this factory and not closed yet. */
+  get openConnections(): number {
+    return this.#open.size;
+  }
+
+  /** A short description (the password is never shown). */
+  toString(): string {
+    return `RedisFactory(${this.#host.describe}, resetMode ${this.resetMode})`;
+  }
+
+  /** @internal */
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+/** Turns a redis:// URL into ioredis options, as `new Redis(url)` would (user, password, db, TLS). */
+function parseIoredisUrl(url: string): RedisOptions {
+  const parsed = new URL(url);
+  const options: RedisOptions = { host: parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(parsed.port || 6379) };
+  if (parsed.username !== '') options.username = decodeURIComponent(parsed.username);
+  if (parsed.password !== '') options.password = decodeURIComponent(parsed.password);
+  const db = parsed.pathname.replace(/^\//, '');
+  if (db !== '') options.db = Number(db);
+  if (parsed.protocol === 'rediss:') options.tls = {};
+  for (const [key, value] of parsed.searchParams) {
+    if (key === 'family') options.family = Number(value);
+    else if (key === 'password' && options.password === undefined) options.password = value;
+  }
+  return options;
+}
+
+/**
+ * Makes a `ConnectionFactory` for Redis through ioredis: each connection is its own ioredis client,
+ * wrapped in a {@link RedisConnection}. Use it for what one shared, multiplexed client cannot do:
+ * blocking commands, `MULTI`/`WATCH`, subscribers, isolating slow commands. Give it to
+ * `ConnectionPool.create`, or use {@link createRedisPool}.
+ *
+ * @example
+ * ```ts
+ * const pool = await ConnectionPool.create({ maxSize: 8 }, redisFactory('redis://127.0.0.1:6379'));
+ * const job = await pool.use(({ client }) => client.brpop('jobs', 5));
+ * ```
+ */
+export function redisFactory(config: RedisConfig, options: RedisFactoryOptions = {}): RedisFactory {
+  return new RedisFactory(config, options);
+}
