@@ -249,6 +249,10 @@ describe('LeakDetector', () => {
     const cb = await b.acquire();
     await vi.advanceTimersByTimeAsync(1_500);
     expect(detector.getLeaks().map((l) => l.poolName)).toEqual(['a', 'b']);
+    expect(detector.statistics('a')).toMatchObject({ detected: 1, active: 1 });
+    expect(detector.statistics('b')).toMatchObject({ detected: 1, active: 1 });
+    expect(detector.statistics('c')).toMatchObject({ detected: 0, active: 0 });
+    expect(detector.statistics()).toMatchObject({ detected: 2, active: 2 });
     expect(detector.unwatch(a)).toBe(true);
     expect(detector.getLeaks().map((l) => l.poolName)).toEqual(['b']);
     ca.release();

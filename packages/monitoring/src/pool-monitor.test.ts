@@ -463,7 +463,7 @@ describe('PoolMonitor with several pools', () => {
 
 describe('PoolMonitor lifecycle', () => {
   it('detaches cleanly: no listener is left on the pool', async () => {
-    const events = ['acquire', 'enqueue', 'release', 'create', 'acquireError', 'destroy', 'resize'] as const;
+    const events = ['acquire', 'enqueue', 'release', 'create', 'acquireError', 'destroy', 'resize', 'close'] as const;
     const pool = await ConnectionPool.create({ minSize: 1, maxSize: 1, initialSize: 1 }, new FakeFactory());
     const counts = () => events.map((e) => pool.listenerCount(e));
     const before = counts();
@@ -503,6 +503,18 @@ describe('PoolMonitor lifecycle', () => {
     expect(h.percentiles.p50).toBe(0);
     monitor.close();
     await pool.close();
+  });
+
+  it('stops sampling when the pool closes, keeping its figures readable', async () => {
+    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    const monitor = new PoolMonitor(pool);
+    (await pool.acquire()).release();
+    await pool.close();
+    const afterClose = vi.getTimerCount();
+    expect(monitor.statistics().acquisitions).toBe(1);
+    expect(monitor.statistics().state).toBe('closed');
+    monitor.close();
+    expect(afterClose - vi.getTimerCount()).toBe(2); // only the window steps and the hour clock were left
   });
 
   it('leaves no timer running once closed', async () => {

@@ -238,6 +238,12 @@ export class PoolRecorder {
     this.#finishedMs += now() - start;
   };
 
+  /** The pool closed: nothing more to sample (its figures stay readable until detached). */
+  readonly onClose = (): void => {
+    this.#stopSampling();
+    this.#listenWaits(false);
+  };
+
   readonly onResize = (e: Events['resize']): void => {
     const t = now();
     this.#capacityAcc = this.capacityIntegral(t);
@@ -281,6 +287,7 @@ export class PoolRecorder {
     p.on('create', this.onCreate);
     p.on('destroy', this.onDestroy);
     p.on('resize', this.onResize);
+    p.on('close', this.onClose);
     if (this.#alwaysWaits() || p.waitQueue.size > 0) this.#listenWaits(true);
     if (this.timing.mode === 'all') this.#listenReleases(true);
     else {
@@ -301,13 +308,19 @@ export class PoolRecorder {
     p.off('create', this.onCreate);
     p.off('destroy', this.onDestroy);
     p.off('resize', this.onResize);
+    p.off('close', this.onClose);
     this.#listenWaits(false);
+    this.#stopSampling();
+  }
+
+  #stopSampling(): void {
     this.#listenReleases(false);
     if (this.#sampleTimer !== undefined) clearTimeout(this.#sampleTimer);
     if (this.#pollTimer !== undefined) clearInterval(this.#pollTimer);
     if (this.#utilTimer !== undefined) clearInterval(this.#utilTimer);
     this.#sampleTimer = this.#pollTimer = this.#utilTimer = undefined;
     this.#phase = 'off';
+    this.#excluded = null;
     this.#followed.clear();
     this.#stragglers = [];
   }
