@@ -141,10 +141,13 @@ async function main(): Promise<void> {
   const started = new Date();
   const coreBuild = coreFingerprint();
   const results: Record<string, ScenarioResult> = {};
+  // Run order (an object with keys like '1' and '2a' iterates the integer-like ones first).
+  const ordered: ScenarioResult[] = [];
   for (const scenario of chosen) {
     process.stderr.write(`Scenario ${scenario.id}: ${scenario.title}\n`);
     const result = await runScenario(scenario, opts);
     results[scenario.id] = result;
+    ordered.push(result);
     const heading = `Scenario ${scenario.id}: ${scenario.title}`;
     const body = result.skipped === undefined ? textTable(tableRows(result)) : `skipped: ${result.skipped}`;
     process.stdout.write(`\n${heading}\n${body}\n\n`);
@@ -171,7 +174,7 @@ async function main(): Promise<void> {
   const markdown = [
     `Run ${env.date} on ${env.machine.cpuModel} (${env.machine.cores} cores), Node ${env.node}: \`${env.command}\``,
     '',
-    ...Object.values(results).flatMap((r) => [
+    ...ordered.flatMap((r) => [
       `#### Scenario ${r.scenario.id}: ${r.scenario.title}`,
       '',
       r.skipped === undefined ? markdownTable(tableRows(r)) : `Skipped: ${r.skipped}`,
@@ -196,9 +199,7 @@ async function main(): Promise<void> {
     );
     process.exitCode = 1;
   }
-  const failures = Object.values(results).flatMap((r) =>
-    Object.entries(r.errors).map(([s, e]) => `${r.scenario.id}/${s}: ${e.length} failed round(s)`),
-  );
+  const failures = ordered.flatMap((r) => Object.entries(r.errors).map(([s, e]) => `${r.scenario.id}/${s}: ${e.length} failed round(s)`));
   if (failures.length > 0) {
     process.stderr.write(`\nFailures:\n  ${failures.join('\n  ')}\n`);
     process.exitCode = 1;

@@ -9,10 +9,10 @@ import { makeAdapter, type PoolSubject } from '../subjects.js';
 
 const MAX = 10;
 /**
- * The waiters' timeout in the timing pass: 2 s (200 ms in smoke runs), or 4 times as long as queuing
- * took in pass 1 for a library that queues slowly, so no deadline passes while callers are still queuing.
+ * The waiters' timeout in the timing pass: 2 s (200 ms in smoke runs), or 6 times as long as queuing
+ * took in pass 1 (queuing in this pass, which records every deadline, is up to 2.5 times slower) for a library that queues slowly, so no deadline passes while callers are still queuing.
  */
-const timeoutMs = (opts: RunOptions, queuingMs: number): number => Math.max(opts.smoke ? 200 : 2_000, Math.ceil(queuingMs * 4));
+const timeoutMs = (opts: RunOptions, queuingMs: number): number => Math.max(opts.smoke ? 200 : 2_000, Math.ceil(queuingMs * 6));
 /** The waiters' timeout in the memory and serving pass: never reached. */
 const LONG_TIMEOUT_MS = 600_000;
 
@@ -111,7 +111,9 @@ async function timeouts(subject: PoolSubject, n: number, timeout: number) {
   for (const c of held) a.release(c);
   await a.close();
   if (served > 0) throw new Error(`${served} waiters were served although every connection stayed borrowed`);
-  if (queuedMs > timeout / 2) throw new Error(`queuing took ${queuedMs.toFixed(0)} ms, too close to the ${timeout} ms timeout`);
+  // Timers cannot fire while the queuing loop runs: a deadline that passed during it would be late
+  // because of the harness. The timeout is chosen to leave a wide margin; this only guards it.
+  if (queuedMs >= timeout * 0.9) throw new Error(`queuing took ${queuedMs.toFixed(0)} ms, too close to the ${timeout} ms timeout`);
   const values = Array.from(late);
   return {
     lateP50Ms: quantile(values, 0.5),
