@@ -532,6 +532,22 @@ describe('PoolMonitor lifecycle', () => {
     expect(() => monitor.attach(pool)).toThrow(/closed/);
   });
 
+  it('never keeps the process alive (its timers are unref’d)', () => {
+    vi.useRealTimers();
+    const intervals = vi.spyOn(globalThis, 'setInterval');
+    const timeouts = vi.spyOn(globalThis, 'setTimeout');
+    const pool = ConnectionPool.open({ minSize: 0 }, new FakeFactory());
+    const [i0, t0] = [intervals.mock.results.length, timeouts.mock.results.length];
+    const monitor = new PoolMonitor(pool);
+    const timers = [...intervals.mock.results.slice(i0), ...timeouts.mock.results.slice(t0)]
+      .filter((r) => r.type === 'return')
+      .map((r) => r.value as NodeJS.Timeout);
+    expect(timers).toHaveLength(4); // window steps, hour clock, sampling periods, borrowed-count samples
+    for (const t of timers) expect(t.hasRef()).toBe(false);
+    monitor.close();
+    return pool.close();
+  });
+
   it('rejects bad options, naming the option and the rule', () => {
     expect(() => new PoolMonitor(null, { windowMs: 10 })).toThrow(/windowMs = 10: must be an integer number of milliseconds between 1000/);
     expect(() => new PoolMonitor(null, { windowSlots: 0 })).toThrow(/windowSlots/);

@@ -125,10 +125,12 @@ function isPool(value: unknown): value is MonitoredPool {
  * counters, wait/hold/create-time percentiles over a sliding window (HdrHistogram), usage by hour of
  * day, and efficiency (time-weighted utilization, connection reuse, statement-cache hit rate).
  *
- * Cheap enough to leave on in production: each `acquire`, `release` and `create` event costs a few
- * field increments and one array increment, with no allocation and no clock read; merging,
- * percentiles and integrals are computed when you read. Two unref'd timers (window steps and hour
- * changes) never keep the process alive. `close()` (or `using`) detaches everything.
+ * Cheap enough to leave on in production: nothing runs on the uncontended acquire/release path by
+ * default. Counts come from the pool's counters when the window steps; acquire events are listened to
+ * only while callers wait; borrows are timed (two clock reads each, paid by the pool) only during short
+ * sampling periods unless `borrowTiming: 'all'`. Each handler does a few field updates and one array
+ * increment, without allocating; merging, percentiles and integrals are computed when you read. Its
+ * timers are unref'd and never keep the process alive. `close()` (or `using`) detaches everything.
  *
  * @example
  * ```ts
@@ -247,7 +249,7 @@ export class PoolMonitor {
 
   /**
    * The seed's statistics for one pool. `poolName` may be left out when exactly one pool is attached.
-   * O(window slots × histogram size + borrowed connections); allocates only the returned object.
+   * O(window slots × histogram size + connections): meant for dashboards and scrapes, not per request.
    * @throws InvalidArgumentError when the name is unknown, or missing while several pools are attached.
    */
   statistics(poolName?: string): PoolMonitorStatistics {
