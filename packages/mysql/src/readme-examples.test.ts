@@ -1,0 +1,74 @@
+/**
+ * The README's examples, run against the real server: the quick start, and the seed's pool creation,
+ * custom configuration, acquiring connections and connection validator translated onto @pool/mysql.
+ */
+import { ConnectionPool, ConnectionValidator, PoolConfig } from '@pool/core';
+import type { RowDataPacket } from 'mysql2';
+import { afterEach, expect, it } from 'vitest';
+import { mysqlFactory } from './factory.js';
+import { createMysqlPool } from './pool.js';
+import { admin, MYSQL_URL, uniqueName } from './test-support/mysql.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0)
+    await cleanups
+      .pop()?.()
+      .catch(() => {});
+});
+
+it('README quick start: createMysqlPool in place of mysql.createPool', async () => {
+  const accounts = uniqueName('pool_mysql_accounts');
+  await admin(`CREATE TABLE ${accounts} (id INT PRIMARY KEY, balance INT) ENGINE=InnoDB`);
+  cleanups.push(() => admin(`DROP TABLE IF EXISTS ${accounts}`));
+  await admin(`INSERT INTO ${accounts} VALUES (1, 500)`);
+
+  const pool = createMysqlPool({ uri: MYSQL_URL, connectionLimit: 20, statementCacheSize: 100 });
+  cleanups.push(() => pool.end());
+  const [rows] = await pool.execute<RowDataPacket[]>('SELECT ? AS id, ? AS name', [42, 'Ada']);
+  expect(rows).toEqual([{ id: 42, name: 'Ada' }]);
+
+  const conn = await pool.getConnection();
+  try {
+    await conn.beginTransaction();
+    await conn.execute(`UPDATE ${accounts} SET balance = balance - ? WHERE id = ?`, [100, 1]);
+    await conn.commit();
+  } finally {
+    conn.release();
+  }
+  expect((await pool.query<RowDataPacket[]>(`SELECT balance FROM ${accounts}`))[0]).toEqual([{ balance: 400 }]);
+  await pool.end();
+});
+
+it('README seed translation: builder config, ConnectionPool.create, acquire, validator, statement cache figures', async () => {
+  const users = uniqueName('pool_mysql_seed_users');
+  await admin(`CREATE TABLE ${users} (id INT, active INT)`);
+  cleanups.push(() => admin(`DROP TABLE IF EXISTS ${users}`));
+  // Custom Configuration (the seed's PoolConfig::builder()), sized down for a test.
+  const config = PoolConfig.builder()
+    .minSize(2)
+    .maxSize(10)
+    .initialSize(2)
+    .acquireTimeoutMs(30_000)
+    .maxLifetimeMs(3_600_000)
+    .statementCacheSize(100)
+    .build();
+  // Basic Pool (the seed's ConnectionPool::new(config, factory))
+  const factory = mysqlFactory(MYSQL_URL, { statementCacheSize: config.statementCacheSize });
+  const validator = new ConnectionValidator({ timeoutMs: 5_000 }).withQuery('SELECT 1').withFastValidation(true);
+  const pool = await ConnectionPool.create(config, factory, { validator });
+  cleanups.push(() => pool.close());
+
+  // Acquiring Connections
+  {
+    await using conn = await pool.acquire();
+    const [found] = await conn.connection.execute(`SELECT * FROM ${users} WHERE active = ?`, [1]);
+    expect(found).toEqual([]);
+    // Connection Validator
+    const isValid = await validator.validate(conn);
+    expect(isValid).toBe(true);
+  } // released here
+  expect(validator.statistics().successRate).toBe(1);
+  expect(factory.statistics().statementCache).toEqual({ hits: 0, misses: 1, evictions: 0, size: 1, capacity: 100 });
+  expect(pool.statistics().acquired).toBe(1);
+});
