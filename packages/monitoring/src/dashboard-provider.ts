@@ -1,6 +1,6 @@
 import { InvalidArgumentError, InvalidConfigError, now, QUEUE_PRIORITIES, type QueuePriority } from '@pool/core';
 import type { HistogramSnapshot } from './histogram.js';
-import { LeakDetector, type LeakReport, partitionOf } from './leak-detector.js';
+import { type LeakDetector, type LeakReport, partitionOf } from './leak-detector.js';
 import type { PoolMonitor } from './pool-monitor.js';
 import type { MonitoredPool } from './pool-recorder.js';
 import {
@@ -197,8 +197,10 @@ export class DashboardProvider {
       throw new InvalidConfigError('partitions', partitions, 'must have getPartitionStatistics()');
     }
     if (queue != null && typeof queue.statistics !== 'function') throw new InvalidConfigError('queue', queue, 'must have statistics()');
-    if (leakDetector != null && !(leakDetector instanceof LeakDetector))
+    // Duck-typed, so a detector from another copy of this package (ESM beside CJS) is accepted too.
+    if (leakDetector != null && (typeof leakDetector.getLeaks !== 'function' || typeof leakDetector.statistics !== 'function')) {
       throw new InvalidConfigError('leakDetector', leakDetector, 'must be a LeakDetector');
+    }
     this.monitor = monitor;
     this.refreshMs = refreshMs;
     this.#sources = options;
