@@ -74,8 +74,15 @@ function statusOf(result: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
-function checkValues(values: unknown, allowObject: boolean): void {
+/**
+ * Checks parameters before anything is sent. `query()` escapes whatever mysql2 can format (an array,
+ * an object for `SET ?`, a single value; `undefined` becomes NULL); `execute()` binds an array (no
+ * `undefined`, which mysql2 refuses) or, with `namedPlaceholders`, an object.
+ */
+function checkValues(values: unknown, kind: 'query' | 'execute'): void {
   if (values === undefined) return;
+  if (typeof values === 'function') throw new InvalidArgumentError('values', values, 'must not be a function (this API returns a promise)');
+  if (kind === 'query') return;
   if (Array.isArray(values)) {
     for (let i = 0; i < values.length; i++) {
       const v: unknown = values[i];
@@ -84,12 +91,8 @@ function checkValues(values: unknown, allowObject: boolean): void {
     }
     return;
   }
-  if (allowObject && typeof values === 'object' && values !== null) return;
-  throw new InvalidArgumentError(
-    'values',
-    values,
-    allowObject ? 'must be an array of parameters, or an object with namedPlaceholders' : 'must be an array of parameters',
-  );
+  if (typeof values === 'object' && values !== null) return;
+  throw new InvalidArgumentError('values', values, 'must be an array of parameters, or an object with namedPlaceholders');
 }
 
 /**
@@ -296,8 +299,7 @@ export class MysqlConnection {
     else if (typeof sql === 'object' && sql !== null && typeof sql.sql === 'string') options = { ...sql };
     else throw new InvalidArgumentError('sql', sql, 'must be SQL text or a { sql, values? } options object');
     if (values === undefined && options.values !== undefined) values = options.values;
-    // mysql2's query() formats whatever it gets; execute() binds an array (or an object with named placeholders).
-    checkValues(values, true);
+    checkValues(values, kind);
     delete options.values;
     const text = options.sql;
     const effects = classify(text);

@@ -309,3 +309,14 @@ describe('mysqlFactory: bad input and secrets', () => {
     expect(`${String(withObject)} ${inspect(withObject, { depth: 8 })}`).not.toContain(SECRET);
   });
 });
+
+describe('mysqlFactory: query values as mysql2 formats them', () => {
+  it('accepts what mysql2 query() formats: an object for SET ?, a single value, undefined as NULL', async () => {
+    const { conn } = await connect();
+    await conn.query('CREATE TEMPORARY TABLE pool_values (a INT, b VARCHAR(5))');
+    await conn.query('INSERT INTO pool_values SET ?', { a: 1, b: 'x' });
+    expect((await conn.query<RowDataPacket[]>('SELECT b FROM pool_values WHERE a = ?', 1))[0]).toEqual([{ b: 'x' }]);
+    expect((await conn.query<RowDataPacket[]>('SELECT ? AS v', [undefined]))[0]).toEqual([{ v: null }]);
+    await expect(conn.query('SELECT ?', (() => 1) as never)).rejects.toThrow(/values = \[function .*\]: must not be a function/);
+  });
+});

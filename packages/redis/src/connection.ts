@@ -184,6 +184,7 @@ export class RedisConnection {
     run(parts: string[], signal?: AbortSignal): Promise<unknown>;
     reset(command: RedisResetCommand, signal: AbortSignal, restore: RestoreSteps): Promise<void>;
     clean(): void;
+    busy(): boolean;
   } {
     return {
       closing: () => {
@@ -202,6 +203,7 @@ export class RedisConnection {
         ),
       reset: (command, signal, restore) => this.#reset(command, signal, restore),
       clean: () => this.#clean(),
+      busy: () => this.#inflight > 0,
     };
   }
 

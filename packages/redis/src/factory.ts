@@ -293,12 +293,18 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
     return conn.dirty;
   }
 
-  /** Sends `QUIT` (the server answers and closes); safe on a broken connection. When the signal aborts first, the socket is destroyed. */
+  /**
+   * Sends `QUIT` (the server answers and closes); safe on a broken connection. The socket is destroyed
+   * instead when a command is still running on it, or when the signal aborts first.
+   */
   async close(conn: RedisConnection, ctx: OperationContext): Promise<void> {
     this.#open.delete(conn);
-    conn[kInternals].closing();
+    const internals = conn[kInternals];
+    // A command still running (a BLPOP whose caller gave up) would hold QUIT back: close the socket.
+    const busy = internals.busy();
+    internals.closing();
     const client = conn.client;
-    if (ctx.signal.aborted || conn.broken || client.status !== 'ready') {
+    if (ctx.signal.aborted || conn.broken || busy || client.status !== 'ready') {
       hangUp(client);
       return;
     }
