@@ -247,7 +247,9 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
    */
   async validate(conn: RedisConnection, ctx: ValidateContext): Promise<boolean> {
     if (conn.broken) return false;
-    const parts = (ctx.query ?? this.validationCommand).trim().split(/\s+/);
+    // Lower-case, as ioredis names its commands (its subscriber-mode check compares names).
+    const [name = 'ping', ...args] = (ctx.query ?? this.validationCommand).trim().split(/\s+/);
+    const parts = [name.toLowerCase(), ...args];
     try {
       await conn[kInternals].run(parts, ctx.signal);
       return true;

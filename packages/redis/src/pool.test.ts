@@ -99,6 +99,26 @@ describe('createRedisPool: what one shared client cannot do', () => {
     expect(heard).toHaveLength(2);
   });
 
+  it("hands a throwing listener's error to onError and keeps delivering", async () => {
+    const redis = pool({ poolConfig: { maxSize: 1 } });
+    const channel = uniqueKey('throws');
+    const errors: unknown[] = [];
+    const heard: string[] = [];
+    const sub = await redis.subscribe(
+      (message) => {
+        heard.push(message);
+        if (message === 'bad') throw new Error('listener failed');
+      },
+      { channels: [channel], onError: (e) => errors.push(e) },
+    );
+    await admin('PUBLISH', channel, 'bad');
+    await admin('PUBLISH', channel, 'good');
+    await vi.waitFor(() => expect(heard).toEqual(['bad', 'good']));
+    expect(errors).toEqual([new Error('listener failed')]);
+    await sub.close();
+    await expect(redis.subscribe(() => {}, { channels: ['x'], onError: 'log' as never })).rejects.toThrow(/onError/);
+  });
+
   it('use() always gives the connection back, also when the callback throws, and reports the error', async () => {
     const redis = pool({ poolConfig: { maxSize: 1 } });
     await expect(

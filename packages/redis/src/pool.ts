@@ -31,6 +31,11 @@ export interface RedisSubscribeOptions extends AcquireOptions {
   channels?: readonly string[];
   /** Glob patterns (`PSUBSCRIBE`). */
   patterns?: readonly string[];
+  /**
+   * Called when `listener` throws. Without it the error is rethrown asynchronously, as an EventEmitter
+   * listener's would be (an uncaught exception); either way it never reaches ioredis's reply parser.
+   */
+  onError?: (error: unknown) => void;
 }
 
 const FACTORY_KEYS = ['resetMode', 'validationCommand', 'onConnect', 'Redis'];
@@ -120,7 +125,8 @@ export class RedisPool {
       throw new InvalidArgumentError('listener', listener, 'must be a function (message, channel, pattern?)');
     if (typeof options !== 'object' || options === null)
       throw new InvalidArgumentError('options', options, 'must be { channels?, patterns? }');
-    const { channels = [], patterns = [], ...acquireOptions } = options;
+    const { channels = [], patterns = [], onError, ...acquireOptions } = options;
+    if (onError !== undefined && typeof onError !== 'function') throw new InvalidArgumentError('onError', onError, 'must be a function');
     for (const [name, list] of [
       ['channels', channels],
       ['patterns', patterns],
@@ -133,8 +139,19 @@ export class RedisPool {
       throw new InvalidArgumentError('channels', channels, 'give at least one channel or pattern');
     const pooled = await this.pool.acquire(acquireOptions);
     const client = pooled.connection.client;
-    const onMessage = (channel: string, message: string): void => listener(message, channel);
-    const onPattern = (pattern: string, channel: string, message: string): void => listener(message, channel, pattern);
+    const deliver = (message: string, channel: string, pattern?: string): void => {
+      try {
+        listener(message, channel, pattern);
+      } catch (error) {
+        if (onError !== undefined) onError(error);
+        else
+          process.nextTick(() => {
+            throw error;
+          });
+      }
+    };
+    const onMessage = (channel: string, message: string): void => deliver(message, channel);
+    const onPattern = (pattern: string, channel: string, message: string): void => deliver(message, channel, pattern);
     client.on('message', onMessage);
     client.on('pmessage', onPattern);
     const detach = (): void => {
