@@ -206,16 +206,19 @@ describe('mysqlFactory: validation and killed connections', () => {
     const { conn, markBroken } = await connect();
     const running = conn.query('SELECT SLEEP(30)');
     running.catch(() => {});
-    await vi.waitFor(async () => {
-      const rows = await admin<{ c: number }>(
-        "SELECT COUNT(*) AS c FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE 'SELECT SLEEP%'",
-        [conn.threadId],
-      );
-      expect(rows[0]?.c).toBe(1);
-    });
+    await vi.waitFor(
+      async () => {
+        const rows = await admin<{ c: number }>(
+          "SELECT COUNT(*) AS c FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE 'SELECT SLEEP%'",
+          [conn.threadId],
+        );
+        expect(rows[0]?.c).toBe(1);
+      },
+      { timeout: 10_000 },
+    );
     await kill(conn.threadId);
     await expect(running).rejects.toThrow(/killed|lost|closed/i);
-    await vi.waitFor(() => expect(markBroken).toHaveBeenCalled());
+    await vi.waitFor(() => expect(markBroken).toHaveBeenCalled(), { timeout: 10_000 });
   });
 });
 
@@ -227,10 +230,10 @@ describe('mysqlFactory: connecting', () => {
     const factory = mysqlFactory(urlVia(proxy));
     const controller = new AbortController();
     const creating = factory.create({ signal: controller.signal, markBroken: () => {} });
-    await vi.waitFor(() => expect(proxy.connections).toBe(1));
+    await vi.waitFor(() => expect(proxy.connections).toBe(1), { timeout: 10_000 });
     controller.abort(new Error('createTimeoutMs passed'));
     await expect(creating).rejects.toThrow('createTimeoutMs passed');
-    await vi.waitFor(() => expect(proxy.connections).toBe(0));
+    await vi.waitFor(() => expect(proxy.connections).toBe(0), { timeout: 10_000 });
     expect(factory.openConnections).toBe(0);
   });
 

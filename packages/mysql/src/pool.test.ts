@@ -66,7 +66,7 @@ describe('createMysqlPool', () => {
     });
     const first = await threadOf(db);
     for (let i = 0; i < 3; i++) await expect(db.execute('SELECT * FROM no_such_table_anywhere WHERE id = ?', [i])).rejects.toThrow();
-    await vi.waitFor(() => expect(db.statistics().destroyedByReason.errorRate).toBe(1));
+    await vi.waitFor(() => expect(db.statistics().destroyedByReason.errorRate).toBe(1), { timeout: 10_000 });
     expect(await threadOf(db)).not.toBe(first);
   });
 
@@ -113,7 +113,7 @@ describe('createMysqlPool', () => {
     expect(adaptive.statistics().resets).toBe(0);
     const checked = pool({ connectionLimit: 1, resetOnRelease: true });
     for (let i = 0; i < 3; i++) await checked.execute('SELECT ?', [i]);
-    await vi.waitFor(() => expect(checked.statistics().resets).toBe(3));
+    await vi.waitFor(() => expect(checked.statistics().resets).toBe(3), { timeout: 10_000 });
   });
 
   it('rejects bad statement arguments with errors naming them', async () => {
@@ -150,7 +150,7 @@ describe('createMysqlPool', () => {
 describe('createMysqlPool survives KILL and outages', () => {
   it('replaces idle connections killed by the server, without crashing the process', async () => {
     const db = pool({ connectionLimit: 2, poolConfig: { minSize: 2, maintenanceIntervalMs: 50, createRetryDelayMs: 10 } });
-    await vi.waitFor(() => expect(db.size().idle).toBe(2));
+    await vi.waitFor(() => expect(db.size().idle).toBe(2), { timeout: 10_000 });
     const conns = await Promise.all([db.getConnection(), db.getConnection()]);
     const victims = conns.map((c) => c.threadId);
     for (const c of conns) c.release();
@@ -166,13 +166,16 @@ describe('createMysqlPool survives KILL and outages', () => {
     const thread = conn.threadId;
     const running = conn.query('SELECT SLEEP(30)');
     running.catch(() => {}); // handled below, after the kill
-    await vi.waitFor(async () => {
-      const rows = await admin<{ c: number }>(
-        "SELECT COUNT(*) AS c FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE 'SELECT SLEEP%'",
-        [thread],
-      );
-      expect(rows[0]?.c).toBe(1);
-    });
+    await vi.waitFor(
+      async () => {
+        const rows = await admin<{ c: number }>(
+          "SELECT COUNT(*) AS c FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE 'SELECT SLEEP%'",
+          [thread],
+        );
+        expect(rows[0]?.c).toBe(1);
+      },
+      { timeout: 10_000 },
+    );
     await kill(thread);
     await expect(running).rejects.toThrow(/killed|lost|closed/i);
     conn.release();

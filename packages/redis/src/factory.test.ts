@@ -169,10 +169,10 @@ describe('redisFactory: validation and killed connections', () => {
     const { conn, markBroken } = await connect();
     const blocked = conn.client.blpop(uniqueKey('killed'), 0);
     blocked.catch(() => {});
-    await vi.waitFor(async () => expect((await clientInfo(conn.clientId)).cmd).toBe('blpop'));
+    await vi.waitFor(async () => expect((await clientInfo(conn.clientId)).cmd).toBe('blpop'), { timeout: 10_000 });
     await kill(conn.clientId);
     await expect(blocked).rejects.toThrow(/closed/i);
-    await vi.waitFor(() => expect(markBroken).toHaveBeenCalled());
+    await vi.waitFor(() => expect(markBroken).toHaveBeenCalled(), { timeout: 10_000 });
   });
 });
 
@@ -184,10 +184,10 @@ describe('redisFactory: connecting', () => {
     const factory = redisFactory(urlVia(proxy));
     const controller = new AbortController();
     const creating = factory.create({ signal: controller.signal, markBroken: () => {} });
-    await vi.waitFor(() => expect(proxy.connections).toBe(1));
+    await vi.waitFor(() => expect(proxy.connections).toBe(1), { timeout: 10_000 });
     controller.abort(new Error('createTimeoutMs passed'));
     await expect(creating).rejects.toThrow('createTimeoutMs passed');
-    await vi.waitFor(() => expect(proxy.connections).toBe(0));
+    await vi.waitFor(() => expect(proxy.connections).toBe(0), { timeout: 10_000 });
     expect(factory.openConnections).toBe(0);
   });
 

@@ -24,12 +24,15 @@ describe('createRedisPool: what one shared client cannot do', () => {
     const queue = uniqueKey('jobs');
     cleanups.push(() => admin('DEL', queue));
     const waiters = [0, 1, 2, 3].map(() => redis.use(({ client }) => client.blpop(queue, 10)));
-    await vi.waitFor(() => expect(redis.size().active).toBe(4));
+    await vi.waitFor(() => expect(redis.size().active).toBe(4), { timeout: 10_000 });
     // Four connections are blocked in BLPOP on the server, at the same time.
-    await vi.waitFor(async () => {
-      const list = String(await admin('CLIENT', 'LIST', 'TYPE', 'normal'));
-      expect(list.split('\n').filter((l) => l.includes('cmd=blpop')).length).toBeGreaterThanOrEqual(4);
-    });
+    await vi.waitFor(
+      async () => {
+        const list = String(await admin('CLIENT', 'LIST', 'TYPE', 'normal'));
+        expect(list.split('\n').filter((l) => l.includes('cmd=blpop')).length).toBeGreaterThanOrEqual(4);
+      },
+      { timeout: 10_000 },
+    );
     await admin('RPUSH', queue, 'a', 'b', 'c', 'd');
     const results = await Promise.all(waiters);
     expect(results.map((r) => r?.[1]).sort()).toEqual(['a', 'b', 'c', 'd']);
@@ -80,11 +83,13 @@ describe('createRedisPool: what one shared client cannot do', () => {
     expect(await clientInfo(id)).toMatchObject({ sub: '1', psub: '1' });
     await admin('PUBLISH', `${prefix}:a`, 'hello');
     await admin('PUBLISH', `${prefix}:p:1`, 'world');
-    await vi.waitFor(() =>
-      expect(heard).toEqual([
-        ['hello', `${prefix}:a`, undefined],
-        ['world', `${prefix}:p:1`, `${prefix}:p:*`],
-      ]),
+    await vi.waitFor(
+      () =>
+        expect(heard).toEqual([
+          ['hello', `${prefix}:a`, undefined],
+          ['world', `${prefix}:p:1`, `${prefix}:p:*`],
+        ]),
+      { timeout: 10_000 },
     );
     expect(sub.broken).toBe(false);
     await sub.close();
@@ -113,7 +118,7 @@ describe('createRedisPool: what one shared client cannot do', () => {
     );
     await admin('PUBLISH', channel, 'bad');
     await admin('PUBLISH', channel, 'good');
-    await vi.waitFor(() => expect(heard).toEqual(['bad', 'good']));
+    await vi.waitFor(() => expect(heard).toEqual(['bad', 'good']), { timeout: 10_000 });
     expect(errors).toEqual([new Error('listener failed')]);
     await sub.close();
     await expect(redis.subscribe(() => {}, { channels: ['x'], onError: 'log' as never })).rejects.toThrow(/onError/);
@@ -135,7 +140,7 @@ describe('createRedisPool: what one shared client cannot do', () => {
 describe('createRedisPool survives CLIENT KILL and outages', () => {
   it('replaces idle connections killed by the server, without crashing the process', async () => {
     const redis = pool({ poolConfig: { minSize: 2, maxSize: 2, maintenanceIntervalMs: 50, createRetryDelayMs: 10 } });
-    await vi.waitFor(() => expect(redis.size().idle).toBe(2));
+    await vi.waitFor(() => expect(redis.size().idle).toBe(2), { timeout: 10_000 });
     const held = await Promise.all([redis.acquire(), redis.acquire()]);
     const victims = held.map((c) => c.connection.clientId);
     for (const c of held) c.release();
@@ -153,7 +158,7 @@ describe('createRedisPool survives CLIENT KILL and outages', () => {
       victim = clientId;
       return client.blpop(key, 30);
     });
-    await vi.waitFor(async () => expect((await clientInfo(victim)).cmd).toBe('blpop'));
+    await vi.waitFor(async () => expect((await clientInfo(victim)).cmd).toBe('blpop'), { timeout: 10_000 });
     await kill(victim);
     await expect(blocked).rejects.toThrow(/Connection is closed/);
     expect(await redis.use((c) => c.clientId)).not.toBe(victim);

@@ -43,7 +43,7 @@ it('README quick start: a worker, an optimistic transaction and a subscriber', a
   const heard: string[] = [];
   const sub = await redis.subscribe((message, channel) => heard.push(`${channel} ${message}`), { channels: [news] });
   await admin('PUBLISH', news, 'hello');
-  await vi.waitFor(() => expect(heard).toEqual([`${news} hello`]));
+  await vi.waitFor(() => expect(heard).toEqual([`${news} hello`]), { timeout: 10_000 });
   await sub.close();
   await redis.close();
 });
