@@ -18,6 +18,12 @@ export type DestroyReason =
   | 'reclaimed'
   | 'closed';
 
+/**
+ * How a borrow ended: the borrower `released` or `destroyed` it, or the pool ended it (`reclaimed` by
+ * `pool.reclaim`, `closed` by `close()` past its timeout).
+ */
+export type BorrowEnd = 'released' | 'destroyed' | 'reclaimed' | 'closed';
+
 /** Every {@link DestroyReason}, in a stable order (for exporters). */
 export const DESTROY_REASONS: readonly DestroyReason[] = Object.freeze([
   'idle',
@@ -50,10 +56,12 @@ export interface PoolEventMap<C = unknown> {
   /** An acquire timed out (also reported as `acquireError`). */
   timeout: { waitMs: number; timeoutMs: number; context: unknown };
   /**
-   * A borrowed connection came back after `holdMs` (NaN for a borrow that began before anyone listened);
-   * `error` is what the borrower reported, if anything.
+   * A borrow ended after `holdMs` (NaN for a borrow that began before anyone listened): the borrower
+   * released or destroyed it, or the pool ended it (`reclaim`, a forced close; `connection.released` is
+   * then true and the connection is being destroyed); `ended` says which. `error` is what the borrower
+   * reported, if anything.
    */
-  release: { connection: PooledConnection<C>; holdMs: number; error: unknown };
+  release: { connection: PooledConnection<C>; holdMs: number; error: unknown; ended: BorrowEnd };
   /** A new connection opened in `durationMs`. */
   create: { connectionId: number; durationMs: number };
   /** `factory.create()` failed (or timed out); the pool retries after `retryInMs`. */

@@ -34,7 +34,7 @@ export {
   toPoolError,
   ValidationFailedError,
 } from './errors.js';
-export { DESTROY_REASONS, type DestroyReason, type PoolEventMap, type PoolEventName, PoolEvents } from './events.js';
+export { type BorrowEnd, DESTROY_REASONS, type DestroyReason, type PoolEventMap, type PoolEventName, PoolEvents } from './events.js';
 export type { ConnectionFactory, CreateContext, FactoryStatistics, OperationContext, ValidateContext } from './factory.js';
 export { type AcquireOptions, ConnectionPool, type OwnerScope, type PoolOptions } from './pool.js';
 export { PooledConnection, type ReleaseOptions } from './pooled-connection.js';

@@ -166,3 +166,40 @@ describe('borrow timing', () => {
     await pool.close();
   });
 });
+
+describe('borrow timing on request', () => {
+  it('requestBorrowTiming() measures borrows until withdrawn', async () => {
+    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    const withdraw = pool.requestBorrowTiming();
+    const conn = await pool.acquire();
+    await vi.advanceTimersByTimeAsync(40);
+    expect(pool.connections()[0]?.heldMs).toBe(40);
+    conn.release();
+    withdraw();
+    withdraw(); // idempotent
+    const again = await pool.acquire();
+    expect(pool.connections()[0]?.heldMs).toBeUndefined();
+    again.release();
+    await pool.close();
+  });
+
+  it('an acquire listener alone does not switch borrow timing on', async () => {
+    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    pool.on('acquire', () => {});
+    const conn = await pool.acquire();
+    expect(pool.connections()[0]?.heldMs).toBeUndefined();
+    conn.release();
+    await pool.close();
+  });
+
+  it('reports a borrow the pool ends itself as a release with its hold time', async () => {
+    const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    const ended: { id: number; holdMs: number; released: boolean; ended: string }[] = [];
+    pool.on('release', (e) => ended.push({ id: e.connection.id, holdMs: e.holdMs, released: e.connection.released, ended: e.ended }));
+    const conn = await pool.acquire();
+    await vi.advanceTimersByTimeAsync(25);
+    pool.reclaim(conn.id);
+    expect(ended).toEqual([{ id: conn.id, holdMs: 25, released: true, ended: 'reclaimed' }]);
+    await pool.close();
+  });
+});

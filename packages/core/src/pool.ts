@@ -230,6 +230,8 @@ export class ConnectionPool<C> {
   #timed = false;
   #onAcquire = false;
   #onRelease = false;
+  /** Outstanding requestBorrowTiming() calls. */
+  #timingRequests = 0;
   /** No owner scope, no stack capture, no acquire-time validation: the fast path applies. */
   #plain = false;
   /** `#plain`, open and not suspended: a plain acquire may take an idle connection directly. */
@@ -767,6 +769,24 @@ export class ConnectionPool<C> {
     };
   }
 
+  /**
+   * Asks the pool to measure every borrow's start and end (and idle times) exactly, as it does while a
+   * `release` listener, leak detection, stack capture or fast validation needs them. Call the returned
+   * function to withdraw the request; the pool stops measuring when nobody needs it (each measurement
+   * costs a clock read on the acquire and release paths). A leak detector uses this.
+   */
+  requestBorrowTiming(): () => void {
+    this.#timingRequests++;
+    this.#retime();
+    let withdrawn = false;
+    return () => {
+      if (withdrawn) return;
+      withdrawn = true;
+      this.#timingRequests--;
+      this.#retime();
+    };
+  }
+
   /** Recomputes what the hot path must measure and announce. */
   #retime(): void {
     this.#onAcquire = this.#events.has('acquire');
@@ -774,7 +794,7 @@ export class ConnectionPool<C> {
     this.#fastOk = this.#plain && this.#state === OPEN && !this.#suspended;
     this.#onRelease = this.#events.has('release');
     this.#timed =
-      this.#onAcquire ||
+      this.#timingRequests > 0 ||
       this.#onRelease ||
       this.#captureStacks ||
       this.#config.leakDetectionThresholdMs !== null ||
@@ -1033,7 +1053,7 @@ export class ConnectionPool<C> {
       }
       if (slot.retire === null) slot.retire = agingVerdict(aging, slot.borrows, slot.outcomes);
     }
-    if (this.#onRelease) this.#events.emit('release', { connection: handle, holdMs: t - slot.borrowedAt, error });
+    if (this.#onRelease) this.#events.emit('release', { connection: handle, holdMs: t - slot.borrowedAt, error, ended: 'released' });
     this.#recycle(slot, t);
   }
 
@@ -1042,7 +1062,7 @@ export class ConnectionPool<C> {
     slot.handle = null;
     this.#released++;
     if (error !== undefined) this.#releasedWithError++;
-    if (this.#onRelease) this.#events.emit('release', { connection: handle, holdMs: now() - slot.borrowedAt, error });
+    if (this.#onRelease) this.#events.emit('release', { connection: handle, holdMs: now() - slot.borrowedAt, error, ended: 'destroyed' });
     return this.#destroy(slot, 'destroyed', error);
   }
 
@@ -1368,11 +1388,15 @@ export class ConnectionPool<C> {
     this.#idle.remove(slot);
     const handle = slot.handle;
     if (handle !== null) {
-      // The pool ends a live borrow (reclaim, forced close).
+      // The pool ends a live borrow (reclaim, forced close): the borrow is over, as a release says.
       handle[kRevoke](reason === 'reclaimed' ? 'reclaimed by the pool' : 'closed by the pool');
       slot.handle = null;
       this.#released++;
       this.#reclaimed++;
+      if (this.#onRelease) {
+        const ended = reason === 'reclaimed' ? 'reclaimed' : 'closed';
+        this.#events.emit('release', { connection: handle, holdMs: now() - slot.borrowedAt, error, ended });
+      }
     }
     if (slot.expiryTimer !== undefined) clearTimeout(slot.expiryTimer);
     slot.state = 'closing';

@@ -275,8 +275,42 @@ describe('LeakDetector', () => {
     await pool.close();
   });
 
-  it('still finds leaks in a pool that does not measure borrow times, one check late at most', async () => {
+  it('asks the pool it watches for exact borrow times, and withdraws the request when it stops', async () => {
     const pool = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    const detector = new LeakDetector(3_000, 1_000).watch(pool);
+    const seen = listen(detector);
+    await vi.advanceTimersByTimeAsync(500);
+    const conn = await pool.acquire(); // at 0.5 s
+    await vi.advanceTimersByTimeAsync(3_500); // the check at 4 s sees 3.5 s
+    expect(seen.leaks).toHaveLength(1);
+    expect(seen.leaks[0]).toMatchObject({ connectionId: conn.id, approximate: false, activeDurationMs: 3_500 });
+    conn.release();
+    expect(seen.releases[0]).toMatchObject({ endedBy: 'released', heldMs: 3_500 });
+    detector.close();
+    const again = await pool.acquire();
+    expect(pool.connections()[0]?.heldMs).toBeUndefined(); // nobody needs borrow times any more
+    again.release();
+    await pool.close();
+  });
+
+  it('still finds leaks in a pool that does not measure borrow times, one check late at most', async () => {
+    const real = await ConnectionPool.create({ minSize: 1, initialSize: 1 }, new FakeFactory());
+    // A pool-like object without requestBorrowTiming (an older core, or a wrapper).
+    const pool = {
+      name: real.name,
+      config: real.config,
+      factory: real.factory,
+      waitQueue: real.waitQueue,
+      statistics: () => real.statistics(),
+      size: () => real.size(),
+      borrowed: () => real.borrowed(),
+      connections: () => real.connections(),
+      reclaim: (id: number) => real.reclaim(id),
+      on: ((event, listener) => real.on(event, listener)) as typeof real.on,
+      off: ((event, listener) => real.off(event, listener)) as typeof real.off,
+      acquire: () => real.acquire(),
+      close: () => real.close(),
+    };
     const detector = new LeakDetector(3_000, 1_000).watch(pool);
     const seen = listen(detector);
     await vi.advanceTimersByTimeAsync(500);

@@ -115,34 +115,30 @@ class Watch {
   detected = 0;
   released = 0;
   reclaimed = 0;
-  /** Flagged borrows that just came back, by connection id, until their end is settled. */
-  readonly ending = new Map<number, { f: Flagged; holdMs: number }>();
   #listening = false;
+  /** Withdraws the exact borrow timing this watch asked the pool for (pools that offer it). */
+  readonly #withdrawTiming: (() => void) | undefined;
 
   constructor(
     readonly pool: MonitoredPool,
     readonly onRelease: (e: PoolEventMap<unknown>['release']) => void,
-    readonly onDestroy: (e: PoolEventMap<unknown>['destroy']) => void,
-  ) {}
+  ) {
+    this.#withdrawTiming = typeof pool.requestBorrowTiming === 'function' ? pool.requestBorrowTiming() : undefined;
+  }
 
-  /** Listens to releases only while something is flagged: leak detection costs nothing per event otherwise. */
+  /** Listens to borrow ends only while something is flagged: leak detection costs nothing per event otherwise. */
   sync(): void {
-    const want = this.flagged.size > 0 || this.ending.size > 0;
+    const want = this.flagged.size > 0;
     if (want === this.#listening) return;
     this.#listening = want;
-    if (want) {
-      this.pool.on('release', this.onRelease);
-      this.pool.on('destroy', this.onDestroy);
-    } else {
-      this.pool.off('release', this.onRelease);
-      this.pool.off('destroy', this.onDestroy);
-    }
+    if (want) this.pool.on('release', this.onRelease);
+    else this.pool.off('release', this.onRelease);
   }
 
   stop(): void {
     this.flagged.clear();
-    this.ending.clear();
     this.sync();
+    this.#withdrawTiming?.();
   }
 }
 
@@ -252,11 +248,7 @@ export class LeakDetector {
       throw new InvalidArgumentError('pool', pool, 'must be a ConnectionPool from @pool/core');
     }
     if (this.#watches.has(pool)) return this;
-    const watch: Watch = new Watch(
-      pool,
-      (e) => this.#ended(watch, e.connection, e.holdMs),
-      (e) => this.#destroyed(watch, e.connectionId, e.reason),
-    );
+    const watch: Watch = new Watch(pool, (e) => this.#ended(watch, e.connection, e.holdMs, e.ended));
     this.#watches.set(pool, watch);
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => this.check(), this.checkIntervalMs);
@@ -330,8 +322,8 @@ export class LeakDetector {
   #reclaim(watch: Watch, f: Flagged): void {
     if (f.handle.released) return;
     const snapshot = { ...f.report, activeDurationMs: now() - f.startedAt };
-    // The pool's 'destroy' event ends the flagged borrow synchronously; hold its 'release' report back
-    // so listeners hear 'reclaim' first.
+    // The pool reports the reclaimed borrow's end synchronously; hold that 'release' report back so
+    // listeners hear 'reclaim' first.
     this.#outbox = [];
     let ok = false;
     try {
@@ -429,41 +421,13 @@ export class LeakDetector {
     };
   }
 
-  /**
-   * A flagged borrow came back. `conn.destroy()` also arrives here first, followed at once by a
-   * 'destroy' event (reason 'destroyed') for the same connection: the end is settled in a microtask so
-   * that event can say it was destroyed rather than released.
-   */
-  #ended(watch: Watch, handle: PooledConnection<unknown>, reportedMs: number): void {
+  /** A flagged borrow ended: released or destroyed by its borrower, or reclaimed or closed by the pool. */
+  #ended(watch: Watch, handle: PooledConnection<unknown>, reportedMs: number, endedBy: LeakEnd): void {
     const f = watch.flagged.get(handle);
     if (f === undefined) return;
-    // NaN when the pool does not time borrows: count from the borrow's (first-seen) start.
-    const holdMs = reportedMs >= 0 ? reportedMs : now() - f.startedAt;
     watch.flagged.delete(handle);
-    watch.ending.set(f.report.connectionId, { f, holdMs });
-    queueMicrotask(() => {
-      const pending = watch.ending.get(f.report.connectionId);
-      if (pending?.f !== f) return;
-      watch.ending.delete(f.report.connectionId);
-      this.#settle(watch, f, 'released', holdMs);
-    });
-  }
-
-  #destroyed(watch: Watch, connectionId: number, reason: string): void {
-    const pending = watch.ending.get(connectionId);
-    if (pending !== undefined) {
-      watch.ending.delete(connectionId);
-      this.#settle(watch, pending.f, reason === 'destroyed' ? 'destroyed' : 'released', pending.holdMs);
-      return;
-    }
-    for (const f of watch.flagged.values()) {
-      if (f.report.connectionId === connectionId) {
-        watch.flagged.delete(f.handle);
-        const endedBy: LeakEnd = reason === 'reclaimed' ? 'reclaimed' : reason === 'closed' ? 'closed' : 'destroyed';
-        this.#settle(watch, f, endedBy, now() - f.startedAt);
-        return;
-      }
-    }
+    // NaN when the borrow began before the pool measured times: count from its first sighting.
+    this.#settle(watch, f, endedBy, reportedMs >= 0 ? reportedMs : now() - f.startedAt);
   }
 
   #finish(watch: Watch, f: Flagged, endedBy: LeakEnd, heldMs: number): void {

@@ -27,6 +27,8 @@ export interface MonitoredPool {
   borrowed(): PooledConnection<unknown>[];
   connections(): ConnectionInfo[];
   reclaim(connectionId: number): boolean;
+  /** Exact borrow timing on demand (`ConnectionPool.requestBorrowTiming`); optional for duck-typed pools. */
+  requestBorrowTiming?(): () => void;
   on<K extends PoolEventName>(event: K, listener: (payload: PoolEventMap<unknown>[K]) => void): unknown;
   off<K extends PoolEventName>(event: K, listener: (payload: PoolEventMap<unknown>[K]) => void): unknown;
 }

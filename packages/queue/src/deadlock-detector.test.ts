@@ -237,7 +237,10 @@ describe('DeadlockDetector', () => {
     expect(tasks.every((t) => t.state === 'pending')).toBe(true);
     const later = detector.checkDeadlock(pool);
     expect(later.deadlocked).toBe(true);
-    expect(later.tasks[0]?.connections[0]?.heldMs).toBe(4_000);
+    expect(later.tasks[0]?.connections[0]?.heldMs).toBeUndefined(); // this pool does not measure borrow times
+    const withdraw = pool.requestBorrowTiming();
+    expect(detector.checkDeadlock(pool).tasks[0]?.connections[0]?.heldMs).toBeUndefined(); // borrows begun before
+    withdraw();
     await vi.advanceTimersByTimeAsync(1_000);
     expect(tasks.every((t) => t.error instanceof ConnectionTimeoutError)).toBe(true);
     expect(onDeadlock).toHaveBeenCalledTimes(1);

@@ -28,7 +28,11 @@ export interface DeadlockTask {
   /** The task (see `TaskScope`); `task.parent` links to the task it runs inside. */
   readonly task: TaskScope;
   /** The connections it holds: id, how long held so far, and where acquired (with `captureStacks`). */
-  readonly connections: readonly { readonly id: number; readonly heldMs: number; readonly stack: string | undefined }[];
+  /**
+   * The connections the task holds. `heldMs` is known when the pool measures borrow times (leak
+   * detection, a monitor, `requestBorrowTiming()`); the detector does not turn that cost on itself.
+   */
+  readonly connections: readonly { readonly id: number; readonly heldMs: number | undefined; readonly stack: string | undefined }[];
   /** Ids of the waiters of this pool queued by this task or by tasks running inside it. */
   readonly waiterIds: readonly number[];
 }
@@ -440,7 +444,7 @@ export class DeadlockDetector {
     for (const c of a.pool.connections()) if (c.heldMs !== undefined) heldMs.set(c.id, c.heldMs);
     const tasks: DeadlockTask[] = a.groups.map((g) => ({
       task: g.task,
-      connections: g.handles.map((h) => ({ id: h.id, heldMs: heldMs.get(h.id) ?? 0, stack: h.stack })),
+      connections: g.handles.map((h) => ({ id: h.id, heldMs: heldMs.get(h.id), stack: h.stack })),
       waiterIds: g.waiters.map((w) => w.id),
     }));
     const holders = tasks.map((t) => `${t.task} holds ${t.connections.map((c) => c.id).join(', ')}`).join('; ');
