@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     v8: process.versions.v8,
     machine: machine(),
     commit: git(['rev-parse', 'HEAD']),
-    dirty: (git(['status', '--porcelain', '--', '../packages/core', '.']) ?? '') !== '',
+    dirty: (git(['status', '--porcelain', '--', '../packages/core', '.', ':!results']) ?? '') !== '',
     coreBuild,
     coreBuildChanged: coreBuildAfter !== coreBuild,
     rounds: opts.rounds,
