@@ -162,9 +162,7 @@ export class ConnectionValidator {
     if (validate === undefined) return 'valid';
     stats.checks++;
     const query = this.query;
-    const result = await runBounded('validate', this.timeoutMs, (signal) =>
-      validate.call(factory, connection, query === undefined ? { signal } : { signal, query }),
-    );
+    const result = await runBounded('validate', this.timeoutMs, (ctx) => validate.call(factory, connection, ctx), { query });
     stats.totalMs += now() - start;
     if (result.ok && result.value === true) return 'valid';
     stats.failures++;

@@ -16,7 +16,7 @@ export interface CreateContext {
 export interface ValidateContext {
   readonly signal: AbortSignal;
   /** The validation query chosen by the pool's `ConnectionValidator` (`withQuery`), if any. */
-  readonly query?: string;
+  readonly query?: string | undefined;
 }
 
 /** What `reset()` and `close()` receive: a `signal` that aborts when the pool stops waiting. */

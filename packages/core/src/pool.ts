@@ -1,5 +1,5 @@
 import { type AgingPolicy, agingLifetimeMs, agingVerdict, checkAgingPolicy, OutcomeWindow } from './aging-policy.js';
-import { OperationTimeoutError, runBounded } from './bounded.js';
+import { type BoundedOperation, createOperationScheduler, runBounded, withoutStack } from './bounded.js';
 import { now, toEpochMs } from './clock.js';
 import { PoolConfig, type PoolConfigOptions } from './config.js';
 import { ConnectionValidator, type ValidationOutcome } from './connection-validator.js';
@@ -210,7 +210,10 @@ export class ConnectionPool<C> {
   readonly #recycling: RecyclingStrategy;
   readonly #ownerScope: OwnerScope | null;
   readonly #captureStacks: boolean;
-  readonly #creations = new Set<AbortController>();
+  /** Creations in progress (abandoned on close). */
+  readonly #creations = new Set<BoundedOperation<unknown>>();
+  /** One timer for the deadlines of every create, validate, reset and close in progress. */
+  readonly #operations = createOperationScheduler();
   readonly #closing = new Set<Promise<void>>();
   readonly #reasons = emptyReasons();
   readonly #warned = new Set<string>();
@@ -819,7 +822,7 @@ export class ConnectionPool<C> {
       return new InvalidArgumentError('options', options, 'must be an object of acquire options');
     }
     for (const key in options) {
-      if (!ACQUIRE_KEYS.includes(key)) {
+      if (key !== 'timeoutMs' && key !== 'signal' && key !== 'priority' && key !== 'label' && key !== 'context') {
         return new InvalidArgumentError(
           `options.${key}`,
           (options as Record<string, unknown>)[key],
@@ -890,7 +893,11 @@ export class ConnectionPool<C> {
     if (signal !== undefined && meta !== undefined) {
       const onAbort = (): void => {
         this.#aborted++;
-        this[kFailWaiter](w, new AcquireAbortedError(signal.reason), 'abort');
+        this[kFailWaiter](
+          w,
+          withoutStack(() => new AcquireAbortedError(signal.reason)),
+          'abort',
+        );
       };
       meta.onAbort = onAbort;
       signal.addEventListener('abort', onAbort, { once: true });
@@ -902,7 +909,7 @@ export class ConnectionPool<C> {
   #expire(w: PoolWaiter): void {
     if (w.settled) return;
     this.#timeouts++;
-    const error = new ConnectionTimeoutError(w.timeoutMs, w.lastError ?? this.#lastCreateError);
+    const error = withoutStack(() => new ConnectionTimeoutError(w.timeoutMs, w.lastError ?? this.#lastCreateError));
     if (this.#events.has('timeout'))
       this.#events.emit('timeout', { waitMs: now() - w.enqueuedAt, timeoutMs: w.timeoutMs, context: w.context });
     this[kFailWaiter](w, error, 'timeout');
@@ -1097,7 +1104,9 @@ export class ConnectionPool<C> {
       slot.state = 'resetting';
       this.#resets++;
       const resetFn = factory.reset as NonNullable<ConnectionFactory<C>['reset']>;
-      runBounded('reset', this.#config.resetTimeoutMs, (signal) => resetFn.call(factory, slot.connection, { signal })).then((r) => {
+      runBounded('reset', this.#config.resetTimeoutMs, (ctx) => resetFn.call(factory, slot.connection, ctx), {
+        scheduler: this.#operations,
+      }).then((r) => {
         if (!r.ok) {
           this.#resetFailures++;
           this.#destroy(slot, 'reset', r.error);
@@ -1174,9 +1183,9 @@ export class ConnectionPool<C> {
     if (this.#validator !== null) return this.#validator.check(this.#factory, slot.connection, slot.lastSuccessAt).then(done);
     const factory = this.#factory;
     const validate = factory.validate as NonNullable<ConnectionFactory<C>['validate']>;
-    return runBounded('validate', this.#config.validationTimeoutMs, (signal) => validate.call(factory, slot.connection, { signal })).then(
-      (r) => done(r.ok ? (r.value === true ? 'valid' : 'invalid') : r.timedOut ? 'timeout' : 'error'),
-    );
+    return runBounded('validate', this.#config.validationTimeoutMs, (ctx) => validate.call(factory, slot.connection, ctx), {
+      scheduler: this.#operations,
+    }).then((r) => done(r.ok ? (r.value === true ? 'valid' : 'invalid') : r.timedOut ? 'timeout' : 'error'));
   }
 
   // ---------------------------------------------------------------- creation
@@ -1231,9 +1240,6 @@ export class ConnectionPool<C> {
   #create(): Promise<true | unknown> {
     this.#pending++;
     const start = now();
-    const controller = new AbortController();
-    this.#creations.add(controller);
-    let settled = false;
     let slot: Slot<C> | undefined;
     let brokenEarly: unknown;
     const markBroken = (error?: unknown): void => {
@@ -1241,54 +1247,34 @@ export class ConnectionPool<C> {
       if (slot !== undefined) this.#onBroken(slot, why);
       else brokenEarly = why;
     };
-    const timeoutMs = this.#config.createTimeoutMs;
-    return new Promise<true | unknown>((resolve) => {
-      const fail = (error: unknown): void => {
-        settled = true;
-        this.#pending--;
-        this.#creations.delete(controller);
+    const factory = this.#factory;
+    let op: BoundedOperation<C> | undefined;
+    return runBounded<C>(
+      'create',
+      this.#config.createTimeoutMs,
+      (ctx) => factory.create(ctx),
+      // A connection that arrives after the pool gave up on it is unwanted, but never leaked.
+      { scheduler: this.#operations, markBroken, onLate: (conn) => this.#closeQuietly(conn) },
+      (started) => {
+        op = started;
+        this.#creations.add(started as BoundedOperation<unknown>);
+      },
+    ).then((r) => {
+      this.#pending--;
+      this.#creations.delete(op as BoundedOperation<unknown>);
+      if (!r.ok) {
+        const error = r.timedOut
+          ? new ConnectionCreateError(`factory.create() did not finish within ${this.#config.createTimeoutMs} ms`, r.error)
+          : r.error;
         this.#createFailed(error, start);
         this.#checkDrained();
-        resolve(error);
-      };
-      const timer = setTimeout(() => {
-        if (settled) return;
-        const error = new OperationTimeoutError('create', timeoutMs);
-        controller.abort(error);
-        fail(new ConnectionCreateError(`factory.create() did not finish within ${timeoutMs} ms`, error));
-      }, timeoutMs);
-      timer.unref?.();
-      let created: Promise<C>;
-      try {
-        created = Promise.resolve(this.#factory.create({ signal: controller.signal, markBroken }));
-      } catch (error) {
-        clearTimeout(timer);
-        fail(error);
-        return;
+        return error;
       }
-      created.then(
-        (conn) => {
-          if (settled) {
-            // Arrived after the pool gave up on it: unwanted, but never leaked.
-            this.#closeQuietly(conn);
-            return;
-          }
-          settled = true;
-          clearTimeout(timer);
-          this.#pending--;
-          this.#creations.delete(controller);
-          slot = this.#adopt(conn, start);
-          if (brokenEarly !== undefined) slot.brokenError = brokenEarly;
-          this.#makeAvailable(slot, true);
-          this.#checkDrained();
-          resolve(true);
-        },
-        (error: unknown) => {
-          if (settled) return;
-          clearTimeout(timer);
-          fail(error);
-        },
-      );
+      slot = this.#adopt(r.value, start);
+      if (brokenEarly !== undefined) slot.brokenError = brokenEarly;
+      this.#makeAvailable(slot, true);
+      this.#checkDrained();
+      return true;
     });
   }
 
@@ -1420,7 +1406,7 @@ export class ConnectionPool<C> {
   #closeConnection(conn: C, id: number | undefined): Promise<void> {
     const factory = this.#factory;
     const bound = Math.max(1, this.#config.closeTimeoutMs);
-    const p = runBounded('close', bound, (signal) => factory.close(conn, { signal })).then((r) => {
+    const p = runBounded('close', bound, (ctx) => factory.close(conn, ctx), { scheduler: this.#operations }).then((r) => {
       this.#closing.delete(p);
       if (!r.ok) {
         const which = id === undefined ? 'an abandoned connection' : `connection ${id}`;
@@ -1471,7 +1457,7 @@ export class ConnectionPool<C> {
     this.#suspended = false;
     const closedError = new PoolClosedError('The pool was closed while waiting');
     for (const w of [...this.#queue.values()]) this[kFailWaiter](w as PoolWaiter, closedError, 'closed');
-    for (const c of this.#creations) c.abort(new PoolClosedError());
+    for (const op of [...this.#creations]) op.abandon(new PoolClosedError('The pool closed while this connection was being opened'));
     for (const slot of this.#idle.oldestFirst()) this.#destroy(slot, 'closed');
     if (this.#slots.size > 0 || this.#pending > 0) {
       const drained = new Promise<void>((resolve) => {
