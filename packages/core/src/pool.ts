@@ -133,7 +133,8 @@ class PoolWaiter implements Waiter, DeadlineEntry {
   }
   /** The timeout this waiter was given (whole milliseconds). */
   get timeoutMs(): number {
-    return this.deadline - this.enqueuedAt;
+    // The deadline is start + a whole number of ms: rounding undoes the floating-point subtraction.
+    return Math.round(this.deadline - this.enqueuedAt);
   }
 
   fail(error: PoolError): boolean {

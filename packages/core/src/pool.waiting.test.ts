@@ -81,6 +81,16 @@ describe('waiting for a connection', () => {
     await pool.close();
   });
 
+  it('reports the timeout it was given exactly, whatever the clock reads', async () => {
+    const { pool, held } = await fullPool({ acquireTimeoutMs: 1_500 });
+    await vi.advanceTimersByTimeAsync(0.1); // a fractional start: deadline - start is not exact in floating point
+    const err = pool.acquire().catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(((await err) as ConnectionTimeoutError).timeoutMs).toBe(1_500);
+    held.release();
+    await pool.close();
+  });
+
   it('honours a per-call timeoutMs', async () => {
     const { pool, held } = await fullPool({ acquireTimeoutMs: 60_000 });
     const fast = pool.acquire({ timeoutMs: 50 }).catch((e: unknown) => e);
