@@ -3,6 +3,7 @@ import { type PgConnection, pgFactory } from '@pool/pg';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorKind, isClearError, Load, sleep } from '../support/load.js';
+import { report as report_ } from '../support/report.js';
 import { PrivatePostgres } from '../support/servers.js';
 
 /**
@@ -70,6 +71,16 @@ describe('PostgreSQL restarted mid-load', () => {
       expect(await load.until(() => load.okSince(outageEnd) >= 20, 30_000), 'calls succeed again after the restart').toBe(true);
       const report = await load.stop();
 
+      const kinds: Record<string, number> = {};
+      for (const o of report.outcomes) if (!o.ok) kinds[errorKind(o.error)] = (kinds[errorKind(o.error)] ?? 0) + 1;
+      const slowest = Math.max(...report.outcomes.map((o) => o.durationMs));
+      report_('postgresql restart', {
+        calls: report.outcomes.length,
+        errors: kinds,
+        destroyed,
+        createErrors: createErrors.length,
+        slowestCallMs: Math.round(slowest),
+      });
       expect(report.hung, 'calls that ran past every deadline').toBe(0);
       expect(report.stuck).toBe(0);
       const during = load.errorsBetween(outageStart, outageEnd);

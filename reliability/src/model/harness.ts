@@ -22,6 +22,7 @@ import { type Behaviour, type ControlledConnection, ControlledFactory } from '..
  * holds, which ended, whether the pool is suspended or closed, and the size bounds in force.
  */
 
+/** Timeouts of the pool under test (ms of fake time). */
 export const CREATE_TIMEOUT = 200;
 export const VALIDATION_TIMEOUT = 100;
 export const RESET_TIMEOUT = 100;
@@ -45,14 +46,19 @@ export interface RunSettings {
   starvation: boolean;
 }
 
+/** A partition of the run and the limits the test believes are in force. */
 export interface PartitionSpec {
   readonly id: string;
   readonly tenant: string;
-  readonly maxConnections: number;
-  readonly minConnections: number;
-  readonly maxWaitQueue: number;
+  maxConnections: number;
+  minConnections: number;
+  maxWaitQueue: number;
+  /** How far above its limits the partition may be just after `setLimits` lowered them (shrinking only). */
+  excessHeld: number;
+  excessWaiting: number;
 }
 
+/** One acquire the test issued, and how it ended. */
 export interface AcquireRecord {
   readonly n: number;
   readonly deadline: number;
@@ -67,12 +73,14 @@ export interface AcquireRecord {
   error?: unknown;
 }
 
+/** A live borrow the test holds. */
 export interface Held {
   readonly handle: PooledConnection<ControlledConnection>;
   readonly raw: ControlledConnection;
   readonly partition: string | null;
 }
 
+/** One model-based run: the pool under test, its factory, the optional partition manager, and what the test remembers. */
 export class Run {
   readonly factory = new ControlledFactory();
   readonly other: ConnectionPool<ControlledConnection>;
@@ -137,8 +145,24 @@ export class Run {
       });
       const reserved = Math.min(1, settings.maxSize);
       const specs: PartitionSpec[] = [
-        { id: 'gold', tenant: 'acme', maxConnections: settings.maxSize, minConnections: reserved, maxWaitQueue: 4 },
-        { id: 'free', tenant: 'globex', maxConnections: Math.max(1, settings.maxSize - 1), minConnections: 0, maxWaitQueue: 3 },
+        {
+          id: 'gold',
+          tenant: 'acme',
+          maxConnections: settings.maxSize,
+          minConnections: reserved,
+          maxWaitQueue: 4,
+          excessHeld: 0,
+          excessWaiting: 0,
+        },
+        {
+          id: 'free',
+          tenant: 'globex',
+          maxConnections: Math.max(1, settings.maxSize - 1),
+          minConnections: 0,
+          maxWaitQueue: 3,
+          excessHeld: 0,
+          excessWaiting: 0,
+        },
       ];
       for (const s of specs) {
         manager.createPartition(s.id, PartitionType.Tenant(s.tenant), {
@@ -295,9 +319,14 @@ export class Run {
         const live = this.held.filter((h) => h.partition === spec.id).length;
         expect(p.active, `partition ${spec.id} active vs held`).toBe(live);
         expect(p.connectionsAcquired - p.connectionsReleased, `partition ${spec.id} acquired - released`).toBe(live);
-        // Partitions within limits.
-        expect(p.active + p.acquiring, `partition ${spec.id} over maxConnections`).toBeLessThanOrEqual(spec.maxConnections);
-        expect(p.waiting, `partition ${spec.id} queue over maxWaitQueue`).toBeLessThanOrEqual(spec.maxWaitQueue);
+        // Partitions within limits (after a lowering, only shrinking towards them).
+        const overHeld = Math.max(0, p.active + p.acquiring - spec.maxConnections);
+        expect(overHeld, `partition ${spec.id} over maxConnections ${spec.maxConnections}`).toBeLessThanOrEqual(spec.excessHeld);
+        spec.excessHeld = overHeld;
+        const overWaiting = Math.max(0, p.waiting - spec.maxWaitQueue);
+        expect(overWaiting, `partition ${spec.id} queue over maxWaitQueue ${spec.maxWaitQueue}`).toBeLessThanOrEqual(spec.excessWaiting);
+        spec.excessWaiting = overWaiting;
+        expect(p.limits.maxConnections).toBe(spec.maxConnections);
       }
       expect(acquired, 'partition acquisitions vs callers served').toBe(served);
       expect(rejected, 'partition rejections vs callers failed').toBe(failed);
@@ -319,6 +348,7 @@ export class Run {
   }
 }
 
+/** Lets pending callbacks run without moving the fake clock. */
 export async function settle(): Promise<void> {
   await vi.advanceTimersByTimeAsync(0);
 }
@@ -338,6 +368,7 @@ abstract class Base implements Cmd {
   abstract toString(): string;
 }
 
+/** Issues an acquire (direct or through a partition) with a timeout, a priority, an abort signal and maybe a label. */
 export class Acquire extends Base {
   constructor(
     readonly timeoutMs: number,
@@ -355,6 +386,7 @@ export class Acquire extends Base {
   }
 }
 
+/** Ends a live borrow: release, release with error, destroy, dirty, relabel or dispose. */
 export class Release extends Base {
   constructor(
     readonly pick: number,
@@ -421,6 +453,7 @@ export class Misuse extends Base {
   }
 }
 
+/** Aborts a pending acquire's signal. */
 export class Abort extends Base {
   constructor(readonly pick: number) {
     super();
@@ -441,6 +474,7 @@ export class Abort extends Base {
   }
 }
 
+/** Moves the fake clock. */
 export class Advance extends Base {
   constructor(readonly ms: number) {
     super();
@@ -453,6 +487,7 @@ export class Advance extends Base {
   }
 }
 
+/** Runs a maintenance pass now. */
 export class Maintain extends Base {
   act(r: Run): void {
     r.pool.runMaintenance();
@@ -462,6 +497,7 @@ export class Maintain extends Base {
   }
 }
 
+/** Resizes the pool (an invalid pair must be refused and change nothing). */
 export class Resize extends Base {
   constructor(
     readonly minSize: number,
@@ -495,6 +531,7 @@ export class Resize extends Base {
   }
 }
 
+/** Suspends or resumes the pool. */
 export class Suspend extends Base {
   constructor(readonly on: boolean) {
     super();
@@ -520,6 +557,7 @@ export class Suspend extends Base {
   }
 }
 
+/** Soft-evicts idle connections. */
 export class Evict extends Base {
   act(r: Run): void {
     if (r.closing !== null) r.expectThrow('evictIdle after close', PoolClosedError, () => r.pool.evictIdle());
@@ -530,6 +568,7 @@ export class Evict extends Base {
   }
 }
 
+/** Takes a live borrow back by force. */
 export class Reclaim extends Base {
   constructor(readonly pick: number) {
     super();
@@ -546,6 +585,44 @@ export class Reclaim extends Base {
   }
 }
 
+/** Changes a partition's limits at run time (a tenant moved to another tier). */
+export class SetLimits extends Base {
+  constructor(
+    readonly pick: number,
+    readonly maxConnections: number,
+    readonly minConnections: number,
+    readonly maxWaitQueue: number,
+  ) {
+    super();
+  }
+  act(r: Run): void {
+    const manager = r.manager;
+    const spec = r.partitions[this.pick % Math.max(1, r.partitions.length)];
+    if (manager === null || spec === undefined) return;
+    const limits = { maxConnections: this.maxConnections, minConnections: this.minConnections, maxWaitQueue: this.maxWaitQueue };
+    let applied: { maxConnections: number; minConnections: number; maxWaitQueue: number } | null = null;
+    try {
+      applied = manager.setLimits(spec.id, limits);
+    } catch (error) {
+      // Refused: minConnections above maxConnections, or the reservations no longer fit in the pool.
+      if (!(error instanceof InvalidConfigError)) r.surprises.push(`setLimits threw ${String(error)}`);
+    }
+    if (applied === null) return;
+    const stats = manager.getPartitionStatistics()[spec.id];
+    spec.maxConnections = applied.maxConnections;
+    spec.minConnections = applied.minConnections;
+    spec.maxWaitQueue = applied.maxWaitQueue;
+    if (stats !== undefined) {
+      spec.excessHeld = Math.max(spec.excessHeld, stats.active + stats.acquiring - applied.maxConnections);
+      spec.excessWaiting = Math.max(spec.excessWaiting, stats.waiting - applied.maxWaitQueue);
+    }
+  }
+  toString(): string {
+    return `setLimits(p${this.pick}, max ${this.maxConnections}, min ${this.minConnections}, queue ${this.maxWaitQueue})`;
+  }
+}
+
+/** Changes how a factory operation behaves, for good or for its next call. */
 export class FactoryMode extends Base {
   constructor(
     readonly op: 'create' | 'validate' | 'reset' | 'close',
@@ -563,6 +640,7 @@ export class FactoryMode extends Base {
   }
 }
 
+/** Makes an open connection unhealthy (validation fails) or reports it broken. */
 export class Sicken extends Base {
   constructor(readonly pick: number) {
     super();
@@ -579,6 +657,7 @@ export class Sicken extends Base {
   }
 }
 
+/** Closes the pool in the middle of the run (every later command must be refused cleanly). */
 export class Close extends Base {
   act(r: Run): void {
     if (r.closing !== null) {
@@ -598,6 +677,7 @@ export class Close extends Base {
 
 const priorities: QueuePriority[] = ['critical', 'high', 'normal', 'low'];
 
+/** The commands fast-check draws from, weighted towards acquire and release. */
 export const commandArbitraries: fc.Arbitrary<Cmd>[] = (() => {
   const acquire = fc
     .tuple(
@@ -643,6 +723,9 @@ export const commandArbitraries: fc.Arbitrary<Cmd>[] = (() => {
     fc.constant(new Evict()),
     fc.nat().map((i) => new Reclaim(i)),
     fc
+      .tuple(fc.nat(1), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 4 }))
+      .map(([p, max, min, queue]) => new SetLimits(p, max, min, queue)),
+    fc
       .tuple(
         fc.nat(),
         fc.constantFrom('releaseTwice', 'destroyTwice', 'useAfterRelease', 'wrongPool', 'labelAfterRelease') as fc.Arbitrary<Misuse['how']>,
@@ -653,6 +736,7 @@ export const commandArbitraries: fc.Arbitrary<Cmd>[] = (() => {
   ];
 })();
 
+/** The pool settings of one run. */
 export const settingsArbitrary: fc.Arbitrary<RunSettings> = fc
   .record({
     minSize: fc.integer({ min: 0, max: 2 }),
@@ -690,10 +774,21 @@ export async function finish(r: Run): Promise<void> {
     }
     await vi.advanceTimersByTimeAsync(RETRY_MAX * 2);
     r.check();
-    // The whole capacity is usable again: nothing is stuck validating, resetting or pending.
-    const spec = r.partitions[0];
-    const capacity = Math.min(r.maxSize, spec?.maxConnections ?? r.maxSize);
-    const recs = Array.from({ length: capacity }, () => r.acquire(ACQUIRE_TIMEOUT, 'normal', 0, undefined));
+    // The whole capacity is usable again: nothing is stuck validating, resetting or pending. Through a
+    // partition, that is its cap and what the other partitions' reservations leave of the pool (the
+    // partition with the most; none at all when reservations hold the whole pool).
+    let pickIndex = 0;
+    let capacity = r.maxSize;
+    if (r.manager !== null) {
+      const caps = r.partitions.map((p, i) => {
+        const others = r.partitions.reduce((n, q, j) => (j === i ? n : n + q.minConnections), 0);
+        return Math.min(p.maxConnections, r.maxSize - others);
+      });
+      capacity = Math.max(...caps);
+      pickIndex = caps.indexOf(capacity);
+    }
+    const spec = r.partitions[pickIndex];
+    const recs = Array.from({ length: Math.max(0, capacity) }, () => r.acquire(ACQUIRE_TIMEOUT, 'normal', pickIndex, undefined));
     await vi.advanceTimersByTimeAsync(ACQUIRE_TIMEOUT);
     const where = spec === undefined ? '' : ` (partition ${spec.id})`;
     const states = JSON.stringify(r.pool.connections().map((c) => [c.id, c.state, c.retiring]));

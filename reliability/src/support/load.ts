@@ -23,6 +23,16 @@ export interface LoadReport {
   readonly stuck: number;
 }
 
+/**
+ * The closed-loop load generator (see the file's description).
+ *
+ * @example
+ * ```ts
+ * const load = new Load(8, () => pool.use((c) => c.query('SELECT 1')), 10_000).start();
+ * await load.until(() => load.okSince(0) >= 100, 20_000);
+ * const { hung, outcomes } = await load.stop();
+ * ```
+ */
 export class Load {
   readonly outcomes: CallOutcome[] = [];
   hung = 0;
@@ -95,6 +105,7 @@ export class Load {
   }
 }
 
+/** Resolves after `ms` milliseconds of the (real or fake) clock. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -103,7 +114,7 @@ export function sleep(ms: number): Promise<void> {
 export function errorKind(error: unknown): string {
   if (!(error instanceof Error)) return `non-error:${typeof error}`;
   const e = error as Error & { code?: unknown };
-  if (e.name !== 'Error') return e.name;
+  if (e.name !== 'Error' && e.name !== 'error') return e.name;
   if (typeof e.code === 'string' && e.code !== '') return `Error:${e.code}`;
   return `Error:${e.message.slice(0, 60)}`;
 }
