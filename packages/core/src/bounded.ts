@@ -35,13 +35,20 @@ function ignoreBroken(): void {}
 /** Options of {@link runBounded}. */
 export interface BoundedOptions<T> {
   /** Keeps the deadline on this queue (one timer for many operations) instead of a timer of its own. */
-  readonly scheduler?: DeadlineQueue<BoundedOperation<unknown>>;
+  readonly scheduler?: DeadlineQueue<Expirable>;
   /** Exposed to the callback as `ctx.query` (validation). */
   readonly query?: string | undefined;
   /** Exposed to the callback as `ctx.markBroken` (creation). */
   readonly markBroken?: (error?: unknown) => void;
   /** Receives a value that arrived after the operation timed out or was aborted (to close it, say). */
   readonly onLate?: (value: T) => void;
+  /** "Now" (`performance.now()`), when the caller just read it: saves a clock read. */
+  readonly start?: number;
+}
+
+/** A deadline entry that knows what to do when it expires. */
+export interface Expirable extends DeadlineEntry {
+  expire(): void;
 }
 
 /**
@@ -49,7 +56,7 @@ export interface BoundedOptions<T> {
  * when read: most factory calls never look at it, and an `AbortController` costs more than the rest of
  * the bookkeeping.
  */
-export class BoundedOperation<T> implements DeadlineEntry {
+export class BoundedOperation<T> implements Expirable {
   deadline = 0;
   dlPrev: DeadlineEntry | null = null;
   dlNext: DeadlineEntry | null = null;
@@ -63,7 +70,8 @@ export class BoundedOperation<T> implements DeadlineEntry {
   #settled = false;
   readonly #resolve: (result: BoundedResult<T>) => void;
   readonly #onLate: ((value: T) => void) | undefined;
-  readonly #scheduler: DeadlineQueue<BoundedOperation<unknown>> | undefined;
+  readonly #scheduler: DeadlineQueue<Expirable> | undefined;
+  readonly #start: number | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
 
   /** @internal Created by {@link runBounded}. */
@@ -78,6 +86,7 @@ export class BoundedOperation<T> implements DeadlineEntry {
     this.markBroken = options?.markBroken ?? ignoreBroken;
     this.#onLate = options?.onLate;
     this.#scheduler = options?.scheduler;
+    this.#start = options?.start;
   }
 
   /** Aborts when the operation times out or is abandoned. Created on first read. */
@@ -99,7 +108,7 @@ export class BoundedOperation<T> implements DeadlineEntry {
   start(timeoutMs: number): void {
     const scheduler = this.#scheduler;
     if (scheduler !== undefined) {
-      scheduler.add(this as BoundedOperation<unknown>, timeoutMs);
+      scheduler.add(this, timeoutMs, this.#start);
       return;
     }
     this.#timer = setTimeout(() => this.expire(), timeoutMs);
@@ -137,13 +146,16 @@ export class BoundedOperation<T> implements DeadlineEntry {
 
   #unschedule(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    else this.#scheduler?.remove(this as BoundedOperation<unknown>);
+    else this.#scheduler?.remove(this);
   }
 }
 
-/** A deadline queue for bounded operations: give it to {@link runBounded} as `scheduler`. Its timer is unref'd. */
-export function createOperationScheduler(): DeadlineQueue<BoundedOperation<unknown>> {
-  return new DeadlineQueue<BoundedOperation<unknown>>((op) => op.expire(), { unref: true });
+/**
+ * A deadline queue for bounded operations and anything else {@link Expirable}: give it to
+ * {@link runBounded} as `scheduler`. Its timer is unref'd.
+ */
+export function createOperationScheduler(): DeadlineQueue<Expirable> {
+  return new DeadlineQueue<Expirable>((entry) => entry.expire(), { unref: true });
 }
 
 /**

@@ -27,7 +27,7 @@ describe('DeadlineQueue', () => {
     expect(q.size).toBe(0);
   });
 
-  it('does not expire removed entries and disarms when empty', async () => {
+  it('does not expire removed entries', async () => {
     const expired: string[] = [];
     const q = new DeadlineQueue<Entry>((e) => expired.push(e.name));
     const a = entry('a');
@@ -37,9 +37,30 @@ describe('DeadlineQueue', () => {
     expect(q.remove(a)).toBe(true);
     expect(q.remove(a)).toBe(false);
     q.remove(b);
-    expect(vi.getTimerCount()).toBe(0);
     await vi.advanceTimersByTimeAsync(200);
     expect(expired).toEqual([]);
+  });
+
+  it('holds the process only while entries wait, without re-arming its timer for every entry', async () => {
+    vi.useRealTimers();
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
+    const q = new DeadlineQueue<Entry>(() => {});
+    const first = entry('first');
+    q.add(first, 60_000);
+    expect(timers()).toBe(before + 1); // a waiting caller is live work
+    q.remove(first);
+    expect(timers()).toBe(before); // emptied: the armed timer no longer holds the process
+    for (let i = 0; i < 100; i++) {
+      const e = entry(String(i));
+      q.add(e, 60_000);
+      q.remove(e);
+    }
+    expect(setTimeoutSpy).toHaveBeenCalledTimes(1); // one timer armed for all of them
+    expect(timers()).toBe(before);
+    q.clear();
+    setTimeoutSpy.mockRestore();
   });
 
   it('keeps one timer however many entries it holds', () => {

@@ -34,6 +34,8 @@ export class DeadlineQueue<T extends DeadlineEntry> {
   #lastLane: Lane | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #armedFor = Number.POSITIVE_INFINITY;
+  /** Whether the armed timer currently keeps the process alive. */
+  #holding = false;
   #size = 0;
 
   /**
@@ -50,7 +52,7 @@ export class DeadlineQueue<T extends DeadlineEntry> {
   }
 
   /** Schedules `entry` to expire `timeoutMs` from now (rounded up to whole ms); returns its deadline. */
-  add(entry: T, timeoutMs: number, start = now()): number {
+  add(entry: T, timeoutMs: number, start: number = now()): number {
     const key = Math.ceil(timeoutMs);
     const deadline = start + key;
     entry.deadline = deadline;
@@ -81,6 +83,7 @@ export class DeadlineQueue<T extends DeadlineEntry> {
     }
     this.#size++;
     if (deadline < this.#armedFor) this.#arm(deadline);
+    else if (!this.#unref && !this.#holding) this.#hold(true);
     return deadline;
   }
 
@@ -103,7 +106,9 @@ export class DeadlineQueue<T extends DeadlineEntry> {
     } else if (wasHead && this.#heap.length > 1) {
       this.#siftDown(lane.heapIndex);
     }
-    if (this.#size === 0) this.#disarm();
+    // Emptied: leave the timer armed (a queue that empties after every operation would otherwise arm and
+    // clear a timer each time, which costs more than the operation) but stop it holding the process.
+    if (this.#size === 0 && this.#holding) this.#hold(false);
     return true;
   }
 
@@ -138,6 +143,7 @@ export class DeadlineQueue<T extends DeadlineEntry> {
 
   #fire = (): void => {
     this.#timer = undefined;
+    this.#holding = false;
     this.#armedFor = Number.POSITIVE_INFINITY;
     const start = now();
     // A timer may fire up to a millisecond early against performance.now(); treat that as due.
@@ -164,12 +170,22 @@ export class DeadlineQueue<T extends DeadlineEntry> {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#armedFor = deadline;
     this.#timer = setTimeout(this.#fire, Math.max(0, Math.ceil(deadline - now())));
-    if (this.#unref) this.#timer.unref?.();
+    this.#holding = true;
+    if (this.#unref) this.#hold(false);
+  }
+
+  #hold(hold: boolean): void {
+    const timer = this.#timer;
+    if (timer === undefined) return;
+    this.#holding = hold;
+    if (hold) timer.ref?.();
+    else timer.unref?.();
   }
 
   #disarm(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#holding = false;
     this.#armedFor = Number.POSITIVE_INFINITY;
   }
 

@@ -1,5 +1,5 @@
 import { type AgingPolicy, agingLifetimeMs, agingVerdict, checkAgingPolicy, OutcomeWindow } from './aging-policy.js';
-import { type BoundedOperation, createOperationScheduler, runBounded, withoutStack } from './bounded.js';
+import { type BoundedOperation, createOperationScheduler, type Expirable, runBounded, withoutStack } from './bounded.js';
 import { now, toEpochMs } from './clock.js';
 import { PoolConfig, type PoolConfigOptions } from './config.js';
 import { ConnectionValidator, type ValidationOutcome } from './connection-validator.js';
@@ -81,6 +81,15 @@ const kFailWaiter: unique symbol = Symbol('pool.failWaiter');
 
 interface WaiterHost {
   [kFailWaiter](waiter: PoolWaiter, error: PoolError, exit: WaiterExit): boolean;
+}
+
+/** A connection's lifetime deadline, kept on the pool's operations queue (one timer for all). */
+class LifetimeEntry implements Expirable {
+  deadline = 0;
+  dlPrev: DeadlineEntry | null = null;
+  dlNext: DeadlineEntry | null = null;
+  dlLane: unknown = null;
+  constructor(readonly expire: () => void) {}
 }
 
 /** What an acquire asked for beyond the defaults (absent for a plain `acquire()`). */
@@ -483,7 +492,8 @@ export class ConnectionPool<C> {
       if (slot !== undefined) {
         if (!this.#validateOnAcquire || !this.#needsValidation(slot)) return Promise.resolve(this.#lend(slot, 0, context, owner, trace));
         const promise = this.#newWaiter(priority, timeoutMs, signal, label, context, owner, trace);
-        this.#serve(slot, this.#newest as PoolWaiter, false);
+        const waiter = this.#newest as PoolWaiter;
+        this.#serve(slot, waiter, false, waiter.enqueuedAt); // the waiter's start is this very moment
         return promise;
       }
     }
@@ -971,13 +981,13 @@ export class ConnectionPool<C> {
   }
 
   /** Gives `slot` to dequeued (or never queued) waiter `w`, validating first when required. */
-  #serve(slot: Slot<C>, w: PoolWaiter, fresh: boolean): void {
+  #serve(slot: Slot<C>, w: PoolWaiter, fresh: boolean, t = Number.NaN): void {
     if (fresh || !this.#needsValidation(slot)) {
       this.#handOver(slot, w);
       return;
     }
     slot.state = 'validating';
-    this.#validate(slot).then((outcome) => {
+    this.#validate(slot, t).then((outcome) => {
       if (outcome === 'valid' || outcome === 'skipped') {
         if (!w.settled && this.#state === OPEN) {
           this.#handOver(slot, w);
@@ -1169,16 +1179,19 @@ export class ConnectionPool<C> {
     this.#idle.push(slot);
   }
 
-  #validate(slot: Slot<C>): Promise<ValidationOutcome> {
+  /** Validates `slot`, bounded by the validation timeout. `t`: "now", when the caller just read the clock. */
+  #validate(slot: Slot<C>, t = Number.NaN): Promise<ValidationOutcome> {
     this.#validations++;
-    const start = now();
+    const timed = this.#events.has('validation');
+    const start = timed && Number.isNaN(t) ? now() : t;
     const done = (outcome: ValidationOutcome): ValidationOutcome => {
       if (outcome === 'valid') {
-        slot.lastSuccessAt = now();
+        // Only fast validation reads this; a clock read costs as much as the rest of the bookkeeping.
+        if (this.#timed) slot.lastSuccessAt = now();
         this.#healthEpoch++;
         this.#consecutiveFailures = 0;
       } else if (outcome !== 'skipped') this.#validationFailures++;
-      if (this.#events.has('validation')) this.#events.emit('validation', { connectionId: slot.id, outcome, durationMs: now() - start });
+      if (timed) this.#events.emit('validation', { connectionId: slot.id, outcome, durationMs: now() - start });
       return outcome;
     };
     if (this.#validator !== null) return this.#validator.check(this.#factory, slot.connection, slot.lastSuccessAt).then(done);
@@ -1186,6 +1199,7 @@ export class ConnectionPool<C> {
     const validate = factory.validate as NonNullable<ConnectionFactory<C>['validate']>;
     return runBounded('validate', this.#config.validationTimeoutMs, (ctx) => validate.call(factory, slot.connection, ctx), {
       scheduler: this.#operations,
+      ...(Number.isNaN(t) ? {} : { start: t }),
     }).then((r) => done(r.ok ? (r.value === true ? 'valid' : 'invalid') : r.timedOut ? 'timeout' : 'error'));
   }
 
@@ -1255,7 +1269,7 @@ export class ConnectionPool<C> {
       this.#config.createTimeoutMs,
       (ctx) => factory.create(ctx),
       // A connection that arrives after the pool gave up on it is unwanted, but never leaked.
-      { scheduler: this.#operations, markBroken, onLate: (conn) => this.#closeQuietly(conn) },
+      { scheduler: this.#operations, start, markBroken, onLate: (conn) => this.#closeQuietly(conn) },
       (started) => {
         op = started;
         this.#creations.add(started as BoundedOperation<unknown>);
@@ -1287,8 +1301,8 @@ export class ConnectionPool<C> {
     slot.healthEpoch = this.#healthEpoch;
     if (lifetime !== null) {
       // One unref'd timer per connection (not per borrow) retires it at its lifetime, even when idle.
-      slot.expiryTimer = setTimeout(() => this.#expireSlot(slot), Math.max(0, Math.ceil(expiresAt - t)));
-      slot.expiryTimer.unref?.();
+      slot.expiry = new LifetimeEntry(() => this.#expireSlot(slot));
+      this.#operations.add(slot.expiry, Math.max(0, expiresAt - t), t);
     }
     this.#slots.add(slot);
     slot.state = 'validating';
@@ -1303,7 +1317,7 @@ export class ConnectionPool<C> {
   }
 
   #expireSlot(slot: Slot<C>): void {
-    slot.expiryTimer = undefined;
+    slot.expiry = null;
     if (slot.state === 'closing') return;
     if (slot.retire === null) slot.retire = 'lifetime';
     if (slot.state === 'idle') this.#destroy(slot, slot.retire);
@@ -1385,7 +1399,7 @@ export class ConnectionPool<C> {
         this.#events.emit('release', { connection: handle, holdMs: now() - slot.borrowedAt, error, ended });
       }
     }
-    if (slot.expiryTimer !== undefined) clearTimeout(slot.expiryTimer);
+    if (slot.expiry !== null) this.#operations.remove(slot.expiry);
     slot.state = 'closing';
     this.#slots.delete(slot);
     this.#destroyed++;

@@ -1,4 +1,5 @@
 import type { OutcomeWindow } from './aging-policy.js';
+import type { Expirable } from './bounded.js';
 import type { DestroyReason } from './events.js';
 import type { IdleEntry } from './idle-list.js';
 import type { PooledConnection } from './pooled-connection.js';
@@ -26,8 +27,8 @@ export class Slot<C> implements IdleEntry {
   borrowedAt = Number.NaN;
   /** The pool's health epoch when this connection opened (see the pool's backoff). */
   healthEpoch = 0;
-  /** Retires the connection at its lifetime. */
-  expiryTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Retires the connection at its lifetime (an entry on the pool's deadline queue). */
+  expiry: Expirable | null = null;
   /** The live borrow, if any. */
   handle: PooledConnection<C> | null = null;
   /** Set when the connection must not be reused: it is destroyed at its next release or idle check. */
