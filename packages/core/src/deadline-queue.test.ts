@@ -113,3 +113,25 @@ describe('DeadlineQueue', () => {
     expect(q.size).toBe(0);
   });
 });
+
+describe('DeadlineQueue under a burst', () => {
+  it('expires a large burst in slices, letting what each expiry scheduled run in between', async () => {
+    vi.useRealTimers();
+    const expiredAt: number[] = [];
+    const handledAt: number[] = [];
+    const q = new DeadlineQueue<Entry>(() => {
+      expiredAt.push(performance.now());
+      // what a caller's rejection handler would be: a microtask scheduled by the expiry
+      queueMicrotask(() => handledAt.push(performance.now()));
+    });
+    const n = 100_000;
+    for (let i = 0; i < n; i++) q.add(entry(String(i)), 5);
+    const end = performance.now() + 10;
+    while (performance.now() < end) {} // everything is due when the timer fires
+    await new Promise((r) => setTimeout(r, 500));
+    expect(handledAt).toHaveLength(n);
+    // Without slices every handler would run after the last expiry.
+    expect(handledAt[0] as number).toBeLessThan(expiredAt[n - 1] as number);
+    expect(q.size).toBe(0);
+  });
+});

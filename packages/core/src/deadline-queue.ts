@@ -36,6 +36,8 @@ export class DeadlineQueue<T extends DeadlineEntry> {
   #armedFor = Number.POSITIVE_INFINITY;
   /** Whether the armed timer currently keeps the process alive. */
   #holding = false;
+  /** A continuation of an expiry pass that yielded (many entries were due at once). */
+  #continuation: ReturnType<typeof setImmediate> | undefined;
   #size = 0;
 
   /**
@@ -158,13 +160,23 @@ export class DeadlineQueue<T extends DeadlineEntry> {
       // Many entries due at once: expire them in slices of about a millisecond and yield in between,
       // so what each expiry scheduled (a caller's rejection handler) runs now, not after the last one.
       if (++expired % 128 === 0 && now() - start >= 1) {
-        if (this.#size > 0) this.#arm(start);
+        if (this.#size > 0) this.#continue();
         return;
       }
     }
     const next = this.#heap[0]?.head;
     if (next != null) this.#arm(next.deadline);
   };
+
+  /** Resumes expiring right after the microtasks the last slice scheduled (not after a 1 ms timer). */
+  #continue(): void {
+    this.#armedFor = Number.NEGATIVE_INFINITY; // adds need not arm: the continuation handles every due entry
+    this.#continuation = setImmediate(() => {
+      this.#continuation = undefined;
+      this.#fire();
+    });
+    if (this.#unref) this.#continuation.unref?.();
+  }
 
   #arm(deadline: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -183,6 +195,8 @@ export class DeadlineQueue<T extends DeadlineEntry> {
   }
 
   #disarm(): void {
+    if (this.#continuation !== undefined) clearImmediate(this.#continuation);
+    this.#continuation = undefined;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#holding = false;
