@@ -3,6 +3,7 @@ import { type PgConnection, pgFactory } from '@pool/pg';
 import { FaultProxy } from '@pool/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isClearError, sleep } from '../support/load.js';
+import { report } from '../support/report.js';
 
 /**
  * Network faults without root tricks: the testkit's FaultProxy sits between the pool and the shared
@@ -111,6 +112,11 @@ describe('network faults through FaultProxy', () => {
       // The cause says why: a validation that timed out or a connect that did not finish.
       expect(isPoolError((r.error as ConnectionTimeoutError).cause), String((r.error as Error).message)).toBe(true);
     }
+    report('stalled network, validateOnAcquire', {
+      waitedMs: results.map((r) => Math.round(r.ms)),
+      errors: results.map((r) => String((r.error as Error).message)),
+      validationFailures: pool.statistics().validationFailures,
+    });
     expect(pool.statistics().validationFailures).toBeGreaterThanOrEqual(1);
     p.forward();
     const healed = await timed(pool.use((c) => c.query('SELECT 1'), { timeoutMs: 10_000 }));
@@ -122,6 +128,7 @@ describe('network faults through FaultProxy', () => {
     const pool = await poolThrough(p, { minSize: 1, maxSize: 2, acquireTimeoutMs: 1_500, createTimeoutMs: 500, resetTimeoutMs: 300 }, 500);
     p.stall();
     const r = await timed(pool.use((c) => c.query('SELECT 1')));
+    report('stalled network, no validation', { ms: Math.round(r.ms), error: String(r.error) });
     expect(isClearError(r.error), String(r.error)).toBe(true);
     expect(r.ms).toBeLessThan(500 + 1_500 + SLACK);
     p.forward();
@@ -172,6 +179,11 @@ describe('network faults through FaultProxy', () => {
     const elapsedS = (performance.now() - start) / 1000;
     // Backoff: at most a round of maxSize attempts per retry delay (100 ms doubling up to 800 ms);
     // a pool without backoff retries a refused connect hundreds of times a second.
+    report('server unreachable', {
+      createErrors: createErrors.length,
+      seconds: Number(elapsedS.toFixed(1)),
+      error: String((results[0]?.error as Error).message),
+    });
     expect(createErrors.length / elapsedS, 'failed connects per second').toBeLessThan(4 * 10);
     p.forward();
     const healed = await timed(pool.use((c) => c.query('SELECT 1'), { timeoutMs: 10_000 }));
@@ -183,6 +195,7 @@ describe('network faults through FaultProxy', () => {
     p.refuse();
     const factory = pgFactory({ connectionString: urlThrough(p), application_name: `rel_net_${process.pid}_${++counter}` });
     const r = await timed(ConnectionPool.create({ minSize: 2, maxSize: 4, createTimeoutMs: 2_000 }, factory));
+    report('down at start', { ms: Math.round(r.ms), error: String((r.error as Error).message) });
     expect(r.error).toBeInstanceOf(ConnectionCreateError);
     expect((r.error as Error).message).toMatch(/initial connections/);
     expect(isClearError((r.error as ConnectionCreateError).cause)).toBe(true);
@@ -197,6 +210,7 @@ describe('network faults through FaultProxy', () => {
     pool.on('createError', () => attempts++);
     await sleep(1_500);
     expect(attempts, 'the refill keeps trying').toBeGreaterThan(0);
+    report('down at start, initialSize 0', { attemptsIn1500ms: attempts });
     expect(attempts / 1.5, 'failed connects per second while down').toBeLessThan(2 * 10);
     expect(pool.size().total).toBe(0);
     p.forward();

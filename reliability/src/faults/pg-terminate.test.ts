@@ -3,6 +3,7 @@ import { type PgConnection, pgFactory } from '@pool/pg';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isClearError, sleep } from '../support/load.js';
+import { report } from '../support/report.js';
 
 /**
  * Server-side kills of our own sessions on the shared PostgreSQL. Every pool here connects with a
@@ -90,6 +91,7 @@ describe('pg_terminate_backend on our own sessions', () => {
       () => null,
       (e: unknown) => e,
     );
+    report('pg_terminate_backend of a borrowed connection', { error: String(error) });
     expect(isClearError(error), `query on a killed connection: ${String(error)}`).toBe(true);
     const killedId = conn.id;
     conn.release({ error });

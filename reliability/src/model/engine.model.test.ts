@@ -28,36 +28,40 @@ afterEach(() => {
 });
 
 describe('ConnectionPool with queue and partitions (model-based)', () => {
-  it('keeps every invariant under random operations, faults, misuse and close, then heals and closes clean', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.commands(commandArbitraries, {
-          maxCommands: 70,
-          size: 'max',
-          ...(process.env.FC_REPLAY === undefined ? {} : { replayPath: process.env.FC_REPLAY }),
-        }),
-        settingsArbitrary,
-        fc.integer({ min: 1, max: 1_000_000 }),
-        async (cmds, settings, randomSeed) => {
-          // The pool's jitter (lifetime, backoff) uses Math.random: seed it so a counterexample replays exactly.
-          const random = new SeededRandom(randomSeed);
-          vi.spyOn(Math, 'random').mockImplementation(() => random.next());
-          const run = new Run(settings);
-          await vi.advanceTimersByTimeAsync(0);
-          try {
-            await fc.asyncModelRun(() => ({ model: {}, real: run }), cmds);
-            await finish(run);
-          } finally {
-            if (run.pool.state !== 'closed') {
-              run.factory.heal();
-              const closing = Promise.all([run.pool.close(), run.other.close(), run.manager?.close()]);
-              await vi.advanceTimersByTimeAsync(10_000);
-              await closing;
+  it(
+    'keeps every invariant under random operations, faults, misuse and close, then heals and closes clean',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.commands(commandArbitraries, {
+            maxCommands: 70,
+            size: 'max',
+            ...(process.env.FC_REPLAY === undefined ? {} : { replayPath: process.env.FC_REPLAY }),
+          }),
+          settingsArbitrary,
+          fc.integer({ min: 1, max: 1_000_000 }),
+          async (cmds, settings, randomSeed) => {
+            // The pool's jitter (lifetime, backoff) uses Math.random: seed it so a counterexample replays exactly.
+            const random = new SeededRandom(randomSeed);
+            vi.spyOn(Math, 'random').mockImplementation(() => random.next());
+            const run = new Run(settings);
+            await vi.advanceTimersByTimeAsync(0);
+            try {
+              await fc.asyncModelRun(() => ({ model: {}, real: run }), cmds);
+              await finish(run);
+            } finally {
+              if (run.pool.state !== 'closed') {
+                run.factory.heal();
+                const closing = Promise.all([run.pool.close(), run.other.close(), run.manager?.close()]);
+                await vi.advanceTimersByTimeAsync(10_000);
+                await closing;
+              }
             }
-          }
-        },
-      ),
-      { seed, numRuns, ...(path === undefined ? {} : { path }) },
-    );
-  }, 170_000);
+          },
+        ),
+        { seed, numRuns, ...(path === undefined ? {} : { path }) },
+      );
+    },
+    Math.max(170_000, numRuns * 300),
+  );
 });
