@@ -19,7 +19,16 @@ import {
 import { DESTROY_REASONS, type DestroyReason, type PoolEventMap, PoolEvents } from './events.js';
 import type { ConnectionFactory } from './factory.js';
 import { IdleList } from './idle-list.js';
-import { kDestroyBorrowed, kGiveBack, kLender, kRevoke, type Lender, PooledConnection, type ReleaseOptions } from './pooled-connection.js';
+import {
+  type BorrowMeta,
+  kDestroyBorrowed,
+  kGiveBack,
+  kLender,
+  kRevoke,
+  type Lender,
+  PooledConnection,
+  type ReleaseOptions,
+} from './pooled-connection.js';
 import { QUEUE_PRIORITIES, type QueuePriority } from './queue-priority.js';
 import { checkRecyclingStrategy, RecyclingStrategy } from './recycling-strategy.js';
 import { Slot } from './slot.js';
@@ -93,11 +102,8 @@ class LifetimeEntry implements Expirable {
 }
 
 /** What an acquire asked for beyond the defaults (absent for a plain `acquire()`). */
-interface AcquireMeta {
+interface AcquireMeta extends BorrowMeta {
   readonly label: string | undefined;
-  readonly context: unknown;
-  readonly owner: unknown;
-  readonly trace: { stack?: string } | undefined;
   readonly signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -464,7 +470,7 @@ export class ConnectionPool<C> {
     // The common case first: no options, an idle connection free, nothing to validate or record.
     if (options === undefined && this.#fastOk && this.#idle.size > 0 && this.#queue.size === 0) {
       const slot = this.#takeIdle(undefined);
-      if (slot !== undefined) return Promise.resolve(this.#lend(slot, 0, undefined, undefined, undefined));
+      if (slot !== undefined) return Promise.resolve(this.#lend(slot, 0, undefined));
     }
     let timeoutMs = this.#config.acquireTimeoutMs;
     let signal: AbortSignal | undefined;
@@ -490,7 +496,10 @@ export class ConnectionPool<C> {
     if (!this.#suspended && this.#queue.size === 0 && this.#idle.size > 0) {
       const slot = this.#takeIdle(label);
       if (slot !== undefined) {
-        if (!this.#validateOnAcquire || !this.#needsValidation(slot)) return Promise.resolve(this.#lend(slot, 0, context, owner, trace));
+        if (!this.#validateOnAcquire || !this.#needsValidation(slot)) {
+          const meta = context === undefined && owner === undefined && trace === undefined ? undefined : { context, owner, trace };
+          return Promise.resolve(this.#lend(slot, 0, meta));
+        }
         const promise = this.#newWaiter(priority, timeoutMs, signal, label, context, owner, trace);
         const waiter = this.#newest as PoolWaiter;
         this.#serve(slot, waiter, false, waiter.enqueuedAt); // the waiter's start is this very moment
@@ -1014,10 +1023,10 @@ export class ConnectionPool<C> {
     this.#settle(w);
     const waitMs = now() - w.enqueuedAt;
     this.#waited++;
-    w.resolve(this.#lend(slot, waitMs, w.context, w.owner, w.trace) as PooledConnection<never>);
+    w.resolve(this.#lend(slot, waitMs, w.meta) as PooledConnection<never>);
   }
 
-  #lend(slot: Slot<C>, waitMs: number, context: unknown, owner: unknown, trace: { stack?: string } | undefined): PooledConnection<C> {
+  #lend(slot: Slot<C>, waitMs: number, meta: BorrowMeta | undefined): PooledConnection<C> {
     slot.state = 'borrowed';
     slot.borrows++;
     slot.borrowedAt = this.#timed ? now() : Number.NaN;
@@ -1027,7 +1036,7 @@ export class ConnectionPool<C> {
       this.#totalWaitMs += waitMs;
       if (waitMs > this.#maxWaitMs) this.#maxWaitMs = waitMs;
     }
-    const handle = new PooledConnection(slot, this.#lender, context, owner, trace);
+    const handle = new PooledConnection(slot, meta);
     slot.handle = handle;
     if (this.#onAcquire) this.#events.emit('acquire', { connection: handle, waitMs });
     return handle;
@@ -1297,7 +1306,7 @@ export class ConnectionPool<C> {
     const t = now();
     const lifetime = this.#lifetimeMs();
     const expiresAt = lifetime === null ? Number.POSITIVE_INFINITY : start + lifetime - Math.random() * lifetime * 0.025;
-    const slot = new Slot(++this.#nextConnectionId, conn, t, expiresAt);
+    const slot = new Slot(this.#lender, ++this.#nextConnectionId, conn, t, expiresAt);
     slot.healthEpoch = this.#healthEpoch;
     if (lifetime !== null) {
       // One unref'd timer per connection (not per borrow) retires it at its lifetime, even when idle.

@@ -23,6 +23,13 @@ export const kLender: unique symbol = Symbol('pool.lender');
 /** @internal */
 export const kRevoke: unique symbol = Symbol('pool.revoke');
 
+/** @internal What an acquire said about its caller; absent for a plain `acquire()`. */
+export interface BorrowMeta {
+  readonly context: unknown;
+  readonly owner: unknown;
+  readonly trace: { stack?: string } | undefined;
+}
+
 /** Options for {@link PooledConnection.release}. */
 export interface ReleaseOptions {
   /**
@@ -45,28 +52,31 @@ export interface ReleaseOptions {
  * ```
  */
 export class PooledConnection<C> {
+  // Three fields: a handle is allocated per borrow, so it is kept as small as it can be.
   readonly #slot: Slot<C>;
-  readonly #lender: Lender<C>;
+  readonly #meta: BorrowMeta | undefined;
   /** null while the borrow lasts; then how it ended. */
   #ended: string | null = null;
-  /** The `context` given to `acquire()` (for example a partition request). */
-  readonly context: unknown;
-  /** The async task that borrowed the connection, when the pool has an `ownerScope`. */
-  readonly owner: unknown;
-  readonly #trace: { stack?: string } | undefined;
 
   /** @internal Created by the pool only. */
-  constructor(slot: Slot<C>, lender: Lender<C>, context: unknown, owner: unknown, trace: { stack?: string } | undefined) {
+  constructor(slot: Slot<C>, meta: BorrowMeta | undefined) {
     this.#slot = slot;
-    this.#lender = lender;
-    this.context = context;
-    this.owner = owner;
-    this.#trace = trace;
+    this.#meta = meta;
+  }
+
+  /** The `context` given to `acquire()` (for example a partition request). */
+  get context(): unknown {
+    return this.#meta?.context;
+  }
+
+  /** The async task that borrowed the connection, when the pool has an `ownerScope`. */
+  get owner(): unknown {
+    return this.#meta?.owner;
   }
 
   /** Where `acquire()` was called, when the pool captures stacks (`captureStacks`); formatted on first read. */
   get stack(): string | undefined {
-    return this.#trace?.stack;
+    return this.#meta?.trace?.stack;
   }
 
   #live(what: string): Slot<C> {
@@ -103,7 +113,7 @@ export class PooledConnection<C> {
 
   /** The name of the pool it came from. */
   get poolName(): string {
-    return this.#lender.name;
+    return this.#slot.lender.name;
   }
 
   /** True once released, destroyed or reclaimed. */
@@ -134,7 +144,7 @@ export class PooledConnection<C> {
   release(options?: ReleaseOptions): void {
     const slot = this.#live('releasing it again');
     this.#ended = 'released';
-    this.#lender[kGiveBack](this, slot, options === undefined ? undefined : options.error);
+    this.#slot.lender[kGiveBack](this, slot, options === undefined ? undefined : options.error);
   }
 
   /**
@@ -144,7 +154,7 @@ export class PooledConnection<C> {
   destroy(error?: unknown): Promise<void> {
     const slot = this.#live('destroying it');
     this.#ended = 'destroyed';
-    return this.#lender[kDestroyBorrowed](this, slot, error);
+    return this.#slot.lender[kDestroyBorrowed](this, slot, error);
   }
 
   /** `await using conn = await pool.acquire()` releases at the end of the scope (no-op if already released). */
@@ -159,7 +169,7 @@ export class PooledConnection<C> {
 
   /** @internal */
   get [kLender](): Lender<C> {
-    return this.#lender;
+    return this.#slot.lender;
   }
 
   /** @internal Ends the borrow from the pool's side (reclaim, forced close). */
@@ -171,6 +181,6 @@ export class PooledConnection<C> {
 
   /** A short description, e.g. for logs. */
   toString(): string {
-    return `PooledConnection(${this.#lender.name}#${this.#slot.id}${this.#ended === null ? '' : `, ${this.#ended}`})`;
+    return `PooledConnection(${this.#slot.lender.name}#${this.#slot.id}${this.#ended === null ? '' : `, ${this.#ended}`})`;
   }
 }

@@ -2,7 +2,7 @@ import type { OutcomeWindow } from './aging-policy.js';
 import type { Expirable } from './bounded.js';
 import type { DestroyReason } from './events.js';
 import type { IdleEntry } from './idle-list.js';
-import type { PooledConnection } from './pooled-connection.js';
+import type { Lender, PooledConnection } from './pooled-connection.js';
 
 /** Where a connection is in its life. */
 export type SlotState = 'idle' | 'borrowed' | 'validating' | 'resetting' | 'closing';
@@ -39,6 +39,8 @@ export class Slot<C> implements IdleEntry {
   outcomes: OutcomeWindow | null = null;
 
   constructor(
+    /** The pool the connection belongs to. */
+    readonly lender: Lender<C>,
     readonly id: number,
     readonly connection: C,
     /** Monotonic ms. */

@@ -323,6 +323,8 @@ describe('PriorityWaitQueue on its own', () => {
     expect(waitQueue.size).toBe(0);
     await expect(waitQueue.enqueueWithPriority('high', { signal: controller.signal })).rejects.toThrow(AcquireAbortedError);
     expect(waitQueue.statistics()).toMatchObject({ totalEnqueued: 1, totalCancelled: 1 });
+    // The deadline timer stays armed (unref-ed) until its time, then finds nothing and is gone.
+    await vi.advanceTimersByTimeAsync(60_000);
     expect(vi.getTimerCount()).toBe(0);
   });
 
@@ -339,6 +341,7 @@ describe('PriorityWaitQueue on its own', () => {
     expect((a.error as PoolError).code).toBe('ERR_TEST');
     expect(b.error).toBeInstanceOf(QueueTimeoutError);
     expect(waitQueue.statistics()).toMatchObject({ totalFailed: 1, totalTimedOut: 1, currentSize: 0 });
+    await vi.advanceTimersByTimeAsync(60_000);
     expect(vi.getTimerCount()).toBe(0);
   });
 
