@@ -225,6 +225,8 @@ describe('config fuzzing', () => {
         }
         if (!(pool instanceof ConnectionPool)) {
           // Refused: nothing was opened and nothing keeps running.
+          // Nothing keeps running behind a refusal: no connect now, none later.
+          await vi.advanceTimersByTimeAsync(60_000);
           expect(controlled.calls.create, 'a refused pool opened a connection').toBe(0);
           expect(vi.getTimerCount(), 'a refused pool left a timer').toBe(timersBefore);
           expect((pool as Error).message.length).toBeGreaterThan(0);

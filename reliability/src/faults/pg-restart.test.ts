@@ -89,7 +89,7 @@ describe('PostgreSQL restarted mid-load', () => {
       expect(unclear, 'errors that are not clear (TypeError, no message...)').toEqual([]);
       // Waiting callers get the pool's timeout, carrying the connect error as cause.
       const timeouts = report.outcomes.filter((o) => o.error instanceof ConnectionTimeoutError);
-      for (const o of timeouts) expect((o.error as ConnectionTimeoutError).timeoutMs).toBeCloseTo(ACQUIRE_TIMEOUT, 6);
+      for (const o of timeouts) expect((o.error as ConnectionTimeoutError).timeoutMs).toBe(ACQUIRE_TIMEOUT);
       expect(
         report.outcomes.some((o) => !o.ok && isPoolError(o.error)),
         'some callers got a PoolError',
