@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 /**
@@ -49,6 +51,8 @@ function alive(pid: number): boolean {
 }
 
 const PG_PREFIX = 'reliability_';
+/** Keep in step with the pattern in {@link PrivateRedis.removeStale}. */
+const REDIS_PREFIX = 'reliability-redis_';
 
 /** The newest PostgreSQL major version installed (Debian layout), e.g. `'15'`. */
 function pgVersion(): string {
@@ -151,9 +155,25 @@ export class PrivateRedis {
   }
 
   static async start(): Promise<PrivateRedis> {
+    await PrivateRedis.removeStale();
     const redis = new PrivateRedis(await freePort());
     await redis.startAgain();
     return redis;
+  }
+
+  /** Where the server writes its pid: the creating process's pid and the port are in the name. */
+  get #pidFile(): string {
+    return join(tmpdir(), `${REDIS_PREFIX}${process.pid}_${this.port}.pid`);
+  }
+
+  /** Shuts down servers of this suite whose creating process is gone (a run that crashed before afterAll). */
+  static async removeStale(): Promise<void> {
+    for (const file of readdirSync(tmpdir())) {
+      const m = /^reliability-redis_(\d+)_(\d+)\.pid$/.exec(file);
+      if (m === null || alive(Number(m[1]))) continue;
+      await sh('redis-cli', ['-p', String(m[2]), 'SHUTDOWN', 'NOSAVE'], 10_000).catch(() => '');
+      rmSync(join(tmpdir(), file), { force: true });
+    }
   }
 
   /** Starts (or restarts after {@link stop}) the server on the same port and waits until it answers. */
@@ -169,6 +189,8 @@ export class PrivateRedis {
       'no',
       '--daemonize',
       'yes',
+      '--pidfile',
+      this.#pidFile,
     ]);
     for (let i = 0; i < 100; i++) {
       const pong = await sh('redis-cli', ['-p', String(this.port), 'PING'], 5_000).catch(() => '');
@@ -191,5 +213,6 @@ export class PrivateRedis {
   /** Stops the server for good. Never throws (it is called from `afterAll`). */
   async shutdown(): Promise<void> {
     await this.stop().catch(() => {});
+    rmSync(this.#pidFile, { force: true });
   }
 }
