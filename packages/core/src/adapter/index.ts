@@ -1,0 +1,28 @@
+/**
+ * `@pool/core/adapter`: the plumbing every driver adapter needs (`@pool/pg`, `@pool/mysql`,
+ * `@pool/redis`, or yours), so each one writes only what is particular to its driver. No dependencies:
+ * it works on small structural interfaces and `@pool/core`'s public API.
+ */
+export { abortable, runOrAbandon } from './abort.js';
+export { ConnectionLifecycle, type ConnectionStatus } from './connection-lifecycle.js';
+export {
+  type ConnectionUrlRules,
+  describeEndpoint,
+  describeUrl,
+  type Endpoint,
+  parseConnectionUrl,
+  redactUrl,
+} from './connection-url.js';
+export { DriverPool, DriverPoolClient } from './driver-pool.js';
+export { FactoryCounters, type StatementCacheHolder } from './factory-counters.js';
+export {
+  checkBoolean,
+  checkInteger,
+  checkMilliseconds,
+  checkOneOf,
+  checkOptionalFunction,
+  checkOptionKeys,
+  optionConflict,
+  PoolConfigMapping,
+} from './options.js';
+export { collectSecrets, scrubSecrets } from './secrets.js';
