@@ -1,4 +1,3 @@
-import { inspect } from 'node:util';
 import {
   type ConnectionFactory,
   ConnectionPool,
@@ -8,6 +7,7 @@ import {
   RecyclingStrategy,
 } from '@pool/core';
 import { expect, type Mock, vi } from 'vitest';
+import { expectNoSecret } from './adapter-test-helpers.js';
 import { FaultProxy, type FaultProxyAddress } from './fault-proxy.js';
 
 /** What a factory can do; each flag turns a group of conformance tests on or off. */
@@ -364,11 +364,7 @@ export const CHECKS: readonly Check[] = [
         error = e;
       }
       expect(error).toBeInstanceOf(Error);
-      const secret = h.options.secret;
-      if (secret !== undefined) {
-        const e = error as Error;
-        expect(`${e.message}\n${e.stack}\n${inspect(e, { depth: 4 })}`).not.toContain(secret);
-      }
+      if (h.options.secret !== undefined) expectNoSecret(h.options.secret, error);
     },
   },
   // ------------------------------------------------------------------ validate
@@ -682,16 +678,8 @@ export const CHECKS: readonly Check[] = [
     applies: (o) => has(o, 'secret'),
     async run(h) {
       const { conn, factory } = await h.open();
-      const secret = h.options.secret as string;
       await h.options.ping(conn);
-      const shown = [
-        String(factory),
-        inspect(factory, { depth: 6 }),
-        JSON.stringify(factory.statistics?.() ?? {}),
-        String(conn),
-        inspect(conn, { depth: 3 }),
-      ];
-      for (const text of shown) expect(text).not.toContain(secret);
+      expectNoSecret(h.options.secret as string, factory, factory.statistics?.() ?? {}, conn);
     },
   },
 ];

@@ -131,7 +131,7 @@ describe('the conformance checks catch broken adapters', () => {
     });
     await expect(
       runCheck('never shows the secret in toString, inspect or statistics', { ...fast, factory, secret: 'hunter2' }),
-    ).rejects.toThrow(/hunter2/);
+    ).rejects.toThrow('the secret shows in String(values[0])');
   });
 
   it('a correct adapter passes the same checks', async () => {

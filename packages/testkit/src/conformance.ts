@@ -1,6 +1,8 @@
 import { afterEach, describe, it } from 'vitest';
 import { type AdapterTestContext, type AdapterTestOptions, CHECKS, Harness, resolveOptions } from './conformance-checks.js';
 
+export { expectNoSecret, type TestCleanup, timeoutContext, useCleanup } from './adapter-test-helpers.js';
+
 export type {
   AdapterCapabilities,
   AdapterProxyOptions,

@@ -23,3 +23,4 @@ export {
   type SimulatedFactoryOptions,
   type SimulatedQueryResult,
 } from './simulated-factory.js';
+export { addressOf, passwordOf, serverUrl, uniqueName, urlVia, withPassword } from './test-servers.js';
