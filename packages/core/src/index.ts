@@ -1,3 +1,4 @@
+export { isAbortSignal } from './abort-signal.js';
 export {
   type AdaptiveAging,
   AgingPolicy,

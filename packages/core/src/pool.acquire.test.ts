@@ -261,3 +261,26 @@ describe('use()', () => {
     await pool.close();
   });
 });
+
+describe('acquire signal validation', () => {
+  it('refuses a signal-like object the pool could not unsubscribe from, and stays consistent', async () => {
+    const pool = await ConnectionPool.create({ minSize: 1, maxSize: 1, initialSize: 1 }, new FakeFactory());
+    const held = await pool.acquire();
+    const halfSignal = { aborted: false, addEventListener() {} } as unknown as AbortSignal;
+    await expect(pool.acquire({ signal: halfSignal })).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(() => held.release()).not.toThrow();
+    const again = await pool.acquire();
+    again.release();
+    expect(pool.size()).toMatchObject({ idle: 1, active: 0, waiting: 0 });
+    await pool.close();
+  });
+
+  it('accepts a signal from another realm or a polyfill that has what the pool uses', async () => {
+    const pool = await ConnectionPool.create({ minSize: 1, maxSize: 1, initialSize: 1 }, new FakeFactory());
+    const target = new EventTarget();
+    const foreign = Object.assign(target, { aborted: false, reason: undefined }) as unknown as AbortSignal;
+    const conn = await pool.acquire({ signal: foreign });
+    conn.release();
+    await pool.close();
+  });
+});

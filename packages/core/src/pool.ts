@@ -1,3 +1,4 @@
+import { isAbortSignal } from './abort-signal.js';
 import { type AgingPolicy, agingLifetimeMs, agingVerdict, checkAgingPolicy, OutcomeWindow } from './aging-policy.js';
 import { type BoundedOperation, createOperationScheduler, type Expirable, runBounded, withoutStack } from './bounded.js';
 import { now, toEpochMs } from './clock.js';
@@ -858,13 +859,7 @@ export class ConnectionPool<C> {
         'must be a finite number of milliseconds greater than 0 and at most 2147483647',
       );
     }
-    if (
-      signal !== undefined &&
-      (typeof signal !== 'object' ||
-        signal === null ||
-        typeof signal.addEventListener !== 'function' ||
-        typeof signal.aborted !== 'boolean')
-    ) {
+    if (signal !== undefined && !isAbortSignal(signal)) {
       return new InvalidArgumentError('signal', signal, 'must be an AbortSignal');
     }
     if (priority !== undefined && !QUEUE_PRIORITIES.includes(priority)) {

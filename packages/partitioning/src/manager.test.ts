@@ -1,4 +1,12 @@
-import { AcquireAbortedError, BasicWaitQueue, ConnectionPool, PoolClosedError, PoolConfig, PoolError } from '@pool/core';
+import {
+  AcquireAbortedError,
+  BasicWaitQueue,
+  ConnectionPool,
+  InvalidArgumentError,
+  PoolClosedError,
+  PoolConfig,
+  PoolError,
+} from '@pool/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PartitionError } from './errors.js';
 import type { PartitionEventMap } from './events.js';
@@ -378,3 +386,18 @@ describe('events', () => {
 });
 
 export type { FakeConnection };
+
+describe('PartitionManager signal validation', () => {
+  it('refuses a signal-like object it could not unsubscribe from; the partition stays consistent', async () => {
+    const pool = ConnectionPool.open({ maxSize: 1, enablePartitioning: true }, new FakeFactory());
+    const manager = new PartitionManager({ pool, routing: RoutingStrategy.TenantBased });
+    manager.createPartition('a', PartitionType.Tenant('a'), { maxConnections: 1 });
+    const held = await manager.acquire({ tenant: 'a' });
+    const halfSignal = { aborted: false, addEventListener() {} } as unknown as AbortSignal;
+    await expect(manager.acquire({ tenant: 'a' }, { signal: halfSignal, timeoutMs: 1_000 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(() => held.release()).not.toThrow();
+    expect(manager.getPartitionStatistics().a).toMatchObject({ active: 0, waiting: 0 });
+    await manager.close();
+    await pool.close();
+  });
+});

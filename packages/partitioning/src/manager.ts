@@ -9,6 +9,7 @@ import {
   DeadlineQueue,
   InvalidArgumentError,
   InvalidConfigError,
+  isAbortSignal,
   now,
   OperationTimeoutError,
   PoolClosedError,
@@ -618,7 +619,7 @@ export class PartitionManager<C> {
         'must be a finite number of milliseconds greater than 0 and at most 2147483647',
       );
     }
-    if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function')) {
+    if (signal !== undefined && !isAbortSignal(signal)) {
       return new InvalidArgumentError('signal', signal, 'must be an AbortSignal');
     }
     if (priority !== undefined && !QUEUE_PRIORITIES.includes(priority)) {
@@ -909,7 +910,8 @@ export class PartitionManager<C> {
     }
     p.memoryUsed += cost - w.memReserved;
     const t = now();
-    p.link.grants.set(conn.id, { partition: p, handle: conn, memoryCost: cost, since: t });
+    const grant: Grant<C> = { partition: p, handle: conn, memoryCost: cost, since: t, delivered: false, takenBack: undefined };
+    p.link.grants.set(conn.id, grant);
     p.acquiring--;
     p.cpu.change(1, t);
     if (w.settled) {
@@ -918,20 +920,21 @@ export class PartitionManager<C> {
       return;
     }
     if (p.prepare === null) {
-      this.#deliver(p, w, conn, false, t);
+      this.#deliver(p, w, grant, false, t);
       return;
     }
     if (conn.label === p.label) {
       p.prepareReused++;
-      this.#deliver(p, w, conn, false, t);
+      this.#deliver(p, w, grant, false, t);
       return;
     }
     // Preparing is part of the acquire: it counts as acquiring, within the caller's deadline.
     p.acquiring++;
-    this.#runPrepare(p, w, conn);
+    this.#runPrepare(p, w, grant);
   }
 
-  #runPrepare(p: PartitionState<C>, w: PartitionWaiter, conn: PooledConnection<C>): void {
+  #runPrepare(p: PartitionState<C>, w: PartitionWaiter, grant: Grant<C>): void {
+    const conn = grant.handle;
     const prepare = p.prepare as PrepareHook<C>;
     const start = now();
     const remaining = Math.max(1, Math.ceil(w.deadline - start));
@@ -940,6 +943,7 @@ export class PartitionManager<C> {
     const finish = (error: PoolError | null, reason: RejectionReason): void => {
       if (done) return;
       done = true;
+      grant.takenBack = undefined;
       clearTimeout(timer);
       if (w.signal !== undefined) w.signal.removeEventListener('abort', onAbort);
       p.acquiring--;
@@ -954,7 +958,7 @@ export class PartitionManager<C> {
       if (error === null && !conn.released) {
         p.totalPrepareMs += now() - start;
         if (w.settled) conn.release();
-        else this.#deliver(p, w, conn, true);
+        else this.#deliver(p, w, grant, true);
         return;
       }
       p.prepareFailures++;
@@ -971,6 +975,13 @@ export class PartitionManager<C> {
     const onAbort = (): void => {
       controller.abort(w.signal?.reason);
       finish(new AcquireAbortedError(w.signal?.reason), 'aborted');
+    };
+    // The pool ended the borrow (reclaim, a forced close) while the hook ran: stop waiting for it.
+    grant.takenBack = () => {
+      controller.abort(
+        new PartitionError('prepare', `The pool took the connection back while partition '${p.id}' prepared it`, { partition: p.id }),
+      );
+      finish(null, 'pool');
     };
     if (w.signal !== undefined) {
       if (w.signal.aborted) {
@@ -995,7 +1006,9 @@ export class PartitionManager<C> {
     );
   }
 
-  #deliver(p: PartitionState<C>, w: PartitionWaiter, conn: PooledConnection<C>, prepared: boolean, t = now()): void {
+  #deliver(p: PartitionState<C>, w: PartitionWaiter, grant: Grant<C>, prepared: boolean, t = now()): void {
+    const conn = grant.handle;
+    grant.delivered = true;
     w.settled = true;
     this.#inFlight.delete(w);
     const waitMs = t - w.enqueuedAt;
@@ -1069,18 +1082,13 @@ export class PartitionManager<C> {
 
   #link(pool: ConnectionPool<C>): PoolLink<C> {
     const grants = new Map<number, Grant<C>>();
+    // Every end of a borrow arrives here, also one the pool ended itself (reclaim, forced close).
     const onRelease = (e: { connection: PooledConnection<C> }): void => {
       const grant = grants.get(e.connection.id);
       if (grant === undefined || grant.handle !== e.connection) return;
       grants.delete(e.connection.id);
       this.#returned(grant);
-    };
-    const onDestroy = (e: { connectionId: number }): void => {
-      // A borrow the pool ended itself (reclaim, forced close) emits no release event.
-      const grant = grants.get(e.connectionId);
-      if (grant === undefined) return;
-      grants.delete(e.connectionId);
-      this.#returned(grant);
+      grant.takenBack?.();
     };
     const onClose = (): void => {
       for (const p of this.#partitions.values()) {
@@ -1093,13 +1101,13 @@ export class PartitionManager<C> {
       // More (or less) shared capacity: let waiting partitions of this pool try again.
       for (const p of this.#partitions.values()) if (p.link === link && p.queue.size > 0) this.#schedule(p);
     };
-    pool.on('release', onRelease).on('destroy', onDestroy).on('close', onClose).on('resize', onResize);
+    pool.on('release', onRelease).on('close', onClose).on('resize', onResize);
     const link: PoolLink<C> = {
       pool,
       grants,
       lastMemoryCost: 0,
       detach: () => {
-        pool.off('release', onRelease).off('destroy', onDestroy).off('close', onClose).off('resize', onResize);
+        pool.off('release', onRelease).off('close', onClose).off('resize', onResize);
         this.#links.delete(link);
       },
     };
@@ -1115,10 +1123,13 @@ export class PartitionManager<C> {
     if (!p.isolated) this.#sharedGranted--;
     p.memoryUsed -= grant.memoryCost;
     p.cpu.change(-1, t);
-    p.released++;
-    p.totalHoldMs += holdMs;
     this.#syncReservation(p);
-    if (this.#events.has('release')) this.#events.emit('release', { partition: p.id, connectionId: grant.handle.id, holdMs });
+    if (grant.delivered) {
+      // A connection the caller never got (its preparation failed or was cut short) was not released by it.
+      p.released++;
+      p.totalHoldMs += holdMs;
+      if (this.#events.has('release')) this.#events.emit('release', { partition: p.id, connectionId: grant.handle.id, holdMs });
+    }
     this.#freed(p);
   }
 

@@ -144,6 +144,10 @@ export interface Grant<C> {
   readonly memoryCost: number;
   /** When the partition got the connection (monotonic ms). */
   readonly since: number;
+  /** Handed to the caller (after `prepare`, if any): only then does its return count as a release. */
+  delivered: boolean;
+  /** While `prepare` runs on it: ends the preparation when the pool takes the connection back. */
+  takenBack: (() => void) | undefined;
 }
 
 /** @internal Everything the manager keeps about one partition. */

@@ -205,3 +205,57 @@ describe('isolated partitions', () => {
     expect(vipFactory.open.size).toBe(0);
   });
 });
+
+describe('preparation cut short', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  for (const how of ['fails', 'outlives the deadline'] as const) {
+    it(`counts no release for a connection the caller never got (prepare ${how})`, async () => {
+      const pool = ConnectionPool.open({ maxSize: 2, enablePartitioning: true }, new FakeFactory());
+      const prepare =
+        how === 'fails'
+          ? () => Promise.reject(new Error('SET search_path failed'))
+          : () => new Promise<void>((resolve) => setTimeout(resolve, 200));
+      const manager = new PartitionManager<FakeConnection>({ pool, routing: RoutingStrategy.TenantBased, prepare });
+      manager.createPartition('a', PartitionType.Tenant('a'));
+      const result = manager.acquire({ tenant: 'a' }, { timeoutMs: 50 }).catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(300);
+      expect(await result).toBeInstanceOf(Error);
+      expect(manager.getPartitionStatistics().a).toMatchObject({ connectionsAcquired: 0, connectionsReleased: 0, active: 0, acquiring: 0 });
+      await manager.close();
+      await pool.close();
+    });
+  }
+
+  for (const how of ['reclaim', 'close'] as const) {
+    it(`lets the caller go at once when the pool takes the connection back during prepare (${how})`, async () => {
+      const pool = ConnectionPool.open({ maxSize: 2, enablePartitioning: true, closeTimeoutMs: 100 }, new FakeFactory());
+      const hangs = (_c: unknown, _p: unknown, { signal }: { signal: AbortSignal }) =>
+        new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      const manager = new PartitionManager<FakeConnection>({ pool, routing: RoutingStrategy.TenantBased, prepare: hangs });
+      manager.createPartition('a', PartitionType.Tenant('a'));
+      let settledAt = Number.NaN;
+      const acquiring = manager.acquire({ tenant: 'a' }, { timeoutMs: 10_000 }).catch((e: unknown) => {
+        settledAt = performance.now();
+        return e;
+      });
+      await vi.advanceTimersByTimeAsync(20);
+      const [inPrepare] = pool.borrowed();
+      const takenAt = performance.now();
+      if (how === 'reclaim') pool.reclaim(inPrepare?.id ?? -1);
+      else void pool.close();
+      await vi.advanceTimersByTimeAsync(150);
+      expect(await acquiring).toBeInstanceOf(Error);
+      expect(settledAt - takenAt).toBeLessThanOrEqual(100); // not the caller's 10 s deadline
+      const s = manager.getPartitionStatistics().a;
+      expect(s).toMatchObject({ active: 0, acquiring: 0, connectionsAcquired: 0, connectionsReleased: 0 });
+      await manager.close();
+      await pool.close();
+    });
+  }
+});

@@ -418,3 +418,14 @@ describe('PriorityWaitQueue on its own', () => {
     waitQueue.close();
   });
 });
+
+describe('PriorityWaitQueue signal validation', () => {
+  it('refuses a signal-like object it could not unsubscribe from, before queuing it', async () => {
+    const waitQueue = new PriorityWaitQueue({ timeoutMs: 1_000 });
+    const halfSignal = { aborted: false, addEventListener() {} } as unknown as AbortSignal;
+    await expect(waitQueue.enqueueWithPriority('normal', { signal: halfSignal })).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(waitQueue.size).toBe(0);
+    expect(() => waitQueue.serveNext()).not.toThrow();
+    waitQueue.close();
+  });
+});

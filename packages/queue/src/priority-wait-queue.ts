@@ -4,6 +4,7 @@ import {
   DeadlineQueue,
   InvalidArgumentError,
   InvalidConfigError,
+  isAbortSignal,
   MAX_TIMER_MS,
   now,
   PoolClosedError,
@@ -412,13 +413,7 @@ export class PriorityWaitQueue implements WaitQueue {
         timeoutMs = options.timeoutMs;
       }
       signal = options.signal;
-      if (
-        signal !== undefined &&
-        (typeof signal !== 'object' ||
-          signal === null ||
-          typeof signal.addEventListener !== 'function' ||
-          typeof signal.aborted !== 'boolean')
-      ) {
+      if (signal !== undefined && !isAbortSignal(signal)) {
         return Promise.reject(new InvalidArgumentError('signal', signal, 'must be an AbortSignal'));
       }
       context = options.context;
