@@ -19,8 +19,8 @@ testAdapter({
     (await conn.query<{ in_tx: boolean }>('SELECT xact_start <> query_start AS in_tx FROM pg_stat_activity WHERE pid = pg_backend_pid()'))
       .rows[0]?.in_tx === true,
   validationQueries: { valid: 'SELECT 1', invalid: 'SELECT no_such_column' },
-  proxy: { target: PG_TARGET, factory: (address) => pgFactory(urlVia(address), { statementCacheSize: 10 }) },
-  unreachableFactory: () => pgFactory(urlVia({ host: '127.0.0.1', port: 1 })),
+  proxy: { target: PG_TARGET, factory: (address) => pgFactory(urlVia(address, SECRET_URL), { statementCacheSize: 10 }) },
+  unreachableFactory: () => pgFactory(urlVia({ host: '127.0.0.1', port: 1 }, SECRET_URL)),
   secret: SECRET,
   capabilities: { dirtyTracking: true, statistics: true },
 });

@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { InvalidArgumentError } from '@pool/core';
+import { abortable, ConnectionLifecycle, type FactoryCounters } from '@pool/core/adapter';
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { classify } from './classify.js';
@@ -12,9 +13,9 @@ export type PgTransactionStatus = 'I' | 'T' | 'E';
 
 /** @internal What a connection shares with its factory. */
 export interface ConnectionHost {
-  readonly statementCacheSize: number;
   readonly allowExitOnIdle: boolean;
-  readonly stats: { hits: number; misses: number; evictions: number; queryErrors: number };
+  /** Statement-cache and query-error counts, and the cache capacity. */
+  readonly counters: FactoryCounters;
   readonly describe: string;
 }
 
@@ -33,15 +34,6 @@ interface PgInternals {
 }
 
 let connectionCounter = 0;
-
-/** Rejects with the signal's reason when it aborts; never settles otherwise. */
-function whenAborted(signal: AbortSignal | undefined): Promise<never> | null {
-  if (signal === undefined) return null;
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
-}
 
 function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
@@ -79,35 +71,30 @@ export class PgConnection {
   #nextStatement = 0;
   #sessionDirty = false;
   #userStatements = false;
-  #brokenError: unknown = undefined;
-  #closing = false;
-  #live = false;
   #inflight = 0;
   #status: PgTransactionStatus | null = 'I';
-  readonly #markBroken: (error?: unknown) => void;
+  readonly #lifecycle: ConnectionLifecycle;
 
   /** @internal Made by the factory only. */
   constructor(client: pg.Client, host: ConnectionHost, markBroken: (error?: unknown) => void) {
     this.client = client;
     this.serial = ++connectionCounter;
     this.#host = host;
-    this.#markBroken = markBroken;
-    const size = host.statementCacheSize;
+    this.#lifecycle = new ConnectionLifecycle(markBroken);
+    const size = host.counters.statementCacheCapacity;
     this.#cache =
       size > 0
         ? new LRUCache<string, CachedStatement>({
             max: size,
             dispose: (value, _key, reason) => {
               if (reason !== 'evict') return;
-              host.stats.evictions++;
+              host.counters.evictions++;
               this.#evicted.push(value.name);
             },
           })
         : null;
-    client.on('error', (error: Error) => this.#broke(error));
-    client.on('end', () => {
-      if (!this.#closing) this.#broke(new Error('Connection terminated unexpectedly'));
-    });
+    client.on('error', (error: Error) => this.#lifecycle.markBroken(error));
+    client.on('end', () => this.#lifecycle.markBroken(new Error('Connection terminated unexpectedly')));
     if (typeof (client as { getTransactionStatus?: unknown }).getTransactionStatus !== 'function') {
       // pg before getTransactionStatus(): read the status from the protocol's ReadyForQuery ourselves.
       const connection = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
@@ -137,12 +124,12 @@ export class PgConnection {
 
   /** True once the connection broke (server restart, `pg_terminate_backend`, network error). */
   get broken(): boolean {
-    return this.#brokenError !== undefined;
+    return this.#lifecycle.broken;
   }
 
   /** Why it broke, if it did. */
   get brokenError(): unknown {
-    return this.#brokenError;
+    return this.#lifecycle.brokenError;
   }
 
   /**
@@ -153,7 +140,7 @@ export class PgConnection {
    */
   get dirty(): boolean {
     return (
-      this.#brokenError !== undefined ||
+      this.#lifecycle.broken ||
       this.#inflight > 0 ||
       (this.client as { readyForQuery?: boolean }).readyForQuery === false || // a statement still runs (e.g. after query_timeout)
       this.transactionStatus !== 'I' ||
@@ -199,12 +186,12 @@ export class PgConnection {
     let statement: CachedStatement | undefined;
     if (cache !== null && config.values !== undefined && config.name === undefined && !effects.session) {
       statement = cache.get(text);
-      const stats = this.#host.stats;
+      const counters = this.#host.counters;
       if (statement === undefined) {
-        stats.misses++;
+        counters.misses++;
         statement = { name: `__pool_${this.serial}_${++this.#nextStatement}` };
         cache.set(text, statement);
-      } else stats.hits++;
+      } else counters.hits++;
       // Deallocate evicted statements now, outside a transaction only (a failure there would abort the
       // borrower's transaction); inside one they wait for the next idle moment or the reset.
       if (this.#evicted.length > 0 && this.transactionStatus === 'I') await this.#deallocateEvicted().catch(() => {});
@@ -215,7 +202,7 @@ export class PgConnection {
       if (effects.deallocates) this.#statementsInDoubt();
       return result;
     } catch (error) {
-      this.#host.stats.queryErrors++;
+      this.#host.counters.queryErrors++;
       if (statement !== undefined && !this.#parsed(statement.name)) cache?.delete(text); // never parsed: nothing on the server
       throw error;
     }
@@ -223,8 +210,7 @@ export class PgConnection {
 
   /** A short description (never the password). */
   toString(): string {
-    const state = this.#brokenError !== undefined ? 'broken' : this.#closing ? 'closed' : 'open';
-    return `PgConnection(#${this.serial}, pid ${this.processID ?? '-'}, ${state}, ${this.#host.describe})`;
+    return `PgConnection(#${this.serial}, pid ${this.processID ?? '-'}, ${this.#lifecycle.status}, ${this.#host.describe})`;
   }
 
   /** @internal */
@@ -234,35 +220,20 @@ export class PgConnection {
 
   /** @internal What the factory needs. */
   get [kInternals](): {
-    closing(): void;
-    live(): void;
+    lifecycle: ConnectionLifecycle;
     run: <R extends pg.QueryResultRow>(config: pg.QueryConfig | string, signal?: AbortSignal) => Promise<pg.QueryResult<R>>;
     reset(mode: 'session' | 'all', signal: AbortSignal): Promise<boolean>;
     clean(): void;
-    cacheSize(): number;
   } {
     return {
-      closing: () => {
-        this.#closing = true;
-      },
-      live: () => {
-        this.#live = true;
-      },
+      lifecycle: this.#lifecycle,
       run: (config, signal) => this.#run(typeof config === 'string' ? { text: config } : config, signal),
       reset: (mode, signal) => this.#reset(mode, signal),
       clean: () => {
         this.#sessionDirty = false;
         this.#userStatements = false;
       },
-      cacheSize: () => this.#cache?.size ?? 0,
     };
-  }
-
-  #broke(error: unknown): void {
-    if (this.#brokenError !== undefined || this.#closing) return;
-    this.#brokenError = error;
-    // Before the pool has it, create() sees `broken` and fails instead.
-    if (this.#live) this.#markBroken(error);
   }
 
   #pg(): PgInternals {
@@ -286,11 +257,7 @@ export class PgConnection {
   async #run<R extends pg.QueryResultRow>(config: pg.QueryConfig, signal?: AbortSignal): Promise<pg.QueryResult<R>> {
     if (this.#inflight++ === 0 && this.#host.allowExitOnIdle) (this.client as unknown as { ref(): void }).ref();
     try {
-      const running = this.client.query<R>(config);
-      const aborted = whenAborted(signal);
-      if (aborted === null) return await running;
-      running.catch(() => {}); // settled after an abort: its error is not interesting any more
-      return await Promise.race([running, aborted]);
+      return await abortable(this.client.query<R>(config), signal);
     } catch (error) {
       // Only a server error (an ErrorResponse, which carries `severity`) is followed by a ReadyForQuery
       // at once; a client-side error (query_timeout, a bad value) must not wait for the server.
@@ -310,7 +277,7 @@ export class PgConnection {
   #readyForQuery(): Promise<void> {
     const client = this.client as unknown as { readyForQuery?: boolean; connection?: NodeJS.EventEmitter };
     const connection = client.connection;
-    if (client.readyForQuery !== false || connection === undefined || this.#brokenError !== undefined || this.#closing) {
+    if (client.readyForQuery !== false || connection === undefined || this.#lifecycle.broken || this.#lifecycle.closing) {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -356,7 +323,7 @@ export class PgConnection {
    * (so the factory re-applies `onConnect`).
    */
   async #reset(mode: 'session' | 'all', signal: AbortSignal): Promise<boolean> {
-    if (this.#brokenError !== undefined) throw this.#brokenError;
+    if (this.#lifecycle.broken) throw this.#lifecycle.brokenError;
     if (this.transactionStatus !== 'I') await this.#run({ text: 'ROLLBACK' }, signal);
     const sessionReset = mode === 'all' || this.#sessionDirty || this.#userStatements;
     if (mode === 'all') {

@@ -1,31 +1,17 @@
-import { inspect } from 'node:util';
 import { InvalidConfigError } from '@pool/core';
 import { FaultProxy } from '@pool/testkit';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { expectNoSecret, timeoutContext, useCleanup } from '@pool/testkit/conformance';
+import { describe, expect, it, vi } from 'vitest';
 import type { PgConnection } from './connection.js';
-import { type PgFactory, type PgFactoryOptions, pgFactory } from './factory.js';
+import { type PgFactoryOptions, pgFactory } from './factory.js';
 import { PG_TARGET, PG_URL, SECRET, SECRET_URL, terminate, uniqueName, urlVia } from './test-support/pg.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => {});
-});
+const cleanup = useCleanup();
 
-async function connect(
-  options: PgFactoryOptions = {},
-  url = PG_URL,
-): Promise<{ factory: PgFactory; conn: PgConnection; markBroken: ReturnType<typeof vi.fn> }> {
+async function connect(options: PgFactoryOptions = {}, url = PG_URL) {
   const factory = pgFactory(url, options);
-  const markBroken = vi.fn();
-  const conn = await factory.create({ signal: AbortSignal.timeout(10_000), markBroken });
-  cleanups.push(() => factory.close(conn, { signal: AbortSignal.timeout(5_000) }));
-  return { factory, conn, markBroken };
+  return { ...(await cleanup.open(factory)), factory };
 }
-
-const signal = (): { signal: AbortSignal } => ({ signal: AbortSignal.timeout(10_000) });
 const one = async <T>(conn: PgConnection, sql: string): Promise<T> => (await conn.query(sql)).rows[0] as T;
 
 describe('pgFactory: dirty tracking and reset against the server', () => {
@@ -42,7 +28,7 @@ describe('pgFactory: dirty tracking and reset against the server', () => {
     await conn.query("SET statement_timeout = '5s'");
     expect(factory.isDirty(conn)).toBe(true);
 
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(factory.isDirty(conn)).toBe(false);
     expect(await one(conn, `SELECT to_regclass('pg_temp.${table}') AS t`)).toEqual({ t: null });
     expect(await one(conn, 'SELECT count(*)::int AS n FROM pg_listening_channels()')).toEqual({ n: 0 });
@@ -59,7 +45,7 @@ describe('pgFactory: dirty tracking and reset against the server', () => {
     expect(conn.transactionStatus).toBe('E');
     expect(conn.inTransaction).toBe(true);
     expect(factory.isDirty(conn)).toBe(true);
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(conn.transactionStatus).toBe('I');
     expect(await one(conn, 'SELECT 1 AS ok')).toEqual({ ok: 1 });
   });
@@ -70,11 +56,11 @@ describe('pgFactory: dirty tracking and reset against the server', () => {
       await expect(conn.query('BEGIN; SELECT 1/0')).rejects.toThrow(/division by zero/);
       expect(conn.transactionStatus).toBe('E');
       expect(factory.isDirty(conn)).toBe(true);
-      await factory.reset(conn, signal());
+      await factory.reset(conn, timeoutContext());
       await conn.query('BEGIN');
       await expect(conn.query('SELECT $1::int / 0', [i])).rejects.toThrow(/division by zero/);
       expect(conn.transactionStatus).toBe('E');
-      await factory.reset(conn, signal());
+      await factory.reset(conn, timeoutContext());
       expect(factory.isDirty(conn)).toBe(false);
     }
   });
@@ -83,10 +69,10 @@ describe('pgFactory: dirty tracking and reset against the server', () => {
     const { factory, conn } = await connect();
     const table = uniqueName('pool_pg_tx');
     await conn.query(`CREATE TABLE ${table} (id int)`);
-    cleanups.push(() => conn.query(`DROP TABLE IF EXISTS ${table}`));
+    cleanup.defer(() => conn.query(`DROP TABLE IF EXISTS ${table}`));
     await conn.query('BEGIN');
     await conn.query(`INSERT INTO ${table} VALUES (1)`);
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(await one(conn, `SELECT count(*)::int AS n FROM ${table}`)).toEqual({ n: 0 });
   });
 
@@ -96,7 +82,7 @@ describe('pgFactory: dirty tracking and reset against the server', () => {
     expect(factory.isDirty(conn)).toBe(false);
     conn.markDirty();
     expect(factory.isDirty(conn)).toBe(true);
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(await one(conn, 'SHOW application_name')).toEqual({ application_name: '' });
   });
 
@@ -109,7 +95,7 @@ describe('pgFactory: dirty tracking and reset against the server', () => {
     expect(factory.isDirty(conn)).toBe(false);
     expect(await one(conn, 'SHOW search_path')).toEqual({ search_path: 'pg_catalog, public' });
     await conn.query("SET search_path TO 'other'");
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(onConnect).toHaveBeenCalledTimes(2);
     expect(await one(conn, 'SHOW search_path')).toEqual({ search_path: 'pg_catalog, public' });
     expect(factory.isDirty(conn)).toBe(false);
@@ -129,9 +115,9 @@ describe('pgFactory: dirty tracking and reset against the server', () => {
 describe('pgFactory: validation', () => {
   it('uses validationQuery, and the query of the pool validator when given', async () => {
     const { factory, conn } = await connect({ validationQuery: 'SELECT 2' });
-    expect(await factory.validate(conn, signal())).toBe(true);
-    expect(await factory.validate(conn, { ...signal(), query: 'SELECT * FROM no_such_table' })).toBe(false);
-    expect(await factory.validate(conn, signal())).toBe(true);
+    expect(await factory.validate(conn, timeoutContext())).toBe(true);
+    expect(await factory.validate(conn, { ...timeoutContext(), query: 'SELECT * FROM no_such_table' })).toBe(false);
+    expect(await factory.validate(conn, timeoutContext())).toBe(true);
   });
 
   it('rejects with the signal reason when a slow validation is aborted', async () => {
@@ -148,17 +134,17 @@ describe('pgFactory: validation', () => {
     await vi.waitFor(() => expect(markBroken).toHaveBeenCalledTimes(1), { timeout: 10_000 });
     expect(conn.broken).toBe(true);
     expect(factory.isDirty(conn)).toBe(true);
-    expect(await factory.validate(conn, signal())).toBe(false);
-    await expect(factory.reset(conn, signal())).rejects.toThrow();
+    expect(await factory.validate(conn, timeoutContext())).toBe(false);
+    await expect(factory.reset(conn, timeoutContext())).rejects.toThrow();
   });
 });
 
 describe('pgFactory: connecting', () => {
   it('aborts a connect that a stalled network never answers, and closes its socket', async () => {
     const proxy = await FaultProxy.start({ target: PG_TARGET });
-    cleanups.push(() => proxy.close());
+    cleanup.defer(() => proxy.close());
     proxy.stall();
-    const factory = pgFactory(urlVia(proxy));
+    const factory = pgFactory(urlVia(proxy, SECRET_URL));
     const controller = new AbortController();
     const creating = factory.create({ signal: controller.signal, markBroken: () => {} });
     await vi.waitFor(() => expect(proxy.connections).toBe(1));
@@ -219,20 +205,12 @@ describe('pgFactory: bad input and secrets', () => {
   it('never shows the password in toString, inspect, statistics or connect errors', async () => {
     const { factory, conn } = await connect({ statementCacheSize: 2 }, SECRET_URL);
     await conn.query('SELECT $1::int', [1]);
-    for (const text of [
-      String(factory),
-      inspect(factory),
-      JSON.stringify(factory.statistics()),
-      String(conn),
-      inspect(conn, { depth: 5 }),
-    ]) {
-      expect(text).not.toContain(SECRET);
-    }
+    expectNoSecret(SECRET, factory, factory.statistics(), conn);
     expect(String(factory)).toMatch(/^PgFactory\(postgres:\/\/\S+, statementCacheSize 2, resetMode session\)$/);
-    const unreachable = pgFactory(urlVia({ host: '127.0.0.1', port: 1 }));
+    const unreachable = pgFactory(urlVia({ host: '127.0.0.1', port: 1 }, SECRET_URL));
     const error = await unreachable.create({ signal: AbortSignal.timeout(10_000), markBroken: () => {} }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
-    expect(`${(error as Error).message} ${(error as Error).stack} ${inspect(error)}`).not.toContain(SECRET);
+    expectNoSecret(SECRET, error);
   });
 });
 
@@ -240,8 +218,7 @@ describe('pgFactory: client-side query errors', () => {
   it("keeps pg's query_timeout effective: the error is not held back waiting for the server", async () => {
     const url = new URL(PG_URL);
     const factory = pgFactory({ connectionString: url.toString(), query_timeout: 100 });
-    const conn = await factory.create({ signal: AbortSignal.timeout(10_000), markBroken: () => {} });
-    cleanups.push(() => factory.close(conn, { signal: AbortSignal.timeout(5_000) }));
+    const { conn } = await cleanup.open(factory);
     await expect(conn.query('SELECT pg_sleep(20)')).rejects.toThrow(/Query read timeout/);
     expect(factory.isDirty(conn)).toBe(true); // the statement still runs on the server
   });

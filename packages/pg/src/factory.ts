@@ -1,9 +1,23 @@
 import { inspect } from 'node:util';
 import type { ConnectionFactory, CreateContext, FactoryStatistics, OperationContext, ValidateContext } from '@pool/core';
 import { InvalidConfigError } from '@pool/core';
+import {
+  abortable,
+  checkBoolean,
+  checkInteger,
+  checkOneOf,
+  checkOptionalFunction,
+  checkOptionKeys,
+  collectSecrets,
+  describeEndpoint,
+  describeUrl,
+  FactoryCounters,
+  parseConnectionUrl,
+  runOrAbandon,
+  scrubSecrets,
+} from '@pool/core/adapter';
 import pg from 'pg';
 import { type ConnectionHost, kInternals, PgConnection } from './connection.js';
-import { redactUrl, scrub } from './redact.js';
 
 /** How `reset()` cleans a session. */
 export type PgResetMode = 'session' | 'all';
@@ -42,60 +56,25 @@ export interface PgFactoryOptions {
 /** A `pg` client config, or a connection string (`postgres://user:password@host:5432/db`). */
 export type PgConfig = string | pg.ClientConfig;
 
-const OPTION_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'onConnect', 'allowExitOnIdle', 'Client'];
+const OPTION_KEYS: readonly string[] = ['statementCacheSize', 'resetMode', 'validationQuery', 'onConnect', 'allowExitOnIdle', 'Client'];
 const RESET_MODES: readonly PgResetMode[] = ['session', 'all'];
 
-/** Throws `InvalidConfigError` unless `url` is a usable connection string; never shows its password. */
-function checkConnectionString(field: string, url: unknown): string {
-  if (typeof url !== 'string' || url.trim() === '')
-    throw new InvalidConfigError(field, url, 'must be a non-empty postgres:// connection string');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new InvalidConfigError(field, redactUrl(url), 'is not a valid URL; expected postgres://user:password@host:5432/database');
-  }
-  if (!['postgres:', 'postgresql:', 'socket:'].includes(parsed.protocol)) {
-    throw new InvalidConfigError(field, redactUrl(url), "must start with 'postgres://' or 'postgresql://' (or 'socket:')");
-  }
-  return url;
-}
+const URL_RULES = { schemes: ['postgres://', 'postgresql://', 'socket:'], example: 'postgres://user:password@host:5432/database' };
 
-function passwordOf(config: pg.ClientConfig): string | undefined {
-  if (typeof config.password === 'string' && config.password !== '') return config.password;
-  if (typeof config.connectionString === 'string') {
-    try {
-      const url = new URL(config.connectionString);
-      const p = url.password !== '' ? decodeURIComponent(url.password) : url.searchParams.get('password');
-      if (p !== null && p !== '') return p;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
+/** Throws `InvalidConfigError` unless `url` is a usable connection string; never shows its password. */
+function checkConnectionString(url: unknown): string {
+  parseConnectionUrl('connectionString', url, URL_RULES);
+  return url as string;
 }
 
 function describeConfig(config: pg.ClientConfig): string {
-  if (typeof config.connectionString === 'string') {
-    try {
-      const url = new URL(config.connectionString);
-      url.password = '';
-      url.searchParams.delete('password');
-      return url.toString();
-    } catch {
-      return redactUrl(config.connectionString);
-    }
-  }
-  const host = config.host ?? process.env.PGHOST ?? 'localhost';
-  const user = config.user ?? process.env.PGUSER ?? '';
-  return `postgres://${user}${user === '' ? '' : '@'}${host}:${config.port ?? process.env.PGPORT ?? 5432}/${config.database ?? ''}`;
-}
-
-/** Settles with the signal's reason when it aborts. */
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  if (typeof config.connectionString === 'string') return describeUrl(config.connectionString);
+  return describeEndpoint({
+    scheme: 'postgres',
+    user: config.user ?? process.env.PGUSER,
+    host: config.host ?? process.env.PGHOST ?? 'localhost',
+    port: config.port ?? process.env.PGPORT ?? 5432,
+    database: config.database,
   });
 }
 
@@ -116,7 +95,7 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
   /** The default validation query. */
   readonly validationQuery: string;
   readonly #clientConfig: pg.ClientConfig;
-  readonly #secret: string | undefined;
+  readonly #secrets: string[];
   readonly #Client: new (
     config: pg.ClientConfig,
   ) => pg.Client;
@@ -127,40 +106,22 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
   /** @internal Use {@link pgFactory}. */
   constructor(config: PgConfig, options: PgFactoryOptions = {}) {
     let clientConfig: pg.ClientConfig;
-    if (typeof config === 'string') clientConfig = { connectionString: checkConnectionString('connectionString', config) };
+    if (typeof config === 'string') clientConfig = { connectionString: checkConnectionString(config) };
     else if (typeof config === 'object' && config !== null && !Array.isArray(config)) {
       clientConfig = { ...config };
-      if (clientConfig.connectionString !== undefined) checkConnectionString('connectionString', clientConfig.connectionString);
-      const port = clientConfig.port;
-      if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65_535)) {
-        throw new InvalidConfigError('port', port, 'must be an integer between 1 and 65535');
-      }
+      if (clientConfig.connectionString !== undefined) checkConnectionString(clientConfig.connectionString);
+      if (clientConfig.port !== undefined) checkInteger('port', clientConfig.port, 1, 65_535);
     } else {
       throw new InvalidConfigError('config', config, 'must be a postgres:// connection string or a pg client config object');
     }
-    if (typeof options !== 'object' || options === null) throw new InvalidConfigError('options', options, 'must be an object');
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.includes(key)) {
-        throw new InvalidConfigError(
-          key,
-          (options as Record<string, unknown>)[key],
-          `is not a pgFactory option; known: ${OPTION_KEYS.join(', ')}`,
-        );
-      }
-    }
-    const size = options.statementCacheSize ?? 0;
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > 1_000_000) {
-      throw new InvalidConfigError('statementCacheSize', size, 'must be an integer between 0 and 1000000');
-    }
-    const mode = options.resetMode ?? 'session';
-    if (!RESET_MODES.includes(mode)) throw new InvalidConfigError('resetMode', mode, "must be 'session' or 'all'");
+    checkOptionKeys(options, OPTION_KEYS, 'pgFactory');
+    const size = checkInteger('statementCacheSize', options.statementCacheSize ?? 0, 0, 1_000_000);
+    const mode = checkOneOf('resetMode', options.resetMode ?? 'session', RESET_MODES);
     const query = options.validationQuery ?? 'SELECT 1';
     if (typeof query !== 'string' || query.trim() === '')
       throw new InvalidConfigError('validationQuery', query, 'must be a non-empty SQL string');
-    const onConnect = options.onConnect ?? null;
-    if (onConnect !== null && typeof onConnect !== 'function') throw new InvalidConfigError('onConnect', onConnect, 'must be a function');
-    const allowExitOnIdle = options.allowExitOnIdle ?? false;
-    if (typeof allowExitOnIdle !== 'boolean') throw new InvalidConfigError('allowExitOnIdle', allowExitOnIdle, 'must be true or false');
+    const onConnect = checkOptionalFunction('onConnect', options.onConnect);
+    const allowExitOnIdle = checkBoolean('allowExitOnIdle', options.allowExitOnIdle ?? false);
     const Client = options.Client ?? pg.Client;
     if (typeof Client !== 'function') throw new InvalidConfigError('Client', Client, 'must be a client class such as pg.Client');
 
@@ -168,15 +129,10 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
     this.resetMode = mode;
     this.validationQuery = query;
     this.#clientConfig = clientConfig;
-    this.#secret = passwordOf(clientConfig);
+    this.#secrets = collectSecrets([clientConfig.password], clientConfig.connectionString);
     this.#Client = Client;
     this.#onConnect = onConnect;
-    this.#host = {
-      statementCacheSize: size,
-      allowExitOnIdle,
-      stats: { hits: 0, misses: 0, evictions: 0, queryErrors: 0 },
-      describe: describeConfig(clientConfig),
-    };
+    this.#host = { allowExitOnIdle, counters: new FactoryCounters(size), describe: describeConfig(clientConfig) };
   }
 
   /**
@@ -190,29 +146,23 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
     const client = new this.#Client(this.#clientConfig);
     const conn = new PgConnection(client, this.#host, ctx.markBroken);
     const internals = conn[kInternals];
-    const onAbort = (): void => {
-      internals.closing();
-      destroySocket(client);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      const connecting = client.connect();
-      connecting.catch(() => {});
-      await Promise.race([connecting, aborted(signal)]);
+    const setUp = async (): Promise<void> => {
+      await abortable(client.connect(), signal);
       if (this.#host.allowExitOnIdle) (client as unknown as { unref(): void }).unref();
       if (this.#onConnect !== null) {
-        await Promise.race([Promise.resolve(this.#onConnect(conn)), aborted(signal)]);
+        await abortable(this.#onConnect(conn), signal);
         internals.clean();
       }
       if (conn.broken) throw conn.brokenError;
-    } catch (error) {
-      internals.closing();
+    };
+    const abandon = (): void => {
+      internals.lifecycle.markClosing();
       destroySocket(client);
-      throw scrub(error, this.#secret);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
-    internals.live();
+    };
+    await runOrAbandon(signal, setUp, abandon).catch((error: unknown) => {
+      throw scrubSecrets(error, this.#secrets);
+    });
+    internals.lifecycle.markLive();
     this.#open.add(conn);
     return conn;
   }
@@ -242,7 +192,7 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
     const internals = conn[kInternals];
     const sessionReset = await internals.reset(this.resetMode, ctx.signal);
     if (sessionReset && this.#onConnect !== null) {
-      await Promise.race([Promise.resolve(this.#onConnect(conn)), aborted(ctx.signal)]);
+      await abortable(this.#onConnect(conn), ctx.signal);
       internals.clean();
     }
   }
@@ -255,14 +205,14 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
   /** Ends the session; safe on a broken connection. When the signal aborts first, the socket is destroyed. */
   async close(conn: PgConnection, ctx: OperationContext): Promise<void> {
     this.#open.delete(conn);
-    conn[kInternals].closing();
+    conn[kInternals].lifecycle.markClosing();
     const client = conn.client;
     if (ctx.signal.aborted) {
       destroySocket(client);
       return;
     }
     try {
-      await Promise.race([client.end(), aborted(ctx.signal)]);
+      await abortable(client.end(), ctx.signal);
     } catch {
       destroySocket(client);
     }
@@ -270,14 +220,7 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
 
   /** Statement-cache figures (summed over open connections) and query errors. Never contains secrets. */
   statistics(): FactoryStatistics {
-    const s = this.#host.stats;
-    const out: FactoryStatistics = { queryErrors: s.queryErrors };
-    if (this.statementCacheSize > 0) {
-      let size = 0;
-      for (const conn of this.#open) size += conn[kInternals].cacheSize();
-      out.statementCache = { hits: s.hits, misses: s.misses, evictions: s.evictions, size, capacity: this.statementCacheSize };
-    }
-    return out;
+    return this.#host.counters.statistics(this.#open);
   }
 
   /** Connections opened by this factory and not closed yet. */

@@ -1,20 +1,15 @@
 import { AgingPolicy, ConnectionTimeoutError, InvalidArgumentError, InvalidConfigError, MAX_TIMER_MS, PoolConfig } from '@pool/core';
 import { FaultProxy } from '@pool/testkit';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { useCleanup } from '@pool/testkit/conformance';
+import { describe, expect, it, vi } from 'vitest';
 import { createPgPool, mapPgPoolOptions, type PgPool } from './pool.js';
-import { PG_TARGET, PG_URL, terminate, uniqueName, urlVia } from './test-support/pg.js';
+import { PG_TARGET, PG_URL, SECRET_URL, terminate, uniqueName, urlVia } from './test-support/pg.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => {});
-});
+const cleanup = useCleanup();
 
 function pool(options: Parameters<typeof createPgPool>[0] = {}): PgPool {
   const p = createPgPool({ connectionString: PG_URL, ...options });
-  cleanups.push(() => p.end());
+  cleanup.defer(() => p.end());
   return p;
 }
 
@@ -23,7 +18,7 @@ describe('createPgPool', () => {
     const db = pool({ max: 3 });
     const table = uniqueName('pool_pg_users');
     await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, name text)`);
-    cleanups.push(() => createPgPool({ connectionString: PG_URL }).query(`DROP TABLE IF EXISTS ${table}`));
+    cleanup.defer(() => createPgPool({ connectionString: PG_URL }).query(`DROP TABLE IF EXISTS ${table}`));
     await Promise.all([1, 2, 3, 4, 5].map((id) => db.query(`INSERT INTO ${table} VALUES ($1, $2)`, [id, `user${id}`])));
     const { rows, rowCount } = await db.query<{ id: number; name: string }>(`SELECT id, name FROM ${table} WHERE id > $1 ORDER BY id`, [3]);
     expect(rowCount).toBe(2);
@@ -101,8 +96,8 @@ describe('createPgPool', () => {
   });
 
   it('times out with ConnectionTimeoutError when the database is unreachable', async () => {
-    const db = createPgPool({ connectionString: urlVia({ host: '127.0.0.1', port: 1 }), connectionTimeoutMillis: 300 });
-    cleanups.push(() => db.end());
+    const db = createPgPool({ connectionString: urlVia({ host: '127.0.0.1', port: 1 }, SECRET_URL), connectionTimeoutMillis: 300 });
+    cleanup.defer(() => db.end());
     const error = await db.query('SELECT 1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionTimeoutError);
     expect(String((error as Error).cause)).toMatch(/ECONNREFUSED/);
@@ -153,7 +148,7 @@ describe('createPgPool survives server-side failures', () => {
 
   it('survives a restart-like failure through a fault proxy: errors while down, healed after', async () => {
     const proxy = await FaultProxy.start({ target: PG_TARGET });
-    cleanups.push(() => proxy.close());
+    cleanup.defer(() => proxy.close());
     const db = createPgPool({
       connectionString: urlVia(proxy, PG_URL),
       min: 2,
@@ -161,7 +156,7 @@ describe('createPgPool survives server-side failures', () => {
       connectionTimeoutMillis: 500,
       poolConfig: { createRetryDelayMs: 20, createRetryMaxDelayMs: 100, maintenanceIntervalMs: 50 },
     });
-    cleanups.push(() => db.end());
+    cleanup.defer(() => db.end());
     await Promise.all([db.query('SELECT 1'), db.query('SELECT 2')]);
     const errors: unknown[] = [];
     db.on('createError', ({ error }) => errors.push(error));

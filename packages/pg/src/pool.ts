@@ -4,14 +4,11 @@ import {
   ConnectionPool,
   InvalidConfigError,
   MAX_TIMER_MS,
-  PoolConfig,
+  type PoolConfig,
   type PoolConfigOptions,
-  type PoolEventMap,
-  type PooledConnection,
   type PoolOptions,
-  type PoolSize,
-  type PoolStatistics,
 } from '@pool/core';
+import { checkInteger, checkMilliseconds, DriverPool, DriverPoolClient, PoolConfigMapping } from '@pool/core/adapter';
 import type pg from 'pg';
 import type { PgConnection, PgQuery } from './connection.js';
 import { type PgFactory, type PgFactoryOptions, pgFactory } from './factory.js';
@@ -51,18 +48,6 @@ const UNSUPPORTED: Record<string, string> = {
   log: 'is not supported; listen to pool events instead (pool.on(...))',
 };
 
-function count(field: string, v: unknown, min: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new InvalidConfigError(field, v, `must be an integer >= ${min}`);
-  return v;
-}
-
-function millis(field: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_TIMER_MS) {
-    throw new InvalidConfigError(field, v, `must be a number of milliseconds between 0 and ${MAX_TIMER_MS}`);
-  }
-  return v;
-}
-
 /** @internal Splits `createPgPool` options into the client config, factory options, pool config and pool options. */
 export function mapPgPoolOptions(options: PgPoolOptions): {
   client: pg.ClientConfig;
@@ -70,135 +55,84 @@ export function mapPgPoolOptions(options: PgPoolOptions): {
   config: PoolConfig;
   poolOptions: PoolOptions;
 } {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidConfigError('options', options, 'must be an object (a pg.Pool config)');
-  }
-  const rest: Record<string, unknown> = { ...options };
+  const mapping = new PoolConfigMapping(options, 'must be an object (a pg.Pool config)');
+  const given = mapping.rest;
   for (const key of Object.keys(UNSUPPORTED)) {
-    if (rest[key] !== undefined) throw new InvalidConfigError(key, rest[key], UNSUPPORTED[key] as string);
+    if (given[key] !== undefined) throw new InvalidConfigError(key, given[key], UNSUPPORTED[key] as string);
   }
-  const given = rest.poolConfig === undefined ? {} : rest.poolConfig instanceof PoolConfig ? rest.poolConfig.toJSON() : rest.poolConfig;
-  if (typeof given !== 'object' || given === null)
-    throw new InvalidConfigError('poolConfig', given, 'must be a PoolConfig or an object of pool options');
-  const poolConfig: Record<string, unknown> = { ...given };
-  const explicit = new Set(rest.poolConfig instanceof PoolConfig ? [] : Object.keys(poolConfig));
-  const poolOptions: PoolOptions = { ...((rest.poolOptions as PoolOptions | undefined) ?? {}) };
-  delete rest.poolConfig;
-  delete rest.poolOptions;
-
-  const set = (from: string, field: keyof PoolConfigOptions, value: unknown): void => {
-    if (explicit.has(field) && poolConfig[field] !== value) {
-      throw new InvalidConfigError(from, rest[from], `conflicts with poolConfig.${field} (${String(poolConfig[field])}); give one of them`);
-    }
-    poolConfig[field] = value;
-  };
-  if (rest.max !== undefined) set('max', 'maxSize', count('max', rest.max, 1));
-  if (rest.min !== undefined) set('min', 'minSize', count('min', rest.min, 0));
-  if (rest.idleTimeoutMillis !== undefined) {
-    const ms = millis('idleTimeoutMillis', rest.idleTimeoutMillis);
-    set('idleTimeoutMillis', 'idleTimeoutMs', ms === 0 ? null : ms);
-    if (ms > 0 && !explicit.has('maintenanceIntervalMs'))
-      poolConfig.maintenanceIntervalMs = Math.max(10, Math.min(30_000, Math.floor(ms / 2)));
+  if (given.max !== undefined) mapping.set('max', 'maxSize', checkInteger('max', given.max, 1));
+  if (given.min !== undefined) mapping.set('min', 'minSize', checkInteger('min', given.min, 0));
+  if (given.idleTimeoutMillis !== undefined) {
+    const ms = checkMilliseconds('idleTimeoutMillis', given.idleTimeoutMillis);
+    mapping.set('idleTimeoutMillis', 'idleTimeoutMs', ms === 0 ? null : ms);
+    if (ms > 0) mapping.maintainFor(ms);
   }
-  if (rest.connectionTimeoutMillis !== undefined) {
-    const ms = millis('connectionTimeoutMillis', rest.connectionTimeoutMillis);
-    set('connectionTimeoutMillis', 'acquireTimeoutMs', ms === 0 ? MAX_TIMER_MS : ms);
-    if (ms > 0 && !explicit.has('createTimeoutMs')) poolConfig.createTimeoutMs = ms;
+  if (given.connectionTimeoutMillis !== undefined) {
+    const ms = checkMilliseconds('connectionTimeoutMillis', given.connectionTimeoutMillis);
+    mapping.set('connectionTimeoutMillis', 'acquireTimeoutMs', ms === 0 ? MAX_TIMER_MS : ms);
+    if (ms > 0) mapping.setUnlessGiven('createTimeoutMs', ms);
   }
-  if (rest.maxLifetimeSeconds !== undefined) {
-    const s = rest.maxLifetimeSeconds;
+  if (given.maxLifetimeSeconds !== undefined) {
+    const s = given.maxLifetimeSeconds;
     if (typeof s !== 'number' || !Number.isFinite(s) || s < 0 || s * 1000 > MAX_TIMER_MS) {
       throw new InvalidConfigError('maxLifetimeSeconds', s, `must be a number of seconds between 0 and ${Math.floor(MAX_TIMER_MS / 1000)}`);
     }
-    set('maxLifetimeSeconds', 'maxLifetimeMs', s === 0 ? null : s * 1000);
+    mapping.set('maxLifetimeSeconds', 'maxLifetimeMs', s === 0 ? null : s * 1000);
   }
-  if (rest.maxUses !== undefined && rest.maxUses !== Number.POSITIVE_INFINITY) {
-    const uses = count('maxUses', rest.maxUses, 1);
-    if (poolOptions.agingPolicy != null) {
-      throw new InvalidConfigError(
-        'maxUses',
-        uses,
-        'conflicts with poolOptions.agingPolicy; use AgingPolicy.UsageBased / Combined there instead',
-      );
-    }
-    poolOptions.agingPolicy = AgingPolicy.UsageBased({ maxBorrows: uses });
+  if (given.maxUses !== undefined && given.maxUses !== Number.POSITIVE_INFINITY) {
+    const maxBorrows = checkInteger('maxUses', given.maxUses, 1);
+    mapping.setOption(
+      'maxUses',
+      'agingPolicy',
+      AgingPolicy.UsageBased({ maxBorrows }),
+      'use AgingPolicy.UsageBased / Combined there instead',
+    );
   }
-  const factory: Record<string, unknown> = {};
-  for (const key of FACTORY_KEYS) if (rest[key] !== undefined) factory[key] = rest[key];
-  if (factory.statementCacheSize !== undefined) set('statementCacheSize', 'statementCacheSize', factory.statementCacheSize);
-  const config = PoolConfig.from(poolConfig as PoolConfigOptions);
+  mapping.take(COMPAT_KEYS);
+  const factory = mapping.take(FACTORY_KEYS) as PgFactoryOptions;
+  if (factory.statementCacheSize !== undefined) mapping.set('statementCacheSize', 'statementCacheSize', factory.statementCacheSize);
+  const config = mapping.build();
   factory.statementCacheSize = config.statementCacheSize;
-  for (const key of [...COMPAT_KEYS, ...FACTORY_KEYS]) delete rest[key];
-  return { client: rest as pg.ClientConfig, factory: factory as PgFactoryOptions, config, poolOptions };
+  return { client: mapping.rest as pg.ClientConfig, factory, config, poolOptions: mapping.poolOptions };
 }
 
 /**
  * One borrowed connection from {@link PgPool.connect}, shaped like `pg.PoolClient`: `query()`, and
  * `release(err?)` — a truthy `err` destroys the connection instead of reusing it, as in pg.
  */
-export class PgPoolClient {
-  /** The pool's handle of this borrow. */
-  readonly pooled: PooledConnection<PgConnection>;
-  #error: unknown = undefined;
-
-  /** @internal Made by `PgPool.connect()`. */
-  constructor(pooled: PooledConnection<PgConnection>) {
-    this.pooled = pooled;
-  }
-
-  /** The connection (throws `ConnectionReleasedError` after release). */
-  get connection(): PgConnection {
-    return this.pooled.connection;
-  }
-
+export class PgPoolClient extends DriverPoolClient<PgConnection> {
   /** The server process id of the session. */
   get processID(): number | null {
     return this.pooled.connection.processID;
   }
 
   /** Runs a query (see {@link PgConnection.query}). A failure is reported to the pool at release, for adaptive aging. */
-  async query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    try {
-      return await this.pooled.connection.query<R>(query, values);
-    } catch (error) {
-      this.#error = error;
-      throw error;
-    }
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.track((conn) => conn.query<R>(query, values));
   }
 
   /**
    * Gives the connection back. As in pg, a truthy `err` (an `Error` or `true`) destroys it instead.
    * Throws `ConnectionReleasedError` when called twice.
    */
-  release(err?: Error | boolean): void {
+  override release(err?: Error | boolean): void {
     if (err) {
       void this.pooled.destroy(err === true ? new Error('released with release(true)') : err);
       return;
     }
-    this.pooled.release(this.#error === undefined ? undefined : { error: this.#error });
-  }
-
-  /** `await using client = await pool.connect()` releases it at the end of the scope. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (!this.pooled.released) this.release();
+    super.release();
   }
 }
 
 /**
  * A PostgreSQL pool with `pg.Pool`'s everyday API (`query`, `connect`, `end`, `totalCount`...) on
  * `@pool/core`'s engine. `pool` is the underlying `ConnectionPool` for everything else (events,
- * statistics, `acquire`, `resize`...).
+ * statistics, `acquire`, `resize`...); `factory` has the statement-cache figures (`factory.statistics()`).
  */
-export class PgPool {
-  /** The engine. */
-  readonly pool: ConnectionPool<PgConnection>;
-  /** The factory (statement-cache figures: `factory.statistics()`). */
-  readonly factory: PgFactory;
-
+export class PgPool extends DriverPool<PgConnection, PgFactory> {
   /** @internal Use {@link createPgPool}. */
   constructor(pool: ConnectionPool<PgConnection>, factory: PgFactory) {
-    this.pool = pool;
-    this.factory = factory;
+    super('PgPool', pool, factory);
   }
 
   /**
@@ -207,42 +141,13 @@ export class PgPool {
    * failing) and rethrown as `pg` raised it. Rejects with `ConnectionTimeoutError` (and the other
    * `PoolError`s of `acquire`) when no connection comes in time.
    */
-  async query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    const pooled = await this.pool.acquire();
-    let result: pg.QueryResult<R>;
-    try {
-      result = await pooled.connection.query<R>(query, values);
-    } catch (error) {
-      if (!pooled.released) pooled.release({ error });
-      throw error;
-    }
-    pooled.release();
-    return result;
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.use((conn) => conn.query<R>(query, values));
   }
 
   /** Borrows a connection, as `pg.Pool#connect` does; give it back with `client.release()`. */
   async connect(options?: AcquireOptions): Promise<PgPoolClient> {
     return new PgPoolClient(await this.pool.acquire(options));
-  }
-
-  /** Runs `fn` with a connection and always releases it (also when `fn` throws; the error is reported and rethrown). */
-  use<T>(fn: (conn: PgConnection, pooled: PooledConnection<PgConnection>) => T | Promise<T>, options?: AcquireOptions): Promise<T> {
-    return this.pool.use(fn, options);
-  }
-
-  /** Closes the pool (`pg.Pool#end`): waiters fail, idle connections close, borrowed ones when released. Idempotent. */
-  end(): Promise<void> {
-    return this.pool.close();
-  }
-
-  /** Same as {@link end}. */
-  close(): Promise<void> {
-    return this.pool.close();
-  }
-
-  /** `await using pool = createPgPool(...)` ends it at the end of the scope. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.pool.close();
   }
 
   /** Open connections (pg.Pool's `totalCount`). */
@@ -263,33 +168,6 @@ export class PgPool {
   /** True once `end()` was called. */
   get ended(): boolean {
     return this.pool.state !== 'open';
-  }
-
-  /** See `ConnectionPool.size()`. */
-  size(): PoolSize {
-    return this.pool.size();
-  }
-
-  /** See `ConnectionPool.statistics()`. */
-  statistics(): PoolStatistics {
-    return this.pool.statistics();
-  }
-
-  /** Subscribes to a pool event (see `PoolEventMap` in `@pool/core`). */
-  on<K extends keyof PoolEventMap<PgConnection>>(event: K, listener: (payload: PoolEventMap<PgConnection>[K]) => void): this {
-    this.pool.on(event, listener);
-    return this;
-  }
-
-  /** Unsubscribes a listener. */
-  off<K extends keyof PoolEventMap<PgConnection>>(event: K, listener: (payload: PoolEventMap<PgConnection>[K]) => void): this {
-    this.pool.off(event, listener);
-    return this;
-  }
-
-  /** A short description (never the password). */
-  toString(): string {
-    return `PgPool(${String(this.pool)}, ${String(this.factory)})`;
   }
 }
 

@@ -3,22 +3,17 @@
  * acquiring connections and connection validator, translated per DESIGN.md onto @pool/pg.
  */
 import { ConnectionPool, ConnectionValidator, PoolConfig } from '@pool/core';
-import { afterEach, expect, it } from 'vitest';
+import { useCleanup } from '@pool/testkit/conformance';
+import { expect, it } from 'vitest';
 import { pgFactory } from './factory.js';
 import { createPgPool } from './pool.js';
 import { PG_URL, uniqueName } from './test-support/pg.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => {});
-});
+const cleanup = useCleanup();
 
 it('README quick start: createPgPool as a drop-in for pg.Pool', async () => {
   const pool = createPgPool({ connectionString: PG_URL, max: 20, idleTimeoutMillis: 30_000, statementCacheSize: 100 });
-  cleanups.push(() => pool.end());
+  cleanup.defer(() => pool.end());
   const { rows } = await pool.query('SELECT $1::int AS id, $2::text AS name', [42, 'Ada']);
   expect(rows).toEqual([{ id: 42, name: 'Ada' }]);
 
@@ -48,9 +43,9 @@ it('README seed translation: builder config, ConnectionPool.create, acquire, val
   const factory = pgFactory(PG_URL, { statementCacheSize: config.statementCacheSize });
   const validator = new ConnectionValidator({ timeoutMs: 5_000 }).withQuery('SELECT 1').withFastValidation(true);
   const pool = await ConnectionPool.create(config, factory, { validator });
-  cleanups.push(() => pool.close());
+  cleanup.defer(() => pool.close());
   await pool.use((db) => db.query(`CREATE TABLE ${table} (id int, name text)`));
-  cleanups.push(() => createPgPool({ connectionString: PG_URL }).query(`DROP TABLE IF EXISTS ${table}`));
+  cleanup.defer(() => createPgPool({ connectionString: PG_URL }).query(`DROP TABLE IF EXISTS ${table}`));
 
   // Acquiring Connections
   {

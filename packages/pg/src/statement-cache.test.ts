@@ -1,21 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { timeoutContext, useCleanup } from '@pool/testkit/conformance';
+import { describe, expect, it } from 'vitest';
 import type { PgConnection } from './connection.js';
 import { type PgFactory, pgFactory } from './factory.js';
 import { createPgPool } from './pool.js';
 import { PG_URL } from './test-support/pg.js';
 
-const open: { factory: PgFactory; conn: PgConnection }[] = [];
-afterEach(async () => {
-  for (const { factory, conn } of open.splice(0)) await factory.close(conn, { signal: AbortSignal.timeout(5_000) });
-});
+const cleanup = useCleanup();
 
 async function connect(
   statementCacheSize: number,
   resetMode: 'session' | 'all' = 'session',
 ): Promise<{ factory: PgFactory; conn: PgConnection }> {
   const factory = pgFactory(PG_URL, { statementCacheSize, resetMode });
-  const conn = await factory.create({ signal: AbortSignal.timeout(10_000), markBroken: () => {} });
-  open.push({ factory, conn });
+  const { conn } = await cleanup.open(factory);
   return { factory, conn };
 }
 
@@ -26,8 +23,6 @@ async function serverStatements(conn: PgConnection): Promise<string[]> {
   );
   return rows.map((r) => r.statement);
 }
-
-const signal = (): { signal: AbortSignal } => ({ signal: AbortSignal.timeout(10_000) });
 
 describe('statement cache', () => {
   it('prepares a parameterised query once and reuses it (hits and misses)', async () => {
@@ -66,7 +61,7 @@ describe('statement cache', () => {
     for (let i = 1; i <= 4; i++) await conn.query(`SELECT $1::int + ${i} AS v`, [0]);
     expect(await serverStatements(conn)).toHaveLength(4); // nothing deallocated inside the transaction
     expect(factory.isDirty(conn)).toBe(true);
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(await serverStatements(conn)).toHaveLength(2);
     expect(factory.isDirty(conn)).toBe(false);
   });
@@ -75,7 +70,7 @@ describe('statement cache', () => {
     const { factory, conn } = await connect(5);
     await conn.query('SELECT $1::text AS t', ['a']);
     await conn.query("SET application_name = 'dirty'");
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     await conn.query('SELECT $1::text AS t', ['b']);
     expect(factory.statistics().statementCache).toMatchObject({ hits: 1, misses: 1 });
     expect(await serverStatements(conn)).toEqual(['SELECT $1::text AS t']);
@@ -85,7 +80,7 @@ describe('statement cache', () => {
     const { factory, conn } = await connect(5, 'all');
     await conn.query('SELECT $1::text AS t', ['a']);
     await conn.query('BEGIN');
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(await serverStatements(conn)).toEqual([]);
     expect(conn.cachedStatements).toBe(0);
     expect((await conn.query<{ t: string }>('SELECT $1::text AS t', ['b'])).rows).toEqual([{ t: 'b' }]);
@@ -100,7 +95,7 @@ describe('statement cache', () => {
     expect((await conn.query<{ a: number }>('SELECT $1::int AS a', [2])).rows).toEqual([{ a: 2 }]);
     await conn.query('PREPARE mine AS SELECT 43');
     expect(factory.isDirty(conn)).toBe(true);
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     const { rows } = await conn.query<{ name: string }>('SELECT name FROM pg_prepared_statements ORDER BY name');
     expect(rows.map((r) => r.name)).toHaveLength(1);
     expect(rows[0]?.name).toMatch(/^__pool_/);
