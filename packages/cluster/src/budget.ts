@@ -20,7 +20,14 @@ import type { BudgetState, ClusterBudgetEventMap } from './events.js';
 import { type ClusterBudgetOptions, checkLimit, checkName, checkTenants, type ResolvedOptions, resolveOptions } from './options.js';
 import { PoolHandle } from './pool-handle.js';
 import type { BudgetCounters, BudgetSnapshot, ClusterBudgetStatistics, ScopeStatistics } from './statistics.js';
-import { type BudgetMessage, type BudgetRedisClient, type BudgetStore, RedisBudgetStore, type ScopeLimit } from './store.js';
+import {
+  type BudgetMessage,
+  type BudgetRedisClient,
+  type BudgetStore,
+  RedisBudgetStore,
+  type ScopeLimit,
+  type ShrinkRequest,
+} from './store.js';
 import { Wake } from './wake.js';
 
 /** The scope of the database budget. */
@@ -185,6 +192,8 @@ export class ClusterBudget {
   #lastContactAt: number | null = null;
   #live: number | null = null;
   readonly #globalUsed = new Map<string, number>();
+  /** Server time of the last shrink request acted on, per scope. */
+  readonly #shrinkSeen = new Map<string, number>();
   #beatTimer: ReturnType<typeof setTimeout> | undefined;
   #strictTimer: ReturnType<typeof setTimeout> | undefined;
   #registered = false;
@@ -1042,6 +1051,12 @@ export class ClusterBudget {
       const used = reply.used[i];
       if (used !== undefined) this.#globalUsed.set(s, used);
     });
+    // A shrink request this instance missed on pub/sub (its subscriber was reconnecting) still counts
+    // while it is recent.
+    for (const request of reply.shrink) {
+      if (request !== null && reply.serverNowMs - request.at <= this.#o.shrinkIntervalMs + this.#o.heartbeatIntervalMs)
+        this.#onShrinkRequest(request);
+    }
     // Nothing was sent meanwhile, so Redis must hold exactly our leases; if not (a write lost in a
     // failover, a return that timed out), re-register.
     if (quiet && ops === this.#ops && reply.leases !== expected) {
@@ -1056,8 +1071,16 @@ export class ClusterBudget {
       this.#wakeAll();
       return;
     }
+    this.#onShrinkRequest(message);
+  }
+
+  /** Fair sharing: another instance, below its share, asks those above it to shrink. */
+  #onShrinkRequest(message: ShrinkRequest): void {
     if (message.from === this.instanceId || !this.#o.fairSharing || this.#state !== 'connected') return;
     const scope = message.scope;
+    // The same request may arrive twice (pub/sub and the heartbeat): act on each once.
+    if (message.at <= (this.#shrinkSeen.get(scope) ?? Number.NEGATIVE_INFINITY)) return;
+    this.#shrinkSeen.set(scope, message.at);
     if (scope !== DATABASE && !scope.startsWith('t:')) return;
     this.#counters.shrinkRequestsReceived++;
     let held = 0;

@@ -68,7 +68,7 @@ export class PoolHandle<C = unknown> {
     if (!this.#open()) return 0;
     const s = this.pool.size();
     const cfg = this.pool.config;
-    const k = Math.min(count, s.idle, s.total - Math.max(cfg.minSize, 0));
+    const k = Math.min(count, s.idle, s.total - this.#userMin);
     if (k <= 0) return 0;
     if (k === s.total) return this.pool.evictIdle(); // every connection is idle and minSize is 0
     // resize() closes idle connections, oldest first, while the pool holds more than maxSize; giving the

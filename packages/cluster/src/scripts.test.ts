@@ -222,7 +222,7 @@ describe('budget scripts', () => {
     expect(await take(a, epoch, ['5'], DB(4))).toMatchObject({ granted: 0, reason: 'fairness' });
     expect(await take(b, epoch, ['1'], DB(4))).toMatchObject({ granted: 1, reason: '' });
     for (let i = 0; i < 100 && messages.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(messages).toContainEqual({ type: 'shrink', scope: '*', share: 2, from: 'b', live: 2 });
+    expect(messages).toContainEqual({ type: 'shrink', scope: '*', share: 2, from: 'b', live: 2, at: expect.any(Number) });
     expect(messages).toContainEqual({ type: 'freed', n: 1 });
     expect(listener.channel).toBe(`${base}:events`);
     await listener.close();

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
  * | `B:held`       | hash   | `scope\ninstance` -> leases that instance holds in that scope              |
  * | `B:want`       | zset   | `scope\ninstance` -> until when that instance waits for a slot of the scope |
  * | `B:meta`       | hash   | `epoch`, `createdAt`, `recoverUntil`                                       |
- * | `B:gate`       | hash   | scope -> earliest server time of the next shrink request                   |
+ * | `B:gate`       | hash   | scope -> earliest time of the next shrink request; `req\nscope` -> the last |
  * | `B:l:<inst>`   | hash   | lease id -> its scopes (newline separated), one hash per instance         |
  *
  * Scopes: `*` is the database budget, `t:<tenant>` a tenant's. Times come from `TIME` on the Redis
@@ -185,8 +185,8 @@ elseif blocked > 0 then
   redis.call('ZADD', K_WANT, NOW + want_ttl, s .. '\\n' .. ME)
   local sh = share(blocked)
   if reason == 'capacity' and num(redis.call('HGET', K_HELD, s .. '\\n' .. ME)) < sh and num(redis.call('HGET', K_GATE, s)) <= NOW then
-    redis.call('HSET', K_GATE, s, NOW + gap)
-    redis.call('PUBLISH', CHANNEL, cjson.encode({ type = 'shrink', scope = s, share = sh, from = ME, live = live }))
+    redis.call('HSET', K_GATE, s, NOW + gap, 'req\\n' .. s, NOW .. ',' .. sh .. ',' .. ME)
+    redis.call('PUBLISH', CHANNEL, cjson.encode({ type = 'shrink', scope = s, share = sh, from = ME, live = live, at = NOW }))
     shrink = 1
   end
 end
@@ -222,7 +222,9 @@ return { n, redis.call('HLEN', K_MINE) }
 /**
  * renew (the heartbeat): ARGV = me, keepMs, epoch, ttlMs, nScopes, scope... Extends this instance's
  * lease on all its slots at once. Returns
- * `{'OK', leasesHeld, live, recoverLeftMs, serverNowMs, used_1..used_n, mine_1..mine_n}` or `{'EPOCH'|'UNKNOWN'}`.
+ * `{'OK', leasesHeld, live, recoverLeftMs, serverNowMs, used_1..used_n, mine_1..mine_n, shrink_1..shrink_n}`
+ * or `{'EPOCH'|'UNKNOWN'}`, where shrink_i is the last shrink request of scope i (`at,share,from`, or
+ * empty): instances whose subscription is down still learn of them.
  */
 const RENEW = `${PRELUDE}
 local epoch, ttl, ns = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -235,6 +237,7 @@ keep()
 local out = { 'OK', redis.call('HLEN', K_MINE), redis.call('ZCARD', K_INST), recover_left(), NOW }
 for i = 1, ns do out[#out + 1] = num(redis.call('HGET', K_USED, ARGV[5 + i])) end
 for i = 1, ns do out[#out + 1] = num(redis.call('HGET', K_HELD, ARGV[5 + i] .. '\\n' .. ME)) end
+for i = 1, ns do out[#out + 1] = redis.call('HGET', K_GATE, 'req\\n' .. ARGV[5 + i]) or '' end
 return out
 `;
 

@@ -62,7 +62,25 @@ export interface RenewRequest {
 /** @internal */
 export type RenewReply =
   | { status: 'EPOCH' | 'UNKNOWN' }
-  | { status: 'OK'; leases: number; live: number; recoverLeftMs: number; serverNowMs: number; used: number[]; mine: number[] };
+  | {
+      status: 'OK';
+      leases: number;
+      live: number;
+      recoverLeftMs: number;
+      serverNowMs: number;
+      used: number[];
+      mine: number[];
+      /** The last shrink request per scope, if any. */
+      shrink: (ShrinkRequest | null)[];
+    };
+
+/** A fair-sharing request: instance `from`, below its `share`, asks the others to shrink (server time `at`). */
+export interface ShrinkRequest {
+  scope: string;
+  share: number;
+  from: string;
+  at: number;
+}
 
 /** @internal */
 export interface RawSnapshot {
@@ -77,7 +95,7 @@ export interface RawSnapshot {
 }
 
 /** A message published on the budget's channel. */
-export type BudgetMessage = { type: 'freed'; n: number } | { type: 'shrink'; scope: string; share: number; from: string; live: number };
+export type BudgetMessage = { type: 'freed'; n: number } | ({ type: 'shrink'; live: number } & ShrinkRequest);
 
 /**
  * @internal Where a budget's state lives. The Redis implementation runs the Lua scripts; tests of the
@@ -128,6 +146,13 @@ function pairs(list: unknown): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i + 1 < a.length; i += 2) out.push([str(a[i]), str(a[i + 1])]);
   return out;
+}
+
+function parseShrink(scope: string, v: string): ShrinkRequest | null {
+  const a = v.indexOf(',');
+  const b = a < 0 ? -1 : v.indexOf(',', a + 1);
+  if (b < 0) return null;
+  return { scope, at: Number(v.slice(0, a)), share: Number(v.slice(a + 1, b)), from: v.slice(b + 1) };
 }
 
 function splitMember(m: string): { scope: string; instance: string } {
@@ -244,6 +269,7 @@ export class RedisBudgetStore implements BudgetStore {
       serverNowMs: int(r[4]),
       used: r.slice(5, 5 + n).map(int),
       mine: r.slice(5 + n, 5 + 2 * n).map(int),
+      shrink: r.slice(5 + 2 * n, 5 + 3 * n).map((v, i) => parseShrink(req.scopes[i] as string, str(v))),
     };
   }
 
@@ -278,7 +304,8 @@ export class RedisBudgetStore implements BudgetStore {
   async subscribe(listener: (message: BudgetMessage) => void): Promise<void> {
     const sub = this.#client.duplicate();
     this.#subscriber = sub;
-    // A subscriber that cannot connect must not crash the process: the budget polls meanwhile.
+    // A subscriber that cannot connect must not crash the process: the budget polls meanwhile, and
+    // shrink requests also reach it through the heartbeat.
     sub.on('error', () => {});
     sub.on('message', (channel: unknown, message: unknown) => {
       if (channel !== this.#channel) return;
@@ -292,10 +319,33 @@ export class RedisBudgetStore implements BudgetStore {
       const m = parsed as Record<string, unknown>;
       if (m.type === 'freed') listener({ type: 'freed', n: int(m.n) });
       else if (m.type === 'shrink' && typeof m.scope === 'string' && typeof m.from === 'string') {
-        listener({ type: 'shrink', scope: m.scope, share: int(m.share), from: m.from, live: int(m.live) });
+        listener({ type: 'shrink', scope: m.scope, share: int(m.share), from: m.from, live: int(m.live), at: int(m.at) });
       }
     });
-    await sub.subscribe(this.#channel);
+    // Subscribe whenever the subscriber connection becomes ready (first connect, and every reconnect:
+    // SUBSCRIBE is idempotent), so a client that fails fast while disconnected still ends up subscribed.
+    let first: (() => void) | undefined;
+    const subscribed = new Promise<void>((resolve) => {
+      first = resolve;
+    });
+    const attempt = (): void => {
+      sub.subscribe(this.#channel).then(
+        () => first?.(),
+        () => {},
+      );
+    };
+    sub.on('ready', attempt);
+    if (sub.status === 'ready') attempt();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new BudgetRedisError('subscribe', true)), Math.max(this.#timeoutMs, 5_000));
+      timer.unref?.();
+    });
+    try {
+      await Promise.race([subscribed, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   watchConnection(listener: (event: 'ready' | 'lost') => void): void {

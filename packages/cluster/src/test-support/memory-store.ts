@@ -7,6 +7,7 @@ import type {
   RawSnapshot,
   RenewReply,
   RenewRequest,
+  ShrinkRequest,
   TakeReply,
   TakeRequest,
 } from '../store.js';
@@ -24,6 +25,7 @@ export class MemoryServer {
   readonly leases = new Map<string, Map<string, string[]>>();
   readonly wanting = new Map<string, number>();
   readonly gate = new Map<string, number>();
+  readonly lastShrink = new Map<string, ShrinkRequest>();
   readonly subscribers = new Set<(m: BudgetMessage) => void>();
   readonly connectionWatchers = new Set<(event: 'ready' | 'lost') => void>();
   reachable = true;
@@ -50,6 +52,7 @@ export class MemoryServer {
     this.leases.clear();
     this.wanting.clear();
     this.gate.clear();
+    this.lastShrink.clear();
   }
 
   used(scope: string): number {
@@ -166,7 +169,9 @@ export class MemoryStore implements BudgetStore {
       s.wanting.set(`${scope}\n${this.me}`, now + req.wantTtlMs);
       if (reason === 'capacity' && s.held(this.me, scope) < share(blocked) && (s.gate.get(scope) ?? 0) <= now) {
         s.gate.set(scope, now + req.shrinkGapMs);
-        s.publish({ type: 'shrink', scope, share: share(blocked), from: this.me, live });
+        const request = { scope, share: share(blocked), from: this.me, at: now };
+        s.lastShrink.set(scope, request);
+        s.publish({ type: 'shrink', live, ...request });
         shrinkRequested = true;
       }
     }
@@ -207,6 +212,7 @@ export class MemoryStore implements BudgetStore {
       serverNowMs: now,
       used: req.scopes.map((x) => s.used(x)),
       mine: req.scopes.map((x) => s.held(this.me, x)),
+      shrink: req.scopes.map((x) => s.lastShrink.get(x) ?? null),
     };
   }
 
