@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { InvalidArgumentError } from '@pool/core';
+import { abortable, ConnectionLifecycle, type FactoryCounters } from '@pool/core/adapter';
 import { LRUCache } from 'lru-cache';
 import type { Connection, FieldPacket, QueryOptions, QueryResult } from 'mysql2';
 import { classify } from './classify.js';
@@ -12,9 +13,9 @@ export type MysqlResetCommand = 'reset' | 'changeUser';
 
 /** @internal What a connection shares with its factory. */
 export interface ConnectionHost {
-  readonly statementCacheSize: number;
   readonly trackSessionState: boolean;
-  readonly stats: { hits: number; misses: number; evictions: number; queryErrors: number };
+  /** Statement-cache and query-error counts, and the cache capacity. */
+  readonly counters: FactoryCounters;
   readonly describe: string;
 }
 
@@ -50,15 +51,6 @@ const SERVER_STATUS_IN_TRANS = 0x0001;
 const SERVER_SESSION_STATE_CHANGED = 0x4000;
 
 let connectionCounter = 0;
-
-/** Rejects with the signal's reason when it aborts; never settles otherwise. Null without a signal. */
-function whenAborted(signal: AbortSignal | undefined): Promise<never> | null {
-  if (signal === undefined) return null;
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
-}
 
 /** The status flags of the last OK packet in a result (a statement, or several with `multipleStatements`). */
 function statusOf(result: unknown): number | undefined {
@@ -121,14 +113,11 @@ export class MysqlConnection {
   readonly #raw: RawClient;
   readonly #host: ConnectionHost;
   readonly #cache: LRUCache<string, CachedStatement> | null;
-  readonly #markBroken: (error?: unknown) => void;
+  readonly #lifecycle: ConnectionLifecycle;
   readonly #charsetNumber: number;
   #inTransaction = false;
   #sessionDirty = false;
   #tracking = false;
-  #brokenError: unknown = undefined;
-  #closing = false;
-  #live = false;
   #inflight = 0;
 
   /** @internal Made by the factory only. */
@@ -137,27 +126,27 @@ export class MysqlConnection {
     this.#raw = client as unknown as RawClient;
     this.serial = ++connectionCounter;
     this.#host = host;
-    this.#markBroken = markBroken;
+    this.#lifecycle = new ConnectionLifecycle(markBroken);
     this.#charsetNumber = this.#raw.config.charsetNumber;
-    const size = host.statementCacheSize;
+    const size = host.counters.statementCacheCapacity;
     this.#cache =
       size > 0
         ? new LRUCache<string, CachedStatement>({
             max: size,
             dispose: (value, _key, reason) => {
               if (reason !== 'evict') return;
-              host.stats.evictions++;
+              host.counters.evictions++;
               this.#close(value);
             },
           })
         : null;
     // Always listened to: an 'error' nobody listens to would crash the process (a connection killed
     // while idle, a network failure, a server restart).
-    this.#raw.on('error', (error) => this.#broke(error));
-    const lost = (): void => {
-      if (!this.#closing)
-        this.#broke(Object.assign(new Error('Connection lost: the server closed the connection'), { code: 'PROTOCOL_CONNECTION_LOST' }));
-    };
+    this.#raw.on('error', (error) => this.#lifecycle.markBroken(error));
+    const lost = (): void =>
+      this.#lifecycle.markBroken(
+        Object.assign(new Error('Connection lost: the server closed the connection'), { code: 'PROTOCOL_CONNECTION_LOST' }),
+      );
     this.#raw.on('end', lost);
     // A socket error while a command runs goes to that command's callback only (no 'error' event);
     // the socket's 'close' always comes.
@@ -176,12 +165,12 @@ export class MysqlConnection {
 
   /** True once the connection broke (`KILL`, server restart, network error). */
   get broken(): boolean {
-    return this.#brokenError !== undefined;
+    return this.#lifecycle.broken;
   }
 
   /** Why it broke, if it did. */
   get brokenError(): unknown {
-    return this.#brokenError;
+    return this.#lifecycle.brokenError;
   }
 
   /** True when the server reports session state changes (session_track_state_change), so dirty tracking is exact. */
@@ -197,7 +186,7 @@ export class MysqlConnection {
    * still running (also one whose caller gave up).
    */
   get dirty(): boolean {
-    return this.#brokenError !== undefined || this.#inflight > 0 || this.#inTransaction || this.#sessionDirty;
+    return this.#lifecycle.broken || this.#inflight > 0 || this.#inTransaction || this.#sessionDirty;
   }
 
   /** Prepared statements cached on this connection right now. */
@@ -252,8 +241,7 @@ export class MysqlConnection {
 
   /** A short description (never the password). */
   toString(): string {
-    const state = this.#brokenError !== undefined ? 'broken' : this.#closing ? 'closed' : 'open';
-    return `MysqlConnection(#${this.serial}, thread ${this.threadId ?? '-'}, ${state}, ${this.#host.describe})`;
+    return `MysqlConnection(#${this.serial}, thread ${this.threadId ?? '-'}, ${this.#lifecycle.status}, ${this.#host.describe})`;
   }
 
   /** @internal */
@@ -263,23 +251,16 @@ export class MysqlConnection {
 
   /** @internal What the factory needs. */
   get [kInternals](): {
-    closing(): void;
-    live(): void;
+    lifecycle: ConnectionLifecycle;
     run(sql: string, signal?: AbortSignal): Promise<unknown>;
     ping(signal?: AbortSignal): Promise<void>;
     enableTracking(signal?: AbortSignal): Promise<void>;
     reset(command: MysqlResetCommand, signal: AbortSignal): Promise<void>;
     clean(): void;
-    cacheSize(): number;
     busy(): boolean;
   } {
     return {
-      closing: () => {
-        this.#closing = true;
-      },
-      live: () => {
-        this.#live = true;
-      },
+      lifecycle: this.#lifecycle,
       run: (sql, signal) => this.#command((cb) => this.#raw.query({ sql }, undefined, cb), signal),
       ping: (signal) => this.#command((cb) => this.#raw.ping(cb), signal).then(() => undefined),
       enableTracking: (signal) => this.#enableTracking(signal),
@@ -288,7 +269,6 @@ export class MysqlConnection {
         this.#sessionDirty = false;
         this.#inTransaction = false;
       },
-      cacheSize: () => this.#cache?.size ?? 0,
       busy: () => this.#inflight > 0,
     };
   }
@@ -304,12 +284,12 @@ export class MysqlConnection {
     const text = options.sql;
     const effects = classify(text);
     if (effects.session || (effects.routine && !this.#tracking)) this.#sessionDirty = true;
-    const stats = this.#host.stats;
+    const counters = this.#host.counters;
     const cache = kind === 'execute' ? this.#cache : null;
     const key = cache === null ? '' : `${typeof options.nestTables}/${String(options.nestTables)}/${String(options.rowsAsArray)}${text}`;
     if (cache !== null) {
-      if (cache.get(key) === undefined) stats.misses++;
-      else stats.hits++;
+      if (cache.get(key) === undefined) counters.misses++;
+      else counters.hits++;
     }
     let prepared: CachedStatement | undefined;
     try {
@@ -320,7 +300,7 @@ export class MysqlConnection {
       this.#observe(result, effects.transaction);
       return [result as T, fields as FieldPacket[]];
     } catch (error) {
-      stats.queryErrors++;
+      counters.queryErrors++;
       // The status of a failed statement is unknown; a statement that opens a transaction may have.
       if (effects.transaction) this.#inTransaction = true;
       throw error;
@@ -381,15 +361,12 @@ export class MysqlConnection {
         reject(error);
       }
     });
-    const aborted = whenAborted(signal);
-    if (aborted === null) return running;
-    running.catch(() => {}); // settled after an abort: its outcome is not interesting any more
-    return Promise.race([running, aborted]);
+    return abortable(running, signal);
   }
 
   /** Closes a prepared statement on the server (a no-op when mysql2 already did, e.g. on its own eviction). */
   #close(statement: CachedStatement): void {
-    if (this.#brokenError !== undefined || this.#closing) return;
+    if (this.#lifecycle.broken || this.#lifecycle.closing) return;
     try {
       this.#raw.unprepare(statement);
     } catch {
@@ -399,14 +376,7 @@ export class MysqlConnection {
 
   /** A command failed because the connection did (mysql2 marks those errors `fatal`). */
   #fatal(error: Error): void {
-    if ((error as { fatal?: unknown }).fatal === true) this.#broke(error);
-  }
-
-  #broke(error: unknown): void {
-    if (this.#brokenError !== undefined || this.#closing) return;
-    this.#brokenError = error;
-    // Before the pool has it, create() sees `broken` and fails instead.
-    if (this.#live) this.#markBroken(error);
+    if ((error as { fatal?: unknown }).fatal === true) this.#lifecycle.markBroken(error);
   }
 
   /**
@@ -420,7 +390,7 @@ export class MysqlConnection {
       await this.#command((cb) => this.#raw.query({ sql: 'SET SESSION session_track_state_change = ON' }, undefined, cb), signal);
       this.#tracking = true;
     } catch (error) {
-      if (this.#brokenError !== undefined || signal?.aborted) throw error;
+      if (this.#lifecycle.broken || signal?.aborted) throw error;
       this.#tracking = false;
     }
   }
@@ -431,7 +401,7 @@ export class MysqlConnection {
    * same credentials after a ROLLBACK. Both close every prepared statement, so the cache starts over.
    */
   async #reset(command: MysqlResetCommand, signal: AbortSignal): Promise<void> {
-    if (this.#brokenError !== undefined) throw this.#brokenError;
+    if (this.#lifecycle.broken) throw this.#lifecycle.brokenError;
     // The session's character set is the handshake's again after either command; mysql2 follows
     // SET NAMES but not a reset (and COM_CHANGE_USER sends the one it holds), so restore it first.
     this.#raw.config.charsetNumber = this.#charsetNumber;

@@ -1,32 +1,18 @@
-import { inspect } from 'node:util';
 import { InvalidArgumentError, InvalidConfigError } from '@pool/core';
 import { FaultProxy } from '@pool/testkit';
+import { expectNoSecret, timeoutContext, useCleanup } from '@pool/testkit/conformance';
 import type { RowDataPacket } from 'mysql2';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { MysqlConnection } from './connection.js';
-import { type MysqlFactory, type MysqlFactoryOptions, mysqlFactory } from './factory.js';
+import { type MysqlFactoryOptions, mysqlFactory } from './factory.js';
 import { admin, kill, MYSQL_TARGET, MYSQL_URL, SECRET, secretUrl, uniqueName, urlVia } from './test-support/mysql.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => {});
-});
+const cleanup = useCleanup();
 
-async function connect(
-  options: MysqlFactoryOptions = {},
-  url = MYSQL_URL,
-): Promise<{ factory: MysqlFactory; conn: MysqlConnection; markBroken: ReturnType<typeof vi.fn> }> {
+async function connect(options: MysqlFactoryOptions = {}, url = MYSQL_URL) {
   const factory = mysqlFactory(url, options);
-  const markBroken = vi.fn();
-  const conn = await factory.create({ signal: AbortSignal.timeout(10_000), markBroken });
-  cleanups.push(() => factory.close(conn, { signal: AbortSignal.timeout(5_000) }));
-  return { factory, conn, markBroken };
+  return { ...(await cleanup.open(factory)), factory };
 }
-
-const signal = (): { signal: AbortSignal } => ({ signal: AbortSignal.timeout(10_000) });
 const one = async (conn: MysqlConnection, sql: string): Promise<Record<string, unknown> | undefined> =>
   (await conn.query<RowDataPacket[]>(sql))[0][0];
 
@@ -49,7 +35,7 @@ describe('mysqlFactory: dirty tracking and reset against the server', () => {
       for (const sql of changes) {
         await conn.query(sql);
         expect([sql, factory.isDirty(conn)]).toEqual([sql, true]);
-        await factory.reset(conn, signal());
+        await factory.reset(conn, timeoutContext());
         expect([sql, factory.isDirty(conn)]).toEqual([sql, false]);
       }
       expect(await one(conn, "SELECT @@session.time_zone AS tz, @who AS who, IS_USED_LOCK('pool_mysql_lock') AS l")).toEqual({
@@ -74,7 +60,7 @@ describe('mysqlFactory: dirty tracking and reset against the server', () => {
     await conn.query('SET autocommit = 0');
     await conn.query('SELECT 1');
     expect(factory.isDirty(conn)).toBe(true);
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(await one(conn, 'SELECT @@autocommit AS a, @@in_transaction AS t')).toEqual({ a: 1, t: 0 });
   });
 
@@ -82,11 +68,11 @@ describe('mysqlFactory: dirty tracking and reset against the server', () => {
     const { factory, conn } = await connect();
     const table = uniqueName('pool_mysql_tx');
     await conn.query(`CREATE TABLE ${table} (id INT) ENGINE=InnoDB`);
-    cleanups.push(() => admin(`DROP TABLE IF EXISTS ${table}`));
+    cleanup.defer(() => admin(`DROP TABLE IF EXISTS ${table}`));
     await conn.query('START TRANSACTION');
     await conn.execute(`INSERT INTO ${table} VALUES (?)`, [1]);
     expect(factory.isDirty(conn)).toBe(true);
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(await one(conn, `SELECT COUNT(*) AS n FROM ${table}`)).toEqual({ n: 0 });
   });
 
@@ -95,10 +81,10 @@ describe('mysqlFactory: dirty tracking and reset against the server', () => {
     expect(conn.sessionTracking).toBe(true);
     const proc = uniqueName('pool_mysql_proc');
     await admin(`CREATE PROCEDURE ${proc}() BEGIN SET @from_proc = 1; END`);
-    cleanups.push(() => admin(`DROP PROCEDURE IF EXISTS ${proc}`));
+    cleanup.defer(() => admin(`DROP PROCEDURE IF EXISTS ${proc}`));
     await conn.query(`CALL ${proc}()`);
     expect(factory.isDirty(conn)).toBe(true);
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(conn.sessionTracking).toBe(true); // enabled again after the reset
     expect(await one(conn, 'SELECT @from_proc AS v')).toEqual({ v: null });
   });
@@ -108,7 +94,7 @@ describe('mysqlFactory: dirty tracking and reset against the server', () => {
     expect(conn.sessionTracking).toBe(false);
     const proc = uniqueName('pool_mysql_proc');
     await admin(`CREATE PROCEDURE ${proc}() BEGIN SELECT 1; END`);
-    cleanups.push(() => admin(`DROP PROCEDURE IF EXISTS ${proc}`));
+    cleanup.defer(() => admin(`DROP PROCEDURE IF EXISTS ${proc}`));
     await conn.query(`CALL ${proc}()`);
     expect(factory.isDirty(conn)).toBe(true);
   });
@@ -119,7 +105,7 @@ describe('mysqlFactory: dirty tracking and reset against the server', () => {
     expect(factory.isDirty(conn)).toBe(false);
     conn.markDirty();
     expect(factory.isDirty(conn)).toBe(true);
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(await one(conn, 'SELECT @raw AS v')).toEqual({ v: null });
   });
 
@@ -127,7 +113,7 @@ describe('mysqlFactory: dirty tracking and reset against the server', () => {
     const { factory, conn } = await connect({ resetMode: 'changeUser' }, await secretUrl());
     const before = await one(conn, 'SELECT CURRENT_USER() AS u, CONNECTION_ID() AS id');
     await conn.query('SET @x = 1');
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(await one(conn, 'SELECT CURRENT_USER() AS u, CONNECTION_ID() AS id')).toEqual(before);
     expect(factory.resetCommand).toBe('changeUser');
   });
@@ -139,10 +125,10 @@ describe('mysqlFactory: dirty tracking and reset against the server', () => {
       cb(Object.assign(new Error('Unknown command'), { errno: 1047, code: 'ER_UNKNOWN_COM_ERROR' }));
     });
     await conn.query('SET @x = 1');
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(await one(conn, 'SELECT @x AS x')).toEqual({ x: null });
     expect(factory.resetCommand).toBe('changeUser');
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(reset).toHaveBeenCalledTimes(1);
   });
 
@@ -154,7 +140,7 @@ describe('mysqlFactory: dirty tracking and reset against the server', () => {
     expect(onConnect).toHaveBeenCalledTimes(1);
     expect(factory.isDirty(conn)).toBe(false);
     await conn.query("SET SESSION sql_mode = ''");
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(onConnect).toHaveBeenCalledTimes(2);
     expect(await one(conn, 'SELECT @@session.sql_mode AS m')).toEqual({ m: 'STRICT_ALL_TABLES' });
     expect(factory.isDirty(conn)).toBe(false);
@@ -174,12 +160,12 @@ describe('mysqlFactory: dirty tracking and reset against the server', () => {
 describe('mysqlFactory: validation and killed connections', () => {
   it('pings by default, runs validationQuery or the pool validator query when given', async () => {
     const { factory, conn } = await connect({ validationQuery: 'SELECT 2' });
-    expect(await factory.validate(conn, signal())).toBe(true);
-    expect(await factory.validate(conn, { ...signal(), query: 'SELECT * FROM no_such_table' })).toBe(false);
-    expect(await factory.validate(conn, signal())).toBe(true);
+    expect(await factory.validate(conn, timeoutContext())).toBe(true);
+    expect(await factory.validate(conn, { ...timeoutContext(), query: 'SELECT * FROM no_such_table' })).toBe(false);
+    expect(await factory.validate(conn, timeoutContext())).toBe(true);
     const ping = await connect();
     expect(ping.factory.validationQuery).toBeNull();
-    expect(await ping.factory.validate(ping.conn, signal())).toBe(true);
+    expect(await ping.factory.validate(ping.conn, timeoutContext())).toBe(true);
   });
 
   it('rejects with the signal reason when a slow validation is aborted', async () => {
@@ -197,9 +183,9 @@ describe('mysqlFactory: validation and killed connections', () => {
     await vi.waitFor(() => expect(markBroken).toHaveBeenCalledTimes(1), { timeout: 10_000 });
     expect(conn.broken).toBe(true);
     expect(factory.isDirty(conn)).toBe(true);
-    expect(await factory.validate(conn, signal())).toBe(false);
-    await expect(factory.reset(conn, signal())).rejects.toThrow();
-    await factory.close(conn, signal());
+    expect(await factory.validate(conn, timeoutContext())).toBe(false);
+    await expect(factory.reset(conn, timeoutContext())).rejects.toThrow();
+    await factory.close(conn, timeoutContext());
   });
 
   it('fails a statement running when its connection is killed, with the server error', async () => {
@@ -225,9 +211,9 @@ describe('mysqlFactory: validation and killed connections', () => {
 describe('mysqlFactory: connecting', () => {
   it('aborts a connect that a stalled network never answers, and closes its socket', async () => {
     const proxy = await FaultProxy.start({ target: MYSQL_TARGET });
-    cleanups.push(() => proxy.close());
+    cleanup.defer(() => proxy.close());
     proxy.stall();
-    const factory = mysqlFactory(urlVia(proxy));
+    const factory = mysqlFactory(urlVia(proxy, MYSQL_URL));
     const controller = new AbortController();
     const creating = factory.create({ signal: controller.signal, markBroken: () => {} });
     await vi.waitFor(() => expect(proxy.connections).toBe(1), { timeout: 10_000 });
@@ -248,7 +234,7 @@ describe('mysqlFactory: connecting', () => {
     const factory = mysqlFactory(url.toString());
     const error = await factory.create({ signal: AbortSignal.timeout(10_000), markBroken: () => {} }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ER_ACCESS_DENIED_ERROR' });
-    expect(`${(error as Error).message} ${(error as Error).stack} ${inspect(error)}`).not.toContain(SECRET);
+    expectNoSecret(SECRET, error);
   });
 });
 
@@ -298,18 +284,10 @@ describe('mysqlFactory: bad input and secrets', () => {
   it('never shows the password in toString, inspect, statistics or errors', async () => {
     const { factory, conn } = await connect({ statementCacheSize: 2 }, await secretUrl());
     await conn.execute('SELECT ?', [1]);
-    for (const text of [
-      String(factory),
-      inspect(factory, { depth: 8 }),
-      JSON.stringify(factory.statistics()),
-      String(conn),
-      inspect(conn, { depth: 8 }),
-    ]) {
-      expect(text).not.toContain(SECRET);
-    }
+    expectNoSecret(SECRET, factory, factory.statistics(), conn);
     expect(String(factory)).toMatch(/^MysqlFactory\(mysql:\/\/\S+, statementCacheSize 2, resetMode auto\)$/);
     const withObject = mysqlFactory({ host: '127.0.0.1', user: 'app', password: SECRET, database: 'test' });
-    expect(`${String(withObject)} ${inspect(withObject, { depth: 8 })}`).not.toContain(SECRET);
+    expectNoSecret(SECRET, withObject);
   });
 });
 

@@ -1,9 +1,24 @@
 import { inspect } from 'node:util';
 import type { ConnectionFactory, CreateContext, FactoryStatistics, OperationContext, ValidateContext } from '@pool/core';
 import { InvalidConfigError } from '@pool/core';
+import {
+  abortable,
+  checkBoolean,
+  checkInteger,
+  checkOneOf,
+  checkOptionalFunction,
+  checkOptionKeys,
+  collectSecrets,
+  describeEndpoint,
+  describeUrl,
+  FactoryCounters,
+  optionConflict,
+  parseConnectionUrl,
+  runOrAbandon,
+  scrubSecrets,
+} from '@pool/core/adapter';
 import mysql, { type Connection, type ConnectionOptions } from 'mysql2';
 import { type ConnectionHost, kInternals, MysqlConnection, type MysqlResetCommand } from './connection.js';
-import { redactUrl, scrub } from './redact.js';
 
 /**
  * How `reset()` cleans a session. `'auto'` (default): `COM_RESET_CONNECTION` when the driver and the
@@ -44,68 +59,42 @@ export interface MysqlFactoryOptions {
 /** A mysql2 connection config (`ConnectionOptions`), or a URL (`mysql://user:password@host:3306/db?charset=utf8mb4`). */
 export type MysqlConfig = string | ConnectionOptions;
 
-const OPTION_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'trackSessionState', 'onConnect'];
+const OPTION_KEYS: readonly string[] = ['statementCacheSize', 'resetMode', 'validationQuery', 'trackSessionState', 'onConnect'];
 const RESET_MODES: readonly MysqlResetMode[] = ['auto', 'reset', 'changeUser'];
 /** mysql2 pool options: they configure a pool, not a connection. */
 const POOL_KEYS = ['connectionLimit', 'maxIdle', 'idleTimeout', 'queueLimit', 'waitForConnections', 'resetOnRelease'];
 /** The server does not know COM_RESET_CONNECTION (ER_UNKNOWN_COM_ERROR, ER_NOT_SUPPORTED_YET). */
 const UNSUPPORTED_ERRNOS = new Set([1047, 1235]);
 
-/** Throws `InvalidConfigError` unless `url` is a usable connection URL; never shows its password. */
-function checkUrl(field: string, url: unknown): string {
-  if (typeof url !== 'string' || url.trim() === '') throw new InvalidConfigError(field, url, 'must be a non-empty mysql:// URL');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new InvalidConfigError(field, redactUrl(url), 'is not a valid URL; expected mysql://user:password@host:3306/database');
-  }
-  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') {
-    throw new InvalidConfigError(field, redactUrl(url), "must start with 'mysql://' (or 'mariadb://')");
-  }
-  return url;
-}
+const URL_RULES = { schemes: ['mysql://', 'mariadb://'], example: 'mysql://user:password@host:3306/database' };
 
-function secretsOf(config: ConnectionOptions): string[] {
-  const out: string[] = [];
-  for (const key of ['password', 'password1', 'password2', 'password3'] as const) {
-    const value = config[key];
-    if (typeof value === 'string' && value !== '') out.push(value);
-  }
-  if (typeof config.uri === 'string') {
-    try {
-      const url = new URL(config.uri);
-      if (url.password !== '') out.push(decodeURIComponent(url.password), url.password);
-      for (const [key, value] of url.searchParams) if (/^password\d?$/i.test(key) && value !== '') out.push(value);
-    } catch {
-      // checked earlier
-    }
-  }
-  return [...new Set(out)];
+/** Throws `InvalidConfigError` unless `url` is a usable connection URL; never shows its password. */
+function checkUrl(url: unknown): string {
+  parseConnectionUrl('uri', url, URL_RULES);
+  return url as string;
 }
 
 function describeConfig(config: ConnectionOptions): string {
-  if (typeof config.uri === 'string') {
-    try {
-      const url = new URL(config.uri);
-      url.password = '';
-      url.search = '';
-      return url.toString();
-    } catch {
-      return redactUrl(config.uri);
-    }
-  }
-  const host = config.socketPath ?? `${config.host ?? 'localhost'}:${config.port ?? 3306}`;
-  const user = config.user ?? '';
-  return `mysql://${user}${user === '' ? '' : '@'}${host}/${config.database ?? ''}`;
+  if (typeof config.uri === 'string') return describeUrl(config.uri, { query: false });
+  return describeEndpoint({
+    scheme: 'mysql',
+    user: config.user,
+    host: config.host ?? 'localhost',
+    port: config.port ?? 3306,
+    socketPath: config.socketPath,
+    database: config.database,
+  });
 }
 
-/** Settles with the signal's reason when it aborts. */
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
+/**
+ * @internal The statement-cache size from `statementCacheSize` or mysql2's `maxPreparedStatements`
+ * (an alias); both given and different is an error naming both.
+ */
+export function statementCacheSizeOf(statementCacheSize: unknown, maxPreparedStatements: unknown): unknown {
+  if (maxPreparedStatements !== undefined && statementCacheSize !== undefined && maxPreparedStatements !== statementCacheSize) {
+    throw optionConflict('maxPreparedStatements', maxPreparedStatements, `statementCacheSize (${String(statementCacheSize)})`);
+  }
+  return statementCacheSize ?? maxPreparedStatements;
 }
 
 function destroySocket(client: Connection): void {
@@ -144,14 +133,11 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
   /** @internal Use {@link mysqlFactory}. */
   constructor(config: MysqlConfig, options: MysqlFactoryOptions = {}) {
     let connectionConfig: ConnectionOptions;
-    if (typeof config === 'string') connectionConfig = { uri: checkUrl('uri', config) };
+    if (typeof config === 'string') connectionConfig = { uri: checkUrl(config) };
     else if (typeof config === 'object' && config !== null && !Array.isArray(config)) {
       connectionConfig = { ...config };
-      if (connectionConfig.uri !== undefined) checkUrl('uri', connectionConfig.uri);
-      const port = connectionConfig.port;
-      if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65_535)) {
-        throw new InvalidConfigError('port', port, 'must be an integer between 1 and 65535');
-      }
+      if (connectionConfig.uri !== undefined) checkUrl(connectionConfig.uri);
+      if (connectionConfig.port !== undefined) checkInteger('port', connectionConfig.port, 1, 65_535);
       for (const key of POOL_KEYS) {
         if (key in connectionConfig) {
           throw new InvalidConfigError(
@@ -164,43 +150,22 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
     } else {
       throw new InvalidConfigError('config', config, 'must be a mysql:// URL or a mysql2 connection config object');
     }
-    if (typeof options !== 'object' || options === null) throw new InvalidConfigError('options', options, 'must be an object');
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.includes(key)) {
-        throw new InvalidConfigError(
-          key,
-          (options as Record<string, unknown>)[key],
-          `is not a mysqlFactory option; known: ${OPTION_KEYS.join(', ')}`,
-        );
-      }
-    }
+    checkOptionKeys(options, OPTION_KEYS, 'mysqlFactory');
     const alias = connectionConfig.maxPreparedStatements;
     delete connectionConfig.maxPreparedStatements;
-    if (alias !== undefined && options.statementCacheSize !== undefined && alias !== options.statementCacheSize) {
-      throw new InvalidConfigError(
-        'maxPreparedStatements',
-        alias,
-        `conflicts with statementCacheSize (${String(options.statementCacheSize)}); give one of them`,
-      );
-    }
-    const size = options.statementCacheSize ?? alias ?? 0;
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > 1_000_000) {
-      throw new InvalidConfigError(
-        alias !== undefined ? 'maxPreparedStatements' : 'statementCacheSize',
-        size,
-        'must be an integer between 0 and 1000000',
-      );
-    }
-    const mode = options.resetMode ?? 'auto';
-    if (!RESET_MODES.includes(mode)) throw new InvalidConfigError('resetMode', mode, "must be 'auto', 'reset' or 'changeUser'");
+    const size = checkInteger(
+      alias !== undefined ? 'maxPreparedStatements' : 'statementCacheSize',
+      statementCacheSizeOf(options.statementCacheSize, alias) ?? 0,
+      0,
+      1_000_000,
+    );
+    const mode = checkOneOf('resetMode', options.resetMode ?? 'auto', RESET_MODES);
     const query = options.validationQuery ?? null;
     if (query !== null && (typeof query !== 'string' || query.trim() === '')) {
       throw new InvalidConfigError('validationQuery', query, 'must be a non-empty SQL string, or null for COM_PING');
     }
-    const track = options.trackSessionState ?? true;
-    if (typeof track !== 'boolean') throw new InvalidConfigError('trackSessionState', track, 'must be true or false');
-    const onConnect = options.onConnect ?? null;
-    if (onConnect !== null && typeof onConnect !== 'function') throw new InvalidConfigError('onConnect', onConnect, 'must be a function');
+    const track = checkBoolean('trackSessionState', options.trackSessionState ?? true);
+    const onConnect = checkOptionalFunction('onConnect', options.onConnect);
 
     // mysql2 keeps its own statement LRU; sized like ours, both evict the same statement (ours closes it
     // when mysql2 has not already). Without a cache of ours, execute() closes each statement itself.
@@ -210,14 +175,12 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
     this.validationQuery = query;
     this.#resetCommand = mode === 'changeUser' ? 'changeUser' : 'reset';
     this.#connectionConfig = connectionConfig;
-    this.#secrets = secretsOf(connectionConfig);
+    this.#secrets = collectSecrets(
+      [connectionConfig.password, connectionConfig.password1, connectionConfig.password2, connectionConfig.password3],
+      connectionConfig.uri,
+    );
     this.#onConnect = onConnect;
-    this.#host = {
-      statementCacheSize: size,
-      trackSessionState: track,
-      stats: { hits: 0, misses: 0, evictions: 0, queryErrors: 0 },
-      describe: describeConfig(connectionConfig),
-    };
+    this.#host = { trackSessionState: track, counters: new FactoryCounters(size), describe: describeConfig(connectionConfig) };
   }
 
   /** The reset command in use now (`'auto'` settles on `'changeUser'` if the server refuses `COM_RESET_CONNECTION`). */
@@ -237,27 +200,21 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
     const client = mysql.createConnection({ ...this.#connectionConfig });
     const conn = new MysqlConnection(client, this.#host, ctx.markBroken);
     const internals = conn[kInternals];
-    const onAbort = (): void => {
-      internals.closing();
-      destroySocket(client);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      const connecting = new Promise<void>((resolve, reject) => client.connect((err) => (err ? reject(err) : resolve())));
-      connecting.catch(() => {});
-      await Promise.race([connecting, aborted(signal)]);
+    const setUp = async (): Promise<void> => {
+      await abortable(new Promise<void>((resolve, reject) => client.connect((err) => (err ? reject(err) : resolve()))), signal);
       await internals.enableTracking(signal);
-      if (this.#onConnect !== null) await Promise.race([Promise.resolve(this.#onConnect(conn)), aborted(signal)]);
+      if (this.#onConnect !== null) await abortable(this.#onConnect(conn), signal);
       internals.clean();
       if (conn.broken) throw conn.brokenError;
-    } catch (error) {
-      internals.closing();
+    };
+    const abandon = (): void => {
+      internals.lifecycle.markClosing();
       destroySocket(client);
-      throw scrub(error, this.#secrets);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
-    internals.live();
+    };
+    await runOrAbandon(signal, setUp, abandon).catch((error: unknown) => {
+      throw scrubSecrets(error, this.#secrets);
+    });
+    internals.lifecycle.markLive();
     this.#open.add(conn);
     return conn;
   }
@@ -293,12 +250,12 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
       await internals.reset(command, ctx.signal);
     } catch (error) {
       const unsupported = command === 'reset' && this.resetMode === 'auto' && UNSUPPORTED_ERRNOS.has(errnoOf(error) ?? 0);
-      if (!unsupported || conn.broken) throw scrub(error, this.#secrets);
+      if (!unsupported || conn.broken) throw scrubSecrets(error, this.#secrets);
       this.#resetCommand = 'changeUser';
-      await internals.reset('changeUser', ctx.signal).catch((e: unknown) => Promise.reject(scrub(e, this.#secrets)));
+      await internals.reset('changeUser', ctx.signal).catch((e: unknown) => Promise.reject(scrubSecrets(e, this.#secrets)));
     }
     if (this.#onConnect !== null) {
-      await Promise.race([Promise.resolve(this.#onConnect(conn)), aborted(ctx.signal)]);
+      await abortable(this.#onConnect(conn), ctx.signal);
       internals.clean();
     }
   }
@@ -314,17 +271,14 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
     const internals = conn[kInternals];
     // A statement still running (one whose caller gave up) would hold COM_QUIT back: close the socket.
     const busy = internals.busy();
-    internals.closing();
+    internals.lifecycle.markClosing();
     const client = conn.client;
     if (ctx.signal.aborted || conn.broken || busy) {
       destroySocket(client);
       return;
     }
     try {
-      await Promise.race([
-        new Promise<void>((resolve, reject) => client.end((err) => (err ? reject(err) : resolve()))),
-        aborted(ctx.signal),
-      ]);
+      await abortable(new Promise<void>((resolve, reject) => client.end((err) => (err ? reject(err) : resolve()))), ctx.signal);
     } catch {
       destroySocket(client);
     }
@@ -332,14 +286,7 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
 
   /** Statement-cache figures (summed over open connections) and query errors. Never contains secrets. */
   statistics(): FactoryStatistics {
-    const s = this.#host.stats;
-    const out: FactoryStatistics = { queryErrors: s.queryErrors };
-    if (this.statementCacheSize > 0) {
-      let size = 0;
-      for (const conn of this.#open) size += conn[kInternals].cacheSize();
-      out.statementCache = { hits: s.hits, misses: s.misses, evictions: s.evictions, size, capacity: this.statementCacheSize };
-    }
-    return out;
+    return this.#host.counters.statistics(this.#open);
   }
 
   /** Connections opened by this factory and not closed yet. */

@@ -8,22 +8,17 @@ import {
   RecyclingStrategy,
 } from '@pool/core';
 import { FaultProxy } from '@pool/testkit';
+import { useCleanup } from '@pool/testkit/conformance';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMysqlPool, type MysqlPool, mapMysqlPoolOptions } from './pool.js';
 import { admin, kill, MYSQL_TARGET, MYSQL_URL, uniqueName, urlVia } from './test-support/mysql.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => {});
-});
+const cleanup = useCleanup();
 
 function pool(options: Parameters<typeof createMysqlPool>[0] & object = {}): MysqlPool {
   const p = createMysqlPool({ uri: MYSQL_URL, ...options });
-  cleanups.push(() => p.end());
+  cleanup.defer(() => p.end());
   return p;
 }
 
@@ -35,7 +30,7 @@ describe('createMysqlPool', () => {
     const db = pool({ connectionLimit: 3, statementCacheSize: 10 });
     const table = uniqueName('pool_mysql_users');
     await db.query(`CREATE TABLE ${table} (id INT PRIMARY KEY, name VARCHAR(20))`);
-    cleanups.push(() => admin(`DROP TABLE IF EXISTS ${table}`));
+    cleanup.defer(() => admin(`DROP TABLE IF EXISTS ${table}`));
     await Promise.all([1, 2, 3, 4, 5].map((id) => db.execute(`INSERT INTO ${table} VALUES (?, ?)`, [id, `user${id}`])));
     const [rows] = await db.execute<RowDataPacket[]>(`SELECT id, name FROM ${table} WHERE id > ? ORDER BY id`, [3]);
     expect(rows).toEqual([
@@ -74,7 +69,7 @@ describe('createMysqlPool', () => {
     const db = pool({ connectionLimit: 1 });
     const table = uniqueName('pool_mysql_tx');
     await db.query(`CREATE TABLE ${table} (id INT) ENGINE=InnoDB`);
-    cleanups.push(() => admin(`DROP TABLE IF EXISTS ${table}`));
+    cleanup.defer(() => admin(`DROP TABLE IF EXISTS ${table}`));
     const conn = await db.getConnection();
     await conn.beginTransaction();
     await conn.execute(`INSERT INTO ${table} VALUES (?)`, [1]);
@@ -132,8 +127,8 @@ describe('createMysqlPool', () => {
   });
 
   it('times out with ConnectionTimeoutError when the server is unreachable', async () => {
-    const db = createMysqlPool({ uri: urlVia({ host: '127.0.0.1', port: 1 }), poolConfig: { acquireTimeoutMs: 300 } });
-    cleanups.push(() => db.end());
+    const db = createMysqlPool({ uri: urlVia({ host: '127.0.0.1', port: 1 }, MYSQL_URL), poolConfig: { acquireTimeoutMs: 300 } });
+    cleanup.defer(() => db.end());
     const error = await db.query('SELECT 1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionTimeoutError);
     expect(String((error as Error).cause)).toMatch(/ECONNREFUSED/);
@@ -186,13 +181,13 @@ describe('createMysqlPool survives KILL and outages', () => {
 
   it('survives a restart-like outage through a fault proxy: errors while down, healed after', async () => {
     const proxy = await FaultProxy.start({ target: MYSQL_TARGET });
-    cleanups.push(() => proxy.close());
+    cleanup.defer(() => proxy.close());
     const db = createMysqlPool({
-      uri: urlVia(proxy),
+      uri: urlVia(proxy, MYSQL_URL),
       connectionLimit: 4,
       poolConfig: { minSize: 2, acquireTimeoutMs: 500, createRetryDelayMs: 20, createRetryMaxDelayMs: 100, maintenanceIntervalMs: 50 },
     });
-    cleanups.push(() => db.end());
+    cleanup.defer(() => db.end());
     await Promise.all([db.query('SELECT 1'), db.query('SELECT 2')]);
     proxy.refuse();
     proxy.killAll();

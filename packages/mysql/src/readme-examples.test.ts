@@ -3,28 +3,23 @@
  * custom configuration, acquiring connections and connection validator translated onto @pool/mysql.
  */
 import { ConnectionPool, ConnectionValidator, PoolConfig } from '@pool/core';
+import { useCleanup } from '@pool/testkit/conformance';
 import type { RowDataPacket } from 'mysql2';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { mysqlFactory } from './factory.js';
 import { createMysqlPool } from './pool.js';
 import { admin, MYSQL_URL, uniqueName } from './test-support/mysql.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => {});
-});
+const cleanup = useCleanup();
 
 it('README quick start: createMysqlPool in place of mysql.createPool', async () => {
   const accounts = uniqueName('pool_mysql_accounts');
   await admin(`CREATE TABLE ${accounts} (id INT PRIMARY KEY, balance INT) ENGINE=InnoDB`);
-  cleanups.push(() => admin(`DROP TABLE IF EXISTS ${accounts}`));
+  cleanup.defer(() => admin(`DROP TABLE IF EXISTS ${accounts}`));
   await admin(`INSERT INTO ${accounts} VALUES (1, 500)`);
 
   const pool = createMysqlPool({ uri: MYSQL_URL, connectionLimit: 20, statementCacheSize: 100 });
-  cleanups.push(() => pool.end());
+  cleanup.defer(() => pool.end());
   const [rows] = await pool.execute<RowDataPacket[]>('SELECT ? AS id, ? AS name', [42, 'Ada']);
   expect(rows).toEqual([{ id: 42, name: 'Ada' }]);
 
@@ -43,7 +38,7 @@ it('README quick start: createMysqlPool in place of mysql.createPool', async () 
 it('README seed translation: builder config, ConnectionPool.create, acquire, validator, statement cache figures', async () => {
   const users = uniqueName('pool_mysql_seed_users');
   await admin(`CREATE TABLE ${users} (id INT, active INT)`);
-  cleanups.push(() => admin(`DROP TABLE IF EXISTS ${users}`));
+  cleanup.defer(() => admin(`DROP TABLE IF EXISTS ${users}`));
   // Custom Configuration (the seed's PoolConfig::builder()), sized down for a test.
   const config = PoolConfig.builder()
     .minSize(2)
@@ -57,7 +52,7 @@ it('README seed translation: builder config, ConnectionPool.create, acquire, val
   const factory = mysqlFactory(MYSQL_URL, { statementCacheSize: config.statementCacheSize });
   const validator = new ConnectionValidator({ timeoutMs: 5_000 }).withQuery('SELECT 1').withFastValidation(true);
   const pool = await ConnectionPool.create(config, factory, { validator });
-  cleanups.push(() => pool.close());
+  cleanup.defer(() => pool.close());
 
   // Acquiring Connections
   {

@@ -1,19 +1,16 @@
+import { timeoutContext, useCleanup } from '@pool/testkit/conformance';
 import type { RowDataPacket } from 'mysql2';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MysqlConnection } from './connection.js';
-import { type MysqlFactory, type MysqlFactoryOptions, mysqlFactory } from './factory.js';
+import { type MysqlFactoryOptions, mysqlFactory } from './factory.js';
 import { createMysqlPool } from './pool.js';
 import { MYSQL_URL } from './test-support/mysql.js';
 
-const open: { factory: MysqlFactory; conn: MysqlConnection }[] = [];
-afterEach(async () => {
-  for (const { factory, conn } of open.splice(0)) await factory.close(conn, { signal: AbortSignal.timeout(5_000) });
-});
+const cleanup = useCleanup();
 
 async function connect(statementCacheSize: number, options: MysqlFactoryOptions = {}, url = MYSQL_URL) {
   const factory = mysqlFactory(url, { statementCacheSize, ...options });
-  const conn = await factory.create({ signal: AbortSignal.timeout(10_000), markBroken: () => {} });
-  open.push({ factory, conn });
+  const { conn } = await cleanup.open(factory);
   return { factory, conn };
 }
 
@@ -27,8 +24,6 @@ async function serverCounts(conn: MysqlConnection): Promise<{ prepared: number; 
   const closed = get('Com_stmt_close');
   return { prepared, closed, executed: get('Com_stmt_execute'), open: prepared - closed };
 }
-
-const signal = (): { signal: AbortSignal } => ({ signal: AbortSignal.timeout(10_000) });
 
 describe('statement cache', () => {
   it('prepares a statement once and reuses it (hits and misses, checked against the server)', async () => {
@@ -100,7 +95,7 @@ describe('statement cache', () => {
     const { factory, conn } = await connect(5);
     await conn.execute('SELECT ? AS t', ['a']);
     await conn.query('SET @dirty = 1');
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(conn.cachedStatements).toBe(0);
     // A reset zeroes the session counters too: only what happened after it is counted.
     expect((await conn.execute<RowDataPacket[]>('SELECT ? AS t', ['b']))[0]).toEqual([{ t: 'b' }]);

@@ -1,13 +1,13 @@
+import { addressOf, passwordOf, serverUrl } from '@pool/testkit';
 import mysql from 'mysql2';
 
+export { uniqueName, urlVia } from '@pool/testkit';
+
 /** The test server, from MYSQL_URL (default: the local MariaDB, root without a password). */
-export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+export const MYSQL_URL = serverUrl('MYSQL_URL', 'mysql://root@127.0.0.1:3306/test');
 
 /** The password of the account {@link secretUrl} uses (a secret that must never be shown). */
-export const SECRET = (() => {
-  const password = new URL(MYSQL_URL).password;
-  return password === '' ? 'pool-s3cret-pw' : decodeURIComponent(password);
-})();
+export const SECRET = passwordOf(MYSQL_URL) || 'pool-s3cret-pw';
 
 let secretAccount: Promise<string> | undefined;
 
@@ -34,18 +34,7 @@ export function secretUrl(): Promise<string> {
 }
 
 /** MYSQL_URL's host and port. */
-export const MYSQL_TARGET = (() => {
-  const url = new URL(MYSQL_URL);
-  return { host: url.hostname, port: Number(url.port || 3306) };
-})();
-
-/** A URL to `host:port` with MYSQL_URL's user, password and database. */
-export function urlVia(address: { host: string; port: number }, base = MYSQL_URL): string {
-  const url = new URL(base);
-  url.hostname = address.host;
-  url.port = String(address.port);
-  return url.toString();
-}
+export const MYSQL_TARGET = addressOf(MYSQL_URL, 3306);
 
 /** Runs one statement on a short-lived admin connection. */
 export async function admin<R = Record<string, unknown>>(sql: string, values?: unknown[]): Promise<R[]> {
@@ -70,9 +59,4 @@ export async function kill(threadId: number | null): Promise<void> {
 export async function globalStatus(name: string): Promise<number> {
   const rows = await admin<{ Value: string }>('SHOW GLOBAL STATUS LIKE ?', [name]);
   return Number(rows[0]?.Value ?? Number.NaN);
-}
-
-/** A name unique to this test run, for tables shared servers see. */
-export function uniqueName(prefix: string): string {
-  return `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
