@@ -1,0 +1,225 @@
+import { InvalidConfigError } from '@pool/core';
+import { type DashboardData, DashboardProvider, type LeakReport, PoolMonitor, type PoolMonitorOptions } from '@pool/monitoring';
+import type {
+  DashboardProviderLike,
+  LeakDetectorLike,
+  ManagedPool,
+  MetricsExporterLike,
+  PartitionManagerLike,
+  QueueLike,
+} from './types.js';
+
+/**
+ * A pool and the optional components the API reports about it. Only `pool` is required: without a
+ * `monitor` the app creates one (unless `monitor: false`); without a `queue` the pool's own wait
+ * queue is read; without a `leakDetector` the pool's own leak flags (`leakDetectionThresholdMs`) are.
+ */
+export interface ManagedPoolOptions {
+  /** The `ConnectionPool`. */
+  pool: ManagedPool;
+  /** The name the API uses for it (default: the record key, or `pool.name`). */
+  name?: string;
+  /** A `PoolMonitor` that watches this pool (wait percentiles, throughput, efficiency). */
+  monitor?: PoolMonitor | null;
+  /** A `LeakDetector` that watches this pool. */
+  leakDetector?: LeakDetectorLike | null;
+  /** A `DashboardProvider` for `/pools/{pool}/dashboard` (default: one the app makes over the pool's monitor). */
+  dashboard?: DashboardProviderLike<object> | null;
+  /** A `PartitionManager` partitioning this pool (partition endpoints and the drain action). */
+  partitions?: PartitionManagerLike | null;
+  /** A wait queue to report instead of `pool.waitQueue` (for example a `PriorityWaitQueue` kept elsewhere). */
+  queue?: QueueLike | null;
+  /** A `MonitoringExporter` served at `/pools/{pool}/export` in its own format. */
+  exporter?: MetricsExporterLike | null;
+}
+
+/** The `pools` option: named pools (a record), or a list of pools / entries named by `name` or `pool.name`. */
+export type PoolsOption =
+  | Readonly<Record<string, ManagedPool | ManagedPoolOptions>>
+  | readonly (ManagedPool | (ManagedPoolOptions & { name?: string }))[];
+
+/** A pool as the app keeps it: every component resolved. */
+export interface PoolEntry {
+  readonly name: string;
+  readonly pool: ManagedPool;
+  /** The monitor and the name the pool has in it, or `null`. */
+  readonly monitor: PoolMonitor | null;
+  readonly monitorName: string | null;
+  readonly leakDetector: LeakDetectorLike | null;
+  readonly dashboard: DashboardProviderLike<object> | null;
+  readonly partitions: PartitionManagerLike | null;
+  readonly queue: QueueLike;
+  readonly exporter: MetricsExporterLike | null;
+  /** Which components were configured (or made by the app). */
+  readonly features: Record<'monitor' | 'leakDetector' | 'dashboard' | 'partitions' | 'queue' | 'exporter', boolean>;
+}
+
+const ENTRY_KEYS = ['pool', 'name', 'monitor', 'leakDetector', 'dashboard', 'partitions', 'queue', 'exporter'];
+const POOL_NAME = /^[^\s/\\?#%]{1,128}$/u;
+
+function isPool(value: unknown): value is ManagedPool {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.name === 'string' &&
+    ['statistics', 'size', 'connections', 'resize', 'evictIdle', 'suspend', 'resume', 'on', 'off'].every((m) => typeof v[m] === 'function')
+  );
+}
+
+function needs(field: string, value: unknown, methods: readonly string[], what: string): void {
+  if (value == null) return;
+  if (typeof value !== 'object' || methods.some((m) => typeof (value as Record<string, unknown>)[m] !== 'function')) {
+    throw new InvalidConfigError(field, value, `must be ${what} (with ${methods.map((m) => `${m}()`).join(', ')})`);
+  }
+}
+
+function monitorNameOf(monitor: PoolMonitor, pool: ManagedPool): string | null {
+  for (const name of monitor.poolNames) if (monitor.getPool(name) === pool) return name;
+  return null;
+}
+
+/**
+ * Turns the `pools` option into entries, validating every component, and creates what the app
+ * provides itself: a `PoolMonitor` per pool without one (when `autoMonitor` is not `false`) and a
+ * `DashboardProvider` per pool with a monitor. Returns the entries and what to close with the app.
+ */
+export function resolvePools(
+  option: unknown,
+  autoMonitor: false | PoolMonitorOptions,
+): { entries: Map<string, PoolEntry>; owned: PoolMonitor[] } {
+  if (typeof option !== 'object' || option === null) {
+    throw new InvalidConfigError('pools', option, 'must be a record of named pools or an array of pools (at least one)');
+  }
+  const raw: [string | undefined, unknown, string][] = Array.isArray(option)
+    ? option.map((item, i) => [undefined, item, `pools[${i}]`])
+    : Object.entries(option).map(([key, item]) => [key, item, `pools.${key}`]);
+  if (raw.length === 0) throw new InvalidConfigError('pools', option, 'must name at least one pool');
+  const entries = new Map<string, PoolEntry>();
+  const owned: PoolMonitor[] = [];
+  const seen = new Set<unknown>();
+  try {
+    for (const [key, item, field] of raw) {
+      const spec: ManagedPoolOptions = isPool(item) ? { pool: item } : (item as ManagedPoolOptions);
+      if (typeof spec !== 'object' || spec === null || !isPool(spec.pool)) {
+        throw new InvalidConfigError(
+          field,
+          item,
+          'must be a ConnectionPool or { pool, monitor?, leakDetector?, dashboard?, partitions?, queue?, exporter? }',
+        );
+      }
+      for (const k of Object.keys(spec)) {
+        if (!ENTRY_KEYS.includes(k))
+          throw new InvalidConfigError(`${field}.${k}`, '[value]', `is not a pool option; known: ${ENTRY_KEYS.join(', ')}`);
+      }
+      const name = spec.name ?? key ?? spec.pool.name;
+      if (typeof name !== 'string' || !POOL_NAME.test(name)) {
+        throw new InvalidConfigError(`${field}.name`, name, 'must be 1 to 128 characters without spaces, slashes, backslashes, ?, # or %');
+      }
+      if (entries.has(name)) throw new InvalidConfigError(`${field}.name`, name, 'is used by another pool; names must be unique');
+      if (seen.has(spec.pool)) throw new InvalidConfigError(`${field}.pool`, spec.pool.name, 'is listed twice');
+      seen.add(spec.pool);
+      needs(`${field}.monitor`, spec.monitor, ['statistics', 'allStatistics', 'getPool'], 'a PoolMonitor');
+      needs(`${field}.leakDetector`, spec.leakDetector, ['getLeaks', 'statistics'], 'a LeakDetector');
+      needs(`${field}.dashboard`, spec.dashboard, ['getDashboardData'], 'a DashboardProvider');
+      needs(`${field}.partitions`, spec.partitions, ['listPartitions', 'getPartitionStatistics'], 'a PartitionManager');
+      needs(`${field}.exporter`, spec.exporter, ['export'], 'a MonitoringExporter');
+      if (
+        spec.queue != null &&
+        (typeof spec.queue !== 'object' || (typeof spec.queue.statistics !== 'function' && typeof spec.queue.values !== 'function'))
+      ) {
+        throw new InvalidConfigError(`${field}.queue`, spec.queue, 'must be a WaitQueue (values()) or a queue with statistics()');
+      }
+      let monitor = spec.monitor ?? null;
+      let monitorName: string | null = null;
+      if (monitor !== null) {
+        monitorName = monitorNameOf(monitor, spec.pool);
+        if (monitorName === null) {
+          throw new InvalidConfigError(
+            `${field}.monitor`,
+            '[PoolMonitor]',
+            `does not watch pool '${spec.pool.name}'; attach it first (monitor.attach(pool))`,
+          );
+        }
+      } else if (autoMonitor !== false) {
+        monitor = new PoolMonitor(null, autoMonitor);
+        owned.push(monitor);
+        monitor.attach(spec.pool, { name });
+        monitorName = name;
+      }
+      const leakDetector = spec.leakDetector ?? null;
+      const partitions = spec.partitions ?? null;
+      const queue = spec.queue ?? (spec.pool.waitQueue as QueueLike);
+      let dashboard: DashboardProviderLike<object> | null = spec.dashboard ?? null;
+      if (dashboard === null && monitor !== null) {
+        dashboard = new DashboardProvider(monitor, 1_000, {
+          leakDetector: leakDetector as never,
+          partitions,
+          ...(spec.queue != null && typeof spec.queue.statistics === 'function' ? { queue: spec.queue as never } : {}),
+        }) as DashboardProviderLike<DashboardData>;
+      }
+      entries.set(name, {
+        name,
+        pool: spec.pool,
+        monitor,
+        monitorName,
+        leakDetector,
+        dashboard,
+        partitions,
+        queue,
+        exporter: spec.exporter ?? null,
+        features: {
+          monitor: monitor !== null,
+          leakDetector: leakDetector !== null,
+          dashboard: dashboard !== null,
+          partitions: partitions !== null,
+          queue: spec.queue != null || typeof (queue as { statistics?: unknown }).statistics === 'function',
+          exporter: spec.exporter != null,
+        },
+      });
+    }
+  } catch (error) {
+    for (const m of owned) m.close();
+    throw error;
+  }
+  return { entries, owned };
+}
+
+/**
+ * The leaks of one pool: the detector's reports for it, or, without a detector, the borrows the pool
+ * flagged itself (`leakDetectionThresholdMs`).
+ */
+export function leaksOf(entry: PoolEntry): { source: 'detector' | 'pool'; active: number; detected: number; reports: LeakReport[] } {
+  if (entry.leakDetector !== null) {
+    const reports = entry.leakDetector.getLeaks().filter((r) => r.poolName === entry.pool.name);
+    const stats = entry.leakDetector.statistics() as { detected: number };
+    return { source: 'detector', active: reports.length, detected: stats.detected, reports };
+  }
+  const threshold = entry.pool.config.leakDetectionThresholdMs ?? 0;
+  const reports: LeakReport[] = [];
+  for (const c of entry.pool.connections()) {
+    if (!c.leakReported || c.acquiredAt === undefined || c.heldMs === undefined) continue;
+    const ctx = c.context as { partition?: unknown; partitionId?: unknown } | null | undefined;
+    const partition =
+      typeof ctx === 'object' && ctx !== null
+        ? typeof ctx.partition === 'string'
+          ? ctx.partition
+          : typeof ctx.partitionId === 'string'
+            ? ctx.partitionId
+            : undefined
+        : undefined;
+    reports.push({
+      poolName: entry.pool.name,
+      connectionId: c.id,
+      activeDurationMs: c.heldMs,
+      acquiredAt: c.acquiredAt,
+      detectedAt: c.acquiredAt + threshold,
+      context: c.context,
+      partition,
+      label: c.label,
+      stack: c.stack,
+      approximate: false,
+    });
+  }
+  reports.sort((a, b) => a.acquiredAt - b.acquiredAt || a.connectionId - b.connectionId);
+  return { source: 'pool', active: reports.length, detected: entry.pool.statistics().leaksDetected, reports };
+}
