@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { abortable, ConnectionLifecycle, type FactoryCounters } from '@pool/core/adapter';
 import type { Redis } from 'ioredis';
 
 /** How `reset()` cleaned a session: the `RESET` command (Redis 6.2+), or the commands older servers have. */
@@ -9,7 +10,8 @@ export interface ConnectionHost {
   readonly describe: string;
   /** The database a clean connection has selected (`db` of the config). */
   readonly db: number;
-  readonly stats: { commandErrors: number };
+  /** Counts the borrowers' failed commands (`queryErrors`). */
+  readonly counters: FactoryCounters;
 }
 
 /** @internal */
@@ -29,21 +31,6 @@ const SESSION = new Set(['hello', 'auth', 'readonly', 'readwrite', 'monitor', 'r
 const CLIENT_SESSION = new Set(['setname', 'tracking', 'reply', 'no-evict', 'no-touch', 'caching', 'setinfo']);
 
 let connectionCounter = 0;
-
-/** Rejects with the signal's reason when it aborts; never settles otherwise. */
-function whenAborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
-}
-
-/** Runs `fn` (ioredis commands), abandoned with the signal's reason when it aborts first. */
-async function bounded<T>(running: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return running;
-  running.catch(() => {}); // settled after an abort: its outcome is not interesting any more
-  return Promise.race([running, whenAborted(signal)]);
-}
 
 /**
  * One Redis connection from {@link redisFactory}: an ioredis client used by one borrower at a time,
@@ -66,7 +53,7 @@ export class RedisConnection {
   /** A number unique in this process, for logs. */
   readonly serial: number;
   readonly #host: ConnectionHost;
-  readonly #markBroken: (error?: unknown) => void;
+  readonly #lifecycle: ConnectionLifecycle;
   #clientId: number | null = null;
   #db: number;
   #multi = false;
@@ -78,9 +65,6 @@ export class RedisConnection {
   #blocking = 0;
   #internal = false;
   #lastError: unknown = undefined;
-  #brokenError: unknown = undefined;
-  #closing = false;
-  #live = false;
 
   /** @internal Made by the factory only. */
   constructor(client: Redis, host: ConnectionHost, markBroken: (error?: unknown) => void) {
@@ -88,7 +72,7 @@ export class RedisConnection {
     this.serial = ++connectionCounter;
     this.#host = host;
     this.#db = host.db;
-    this.#markBroken = markBroken;
+    this.#lifecycle = new ConnectionLifecycle(markBroken);
     const send = client.sendCommand.bind(client) as (command: SentCommand, ...rest: unknown[]) => Promise<unknown>;
     // Every command leaves through sendCommand (plain calls, pipelines, multi/exec, call()).
     (client as unknown as { sendCommand: (command: SentCommand, ...rest: unknown[]) => Promise<unknown> }).sendCommand = (
@@ -104,7 +88,7 @@ export class RedisConnection {
       this.#lastError = error;
     });
     client.on('close', () => {
-      if (!this.#closing) this.#broke(this.#lastError ?? new Error('Connection closed by the server'));
+      this.#lifecycle.markBroken(this.#lastError ?? new Error('Connection closed by the server'));
     });
   }
 
@@ -135,12 +119,12 @@ export class RedisConnection {
 
   /** True once the connection broke (`CLIENT KILL`, server restart, network error). */
   get broken(): boolean {
-    return this.#brokenError !== undefined;
+    return this.#lifecycle.broken;
   }
 
   /** Why it broke, if it did. */
   get brokenError(): unknown {
-    return this.#brokenError;
+    return this.#lifecycle.brokenError;
   }
 
   /**
@@ -150,7 +134,7 @@ export class RedisConnection {
    */
   get dirty(): boolean {
     return (
-      this.#brokenError !== undefined ||
+      this.#lifecycle.broken ||
       this.#inflight > 0 ||
       this.#multi ||
       this.#watching ||
@@ -167,8 +151,7 @@ export class RedisConnection {
 
   /** A short description (never the password). */
   toString(): string {
-    const state = this.#brokenError !== undefined ? 'broken' : this.#closing ? 'closed' : 'open';
-    return `RedisConnection(#${this.serial}, id ${this.#clientId ?? '-'}, ${state}, ${this.#host.describe})`;
+    return `RedisConnection(#${this.serial}, id ${this.#clientId ?? '-'}, ${this.#lifecycle.status}, ${this.#host.describe})`;
   }
 
   /** @internal */
@@ -178,8 +161,7 @@ export class RedisConnection {
 
   /** @internal What the factory needs. */
   get [kInternals](): {
-    closing(): void;
-    live(): void;
+    lifecycle: ConnectionLifecycle;
     setClientId(id: number): void;
     run(parts: string[], signal?: AbortSignal): Promise<unknown>;
     reset(command: RedisResetCommand, signal: AbortSignal, restore: RestoreSteps): Promise<void>;
@@ -187,17 +169,12 @@ export class RedisConnection {
     busy(): boolean;
   } {
     return {
-      closing: () => {
-        this.#closing = true;
-      },
-      live: () => {
-        this.#live = true;
-      },
+      lifecycle: this.#lifecycle,
       setClientId: (id) => {
         this.#clientId = id;
       },
       run: (parts, signal) =>
-        bounded(
+        abortable(
           this.#internally(() => this.client.call(parts[0] as string, ...parts.slice(1))),
           signal,
         ),
@@ -220,7 +197,7 @@ export class RedisConnection {
     command.promise.then(done, (error: unknown) => {
       done();
       // The client's own handshake (before the pool has the connection) and our commands are not the borrower's.
-      if (this.#live && !this.#internal) this.#host.stats.commandErrors++;
+      if (this.#lifecycle.live && !this.#internal) this.#host.counters.queryErrors++;
       return error;
     });
     if (this.#internal) return;
@@ -302,24 +279,17 @@ export class RedisConnection {
     this.#db = this.#host.db;
   }
 
-  #broke(error: unknown): void {
-    if (this.#brokenError !== undefined || this.#closing) return;
-    this.#brokenError = error;
-    // Before the pool has it, create() sees `broken` and fails instead.
-    if (this.#live) this.#markBroken(error);
-  }
-
   /**
    * Returns the connection to the state of a new one. A blocking command still running (a borrower
    * gave up on a `BLPOP`) would hold the reset back until it returns: the reset fails at once instead
    * and the pool replaces the connection.
    */
   async #reset(command: RedisResetCommand, signal: AbortSignal, restore: RestoreSteps): Promise<void> {
-    if (this.#brokenError !== undefined) throw this.#brokenError;
+    if (this.#lifecycle.broken) throw this.#lifecycle.brokenError;
     if (this.#blocking > 0) throw new Error('A blocking command is still running on this connection; it cannot be reset');
     const client = this.client;
     if (this.#subscribed)
-      await bounded(
+      await abortable(
         this.#internally(() => this.#unsubscribeAll()),
         signal,
       );
@@ -346,7 +316,7 @@ export class RedisConnection {
     } finally {
       this.#internal = false;
     }
-    await bounded(Promise.all(steps), signal);
+    await abortable(Promise.all(steps), signal);
     this.#clean();
   }
 }

@@ -1,32 +1,18 @@
-import { inspect } from 'node:util';
 import { InvalidConfigError } from '@pool/core';
 import { FaultProxy } from '@pool/testkit';
+import { expectNoSecret, timeoutContext, useCleanup } from '@pool/testkit/conformance';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RedisConnection } from './connection.js';
-import { type RedisFactory, type RedisFactoryOptions, redisFactory } from './factory.js';
+import { type RedisFactoryOptions, redisFactory } from './factory.js';
 import { admin, clientInfo, kill, REDIS_TARGET, REDIS_URL, SECRET, secretUrl, uniqueKey, urlVia } from './test-support/redis.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => {});
-});
+const cleanup = useCleanup();
 
-async function connect(
-  options: RedisFactoryOptions = {},
-  url: string = REDIS_URL,
-): Promise<{ factory: RedisFactory; conn: RedisConnection; markBroken: ReturnType<typeof vi.fn> }> {
+async function connect(options: RedisFactoryOptions = {}, url: string = REDIS_URL) {
   const factory = redisFactory(url, options);
-  const markBroken = vi.fn();
-  const conn = await factory.create({ signal: AbortSignal.timeout(10_000), markBroken });
-  cleanups.push(() => factory.close(conn, { signal: AbortSignal.timeout(5_000) }));
-  return { factory, conn, markBroken };
+  return { ...(await cleanup.open(factory)), factory };
 }
-
-const signal = (): { signal: AbortSignal } => ({ signal: AbortSignal.timeout(10_000) });
 
 /** What the server says about a connection's session (seen from another connection). */
 async function server(conn: RedisConnection): Promise<{ db: string; sub: string; psub: string; multi: string; name: string }> {
@@ -60,7 +46,7 @@ describe.each(['reset', 'commands'] as const)("redisFactory: dirty tracking and 
     for (const [what, change] of changes) {
       await change();
       expect([what, factory.isDirty(conn)]).toEqual([what, true]);
-      await factory.reset(conn, signal());
+      await factory.reset(conn, timeoutContext());
       expect([what, factory.isDirty(conn)]).toEqual([what, false]);
       expect([what, await server(conn)]).toEqual([what, CLEAN]);
       expect(await conn.client.ping()).toBe('PONG');
@@ -71,7 +57,7 @@ describe.each(['reset', 'commands'] as const)("redisFactory: dirty tracking and 
     const { factory, conn } = await connect({ resetMode });
     const key = uniqueKey('unwatch');
     await conn.client.watch(key);
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     await admin('SET', key, 'changed by someone else', 'EX', 60);
     expect(await conn.client.multi().set(key, 'mine').exec()).toEqual([[null, 'OK']]);
     await admin('DEL', key);
@@ -80,7 +66,7 @@ describe.each(['reset', 'commands'] as const)("redisFactory: dirty tracking and 
   it('authenticates again after the reset, keeping the ACL user', async () => {
     const { factory, conn } = await connect({ resetMode }, await secretUrl());
     await conn.client.client('SETNAME', 'changed');
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect((await clientInfo(conn.clientId)).user).toBe('pool_redis_secret');
     expect(await conn.client.call('ACL', 'WHOAMI')).toBe('pool_redis_secret');
   });
@@ -90,13 +76,12 @@ describe.each(['reset', 'commands'] as const)("redisFactory: dirty tracking and 
     expect(conn.db).toBe(2);
     await conn.client.select(4);
     expect(factory.isDirty(conn)).toBe(true);
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect((await clientInfo(conn.clientId)).db).toBe('2');
     const named = redisFactory({ ...REDIS_TARGET, connectionName: 'pool-worker' }, { resetMode });
-    const c = await named.create({ signal: AbortSignal.timeout(10_000), markBroken: () => {} });
-    cleanups.push(() => named.close(c, signal()));
+    const { conn: c } = await cleanup.open(named);
     await c.client.client('SETNAME', 'other');
-    await named.reset(c, signal());
+    await named.reset(c, timeoutContext());
     expect((await clientInfo(c.clientId)).name).toBe('pool-worker');
   });
 });
@@ -108,7 +93,7 @@ describe('redisFactory: reset', () => {
     expect(factory.serverVersion).toBe(`${version?.[1]}.${version?.[2]}`);
     const spy = vi.spyOn(conn.client, 'call');
     await conn.client.select(1);
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     const major = Number(version?.[1]);
     const minor = Number(version?.[2]);
     expect(spy.mock.calls.some((c) => c[0] === 'RESET')).toBe(major > 6 || (major === 6 && minor >= 2));
@@ -119,7 +104,7 @@ describe('redisFactory: reset', () => {
     const blocked = conn.client.blpop(uniqueKey('never'), 0);
     blocked.catch(() => {});
     expect(factory.isDirty(conn)).toBe(true);
-    await expect(factory.reset(conn, signal())).rejects.toThrow(/blocking command is still running/);
+    await expect(factory.reset(conn, timeoutContext())).rejects.toThrow(/blocking command is still running/);
   });
 
   it('re-runs onConnect after a reset, and what it sets is the clean state', async () => {
@@ -129,7 +114,7 @@ describe('redisFactory: reset', () => {
     const { factory, conn } = await connect({ onConnect });
     expect(factory.isDirty(conn)).toBe(false);
     await conn.client.select(2);
-    await factory.reset(conn, signal());
+    await factory.reset(conn, timeoutContext());
     expect(onConnect).toHaveBeenCalledTimes(2);
     expect((await clientInfo(conn.clientId)).name).toBe('from-on-connect');
     expect(factory.isDirty(conn)).toBe(false);
@@ -139,9 +124,9 @@ describe('redisFactory: reset', () => {
 describe('redisFactory: validation and killed connections', () => {
   it('pings by default, sends validationCommand or the pool validator command when given', async () => {
     const { factory, conn } = await connect({ validationCommand: 'EXISTS health' });
-    expect(await factory.validate(conn, signal())).toBe(true);
-    expect(await factory.validate(conn, { ...signal(), query: 'NO_SUCH_COMMAND' })).toBe(false);
-    expect(await factory.validate(conn, { ...signal(), query: 'PING' })).toBe(true);
+    expect(await factory.validate(conn, timeoutContext())).toBe(true);
+    expect(await factory.validate(conn, { ...timeoutContext(), query: 'NO_SUCH_COMMAND' })).toBe(false);
+    expect(await factory.validate(conn, { ...timeoutContext(), query: 'PING' })).toBe(true);
   });
 
   it('rejects with the signal reason when a slow validation is aborted', async () => {
@@ -158,8 +143,8 @@ describe('redisFactory: validation and killed connections', () => {
     await vi.waitFor(() => expect(markBroken).toHaveBeenCalledTimes(1), { timeout: 10_000 });
     expect(conn.broken).toBe(true);
     expect(factory.isDirty(conn)).toBe(true);
-    expect(await factory.validate(conn, signal())).toBe(false);
-    await expect(factory.reset(conn, signal())).rejects.toThrow();
+    expect(await factory.validate(conn, timeoutContext())).toBe(false);
+    await expect(factory.reset(conn, timeoutContext())).rejects.toThrow();
     // No offline queue, no reconnection: a command on a dead connection fails instead of waiting.
     await expect(conn.client.get('x')).rejects.toThrow(/closed|writeable/i);
     expect(conn.client.status).toBe('end');
@@ -179,9 +164,9 @@ describe('redisFactory: validation and killed connections', () => {
 describe('redisFactory: connecting', () => {
   it('aborts a connect that a stalled network never answers, and closes its socket', async () => {
     const proxy = await FaultProxy.start({ target: REDIS_TARGET });
-    cleanups.push(() => proxy.close());
+    cleanup.defer(() => proxy.close());
     proxy.stall();
-    const factory = redisFactory(urlVia(proxy));
+    const factory = redisFactory(urlVia(proxy, REDIS_URL));
     const controller = new AbortController();
     const creating = factory.create({ signal: controller.signal, markBroken: () => {} });
     await vi.waitFor(() => expect(proxy.connections).toBe(1), { timeout: 10_000 });
@@ -197,7 +182,7 @@ describe('redisFactory: connecting', () => {
     const factory = redisFactory(url.toString());
     const error = await factory.create({ signal: AbortSignal.timeout(10_000), markBroken: () => {} }).catch((e: unknown) => e);
     expect(String(error)).toMatch(/WRONGPASS|invalid/i);
-    expect(`${(error as Error).message} ${(error as Error).stack} ${inspect(error, { depth: 6 })}`).not.toContain(SECRET);
+    expectNoSecret(SECRET, error);
   });
 });
 
@@ -238,15 +223,7 @@ describe('redisFactory: bad input and secrets', () => {
   it('never shows the password in toString, inspect or statistics', async () => {
     const { factory, conn } = await connect({}, await secretUrl());
     await conn.client.ping();
-    for (const text of [
-      String(factory),
-      inspect(factory, { depth: 8 }),
-      JSON.stringify(factory.statistics()),
-      String(conn),
-      inspect(conn, { depth: 8 }),
-    ]) {
-      expect(text).not.toContain(SECRET);
-    }
+    expectNoSecret(SECRET, factory, factory.statistics(), conn);
     expect(String(factory)).toMatch(/^RedisFactory\(redis:\/\/pool_redis_secret@\S+, resetMode auto\)$/);
   });
 

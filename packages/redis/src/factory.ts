@@ -1,9 +1,22 @@
 import { inspect } from 'node:util';
 import type { ConnectionFactory, CreateContext, FactoryStatistics, OperationContext, ValidateContext } from '@pool/core';
 import { InvalidConfigError } from '@pool/core';
+import {
+  abortable,
+  checkInteger,
+  checkOneOf,
+  checkOptionalFunction,
+  checkOptionKeys,
+  collectSecrets,
+  describeEndpoint,
+  FactoryCounters,
+  parseConnectionUrl,
+  redactUrl,
+  runOrAbandon,
+  scrubSecrets,
+} from '@pool/core/adapter';
 import IORedis, { type RedisOptions } from 'ioredis';
 import { type ConnectionHost, kInternals, RedisConnection, type RedisResetCommand, type RestoreSteps } from './connection.js';
-import { redactUrl, scrub } from './redact.js';
 
 /**
  * How `reset()` cleans a dirty connection. `'auto'` (default): `'reset'` when the server is Redis 6.2
@@ -37,7 +50,7 @@ export interface RedisFactoryOptions {
 /** ioredis options, or a URL (`redis://user:password@host:6379/0`, `rediss://` for TLS). */
 export type RedisConfig = string | RedisOptions;
 
-const OPTION_KEYS = ['resetMode', 'validationCommand', 'onConnect', 'Redis'];
+const OPTION_KEYS: readonly string[] = ['resetMode', 'validationCommand', 'onConnect', 'Redis'];
 const RESET_MODES: readonly RedisResetMode[] = ['auto', 'reset', 'commands'];
 
 /**
@@ -56,33 +69,24 @@ const FORCED: Readonly<Record<string, { value: unknown; why: string }>> = {
   autoResendUnfulfilledCommands: { value: false, why: 'a pooled connection never reconnects, so nothing is resent' },
 };
 
+const URL_RULES = { schemes: ['redis://', 'rediss://'], example: 'redis://user:password@host:6379/0' };
+
 function checkUrl(url: unknown): string {
-  if (typeof url !== 'string' || url.trim() === '') throw new InvalidConfigError('url', url, 'must be a non-empty redis:// URL');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new InvalidConfigError('url', redactUrl(url), 'is not a valid URL; expected redis://user:password@host:6379/0');
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new InvalidConfigError('url', redactUrl(url), "must start with 'redis://' or 'rediss://'");
-  }
+  const parsed = parseConnectionUrl('url', url, URL_RULES);
   const db = parsed.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d+$/.test(db)) throw new InvalidConfigError('url', redactUrl(url), 'names a database that is not a number');
-  return url;
+  if (db !== '' && !/^\d+$/.test(db))
+    throw new InvalidConfigError('url', redactUrl(url as string), 'names a database that is not a number');
+  return url as string;
 }
 
 function describe(options: RedisOptions): string {
-  const user = options.username ?? '';
-  const where = options.path ?? `${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`;
-  return `redis://${user}${user === '' ? '' : '@'}${where}/${options.db ?? 0}`;
-}
-
-/** Settles with the signal's reason when it aborts. */
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  return describeEndpoint({
+    scheme: 'redis',
+    user: options.username,
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 6379,
+    socketPath: options.path,
+    database: options.db ?? 0,
   });
 }
 
@@ -125,23 +129,12 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
     if (typeof config === 'string') resolved = parseIoredisUrl(checkUrl(config));
     else if (typeof config === 'object' && config !== null && !Array.isArray(config)) resolved = { ...config };
     else throw new InvalidConfigError('config', config, 'must be a redis:// URL or an ioredis options object');
-    if (typeof options !== 'object' || options === null) throw new InvalidConfigError('options', options, 'must be an object');
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.includes(key)) {
-        throw new InvalidConfigError(
-          key,
-          (options as Record<string, unknown>)[key],
-          `is not a redisFactory option; known: ${OPTION_KEYS.join(', ')}`,
-        );
-      }
-    }
-    const mode = options.resetMode ?? 'auto';
-    if (!RESET_MODES.includes(mode)) throw new InvalidConfigError('resetMode', mode, "must be 'auto', 'reset' or 'commands'");
+    checkOptionKeys(options, OPTION_KEYS, 'redisFactory');
+    const mode = checkOneOf('resetMode', options.resetMode ?? 'auto', RESET_MODES);
     const command = options.validationCommand ?? 'PING';
     if (typeof command !== 'string' || command.trim() === '')
       throw new InvalidConfigError('validationCommand', command, "must be a non-empty command such as 'PING'");
-    const onConnect = options.onConnect ?? null;
-    if (onConnect !== null && typeof onConnect !== 'function') throw new InvalidConfigError('onConnect', onConnect, 'must be a function');
+    const onConnect = checkOptionalFunction('onConnect', options.onConnect);
     const Redis = options.Redis ?? (IORedis as unknown as RedisClass);
     if (typeof Redis !== 'function') throw new InvalidConfigError('Redis', Redis, "must be a client class such as ioredis's Redis");
 
@@ -159,12 +152,8 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
         'must be a non-negative integer (null would let commands wait forever)',
       );
     }
-    const db = resolved.db ?? 0;
-    if (typeof db !== 'number' || !Number.isInteger(db) || db < 0) throw new InvalidConfigError('db', db, 'must be a non-negative integer');
-    const port = resolved.port;
-    if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65_535)) {
-      throw new InvalidConfigError('port', port, 'must be an integer between 1 and 65535');
-    }
+    const db = checkInteger('db', resolved.db ?? 0, 0);
+    if (resolved.port !== undefined) checkInteger('port', resolved.port, 1, 65_535);
 
     this.resetMode = mode;
     this.validationCommand = command;
@@ -173,10 +162,10 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
       ...Object.fromEntries(Object.entries(FORCED).map(([k, r]) => [k, r.value])),
       maxRetriesPerRequest: retries ?? 0,
     } as RedisOptions;
-    this.#secrets = typeof resolved.password === 'string' && resolved.password !== '' ? [resolved.password] : [];
+    this.#secrets = collectSecrets([resolved.password]);
     this.#onConnect = onConnect;
     this.#Redis = Redis;
-    this.#host = { describe: describe(resolved), db, stats: { commandErrors: 0 } };
+    this.#host = { describe: describe(resolved), db, counters: new FactoryCounters() };
     if (mode !== 'auto') this.#resetCommand = Promise.resolve(mode);
   }
 
@@ -197,32 +186,26 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
     const client = new this.#Redis({ ...this.#options });
     const conn = new RedisConnection(client, this.#host, ctx.markBroken);
     const internals = conn[kInternals];
-    const onAbort = (): void => {
-      internals.closing();
-      hangUp(client);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      const connecting = client.connect();
-      connecting.catch(() => {});
-      await Promise.race([connecting, aborted(signal)]);
+    const setUp = async (): Promise<void> => {
+      await abortable(client.connect(), signal);
       const id = await internals.run(['CLIENT', 'ID'], signal);
       internals.setClientId(Number(id));
       if (this.#resetCommand === null) this.#resetCommand = this.#detect(conn, signal);
       await this.#resetCommand.catch(() => undefined);
-      if (this.#onConnect !== null) await Promise.race([Promise.resolve(this.#onConnect(conn)), aborted(signal)]);
+      if (this.#onConnect !== null) await abortable(this.#onConnect(conn), signal);
       internals.clean();
       if (conn.broken) throw conn.brokenError;
-    } catch (error) {
-      internals.closing();
+    };
+    const abandon = (): void => {
+      internals.lifecycle.markClosing();
       hangUp(client);
+    };
+    await runOrAbandon(signal, setUp, abandon).catch((error: unknown) => {
       // ioredis rejects connect() with a bare "Connection is closed." and emits the cause (WRONGPASS,
       // ECONNREFUSED...) as an 'error' event, which the connection kept.
-      throw scrub(signal.aborted || !conn.broken ? error : conn.brokenError, this.#secrets);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
-    internals.live();
+      throw scrubSecrets(signal.aborted || !conn.broken ? error : conn.brokenError, this.#secrets);
+    });
+    internals.lifecycle.markLive();
     this.#open.add(conn);
     return conn;
   }
@@ -269,10 +252,10 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
     try {
       await conn[kInternals].reset(command, ctx.signal, this.#restoreSteps(conn));
     } catch (error) {
-      throw scrub(error, this.#secrets);
+      throw scrubSecrets(error, this.#secrets);
     }
     if (this.#onConnect !== null) {
-      await Promise.race([Promise.resolve(this.#onConnect(conn)), aborted(ctx.signal)]);
+      await abortable(this.#onConnect(conn), ctx.signal);
       conn[kInternals].clean();
     }
   }
@@ -304,14 +287,14 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
     const internals = conn[kInternals];
     // A command still running (a BLPOP whose caller gave up) would hold QUIT back: close the socket.
     const busy = internals.busy();
-    internals.closing();
+    internals.lifecycle.markClosing();
     const client = conn.client;
     if (ctx.signal.aborted || conn.broken || busy || client.status !== 'ready') {
       hangUp(client);
       return;
     }
     try {
-      await Promise.race([client.quit(), aborted(ctx.signal)]);
+      await abortable(client.quit(), ctx.signal);
     } catch {
       // answered or not, the socket goes
     }
@@ -320,7 +303,7 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
 
   /** Commands that failed on pooled connections (`queryErrors`). Never contains secrets. */
   statistics(): FactoryStatistics {
-    return { queryErrors: this.#host.stats.commandErrors };
+    return this.#host.counters.statistics();
   }
 
   /** Connections opened by this factory and not closed yet. */

@@ -1,20 +1,15 @@
 import { ConnectionTimeoutError, InvalidArgumentError, InvalidConfigError } from '@pool/core';
 import { FaultProxy } from '@pool/testkit';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { useCleanup } from '@pool/testkit/conformance';
+import { describe, expect, it, vi } from 'vitest';
 import { createRedisPool, type RedisPool } from './pool.js';
 import { admin, clientInfo, kill, REDIS_TARGET, REDIS_URL, uniqueKey, urlVia } from './test-support/redis.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => {});
-});
+const cleanup = useCleanup();
 
 function pool(options: Parameters<typeof createRedisPool>[1] = {}, url = REDIS_URL): RedisPool {
   const p = createRedisPool(url, options);
-  cleanups.push(() => p.close());
+  cleanup.defer(() => p.close());
   return p;
 }
 
@@ -22,7 +17,7 @@ describe('createRedisPool: what one shared client cannot do', () => {
   it('serves BLPOP on several pooled connections at once: each blocks only its own connection', async () => {
     const redis = pool({ poolConfig: { maxSize: 4 } });
     const queue = uniqueKey('jobs');
-    cleanups.push(() => admin('DEL', queue));
+    cleanup.defer(() => admin('DEL', queue));
     const waiters = [0, 1, 2, 3].map(() => redis.use(({ client }) => client.blpop(queue, 10)));
     await vi.waitFor(() => expect(redis.size().active).toBe(4), { timeout: 10_000 });
     // Four connections are blocked in BLPOP on the server, at the same time.
@@ -42,7 +37,7 @@ describe('createRedisPool: what one shared client cannot do', () => {
   it('keeps a WATCH/MULTI transaction on one connection, and clears WATCH and MULTI left behind', async () => {
     const redis = pool({ poolConfig: { maxSize: 1 } });
     const key = uniqueKey('counter');
-    cleanups.push(() => admin('DEL', key));
+    cleanup.defer(() => admin('DEL', key));
     // An optimistic transaction: WATCH, read, MULTI/EXEC on the same connection.
     const result = await redis.use(async ({ client }) => {
       await client.watch(key);
@@ -167,8 +162,8 @@ describe('createRedisPool survives CLIENT KILL and outages', () => {
 
   it('survives a restart-like outage through a fault proxy: errors while down, healed after', async () => {
     const proxy = await FaultProxy.start({ target: REDIS_TARGET });
-    cleanups.push(() => proxy.close());
-    const redis = createRedisPool(urlVia(proxy), {
+    cleanup.defer(() => proxy.close());
+    const redis = createRedisPool(urlVia(proxy, REDIS_URL), {
       poolConfig: {
         minSize: 2,
         maxSize: 4,
@@ -178,7 +173,7 @@ describe('createRedisPool survives CLIENT KILL and outages', () => {
         maintenanceIntervalMs: 50,
       },
     });
-    cleanups.push(() => redis.close());
+    cleanup.defer(() => redis.close());
     await Promise.all([redis.use((c) => c.client.ping()), redis.use((c) => c.client.ping())]);
     proxy.refuse();
     proxy.killAll();

@@ -2,15 +2,12 @@ import {
   type AcquireOptions,
   ConnectionPool,
   InvalidArgumentError,
-  InvalidConfigError,
   type PoolConfig,
   type PoolConfigOptions,
-  type PoolEventMap,
   type PooledConnection,
   type PoolOptions,
-  type PoolSize,
-  type PoolStatistics,
 } from '@pool/core';
+import { checkOptionKeys, DriverPool } from '@pool/core/adapter';
 import type { RedisConnection } from './connection.js';
 import { type RedisConfig, type RedisFactory, type RedisFactoryOptions, redisFactory } from './factory.js';
 
@@ -38,7 +35,7 @@ export interface RedisSubscribeOptions extends AcquireOptions {
   onError?: (error: unknown) => void;
 }
 
-const FACTORY_KEYS = ['resetMode', 'validationCommand', 'onConnect', 'Redis'];
+const POOL_KEYS = ['poolConfig', 'poolOptions', 'resetMode', 'validationCommand', 'onConnect', 'Redis'];
 
 /**
  * A subscriber holding one pooled connection (from {@link RedisPool.subscribe}). `close()` unsubscribes
@@ -80,33 +77,21 @@ export class RedisSubscription {
 
 /**
  * A pool of dedicated Redis connections on `@pool/core`'s engine: for blocking commands, `MULTI`/`WATCH`
- * transactions, subscribers and slow commands that must not hold up one shared client. `pool` is the
- * underlying `ConnectionPool` for everything else (events, statistics, `acquire`, `resize`...).
+ * transactions, subscribers and slow commands that must not hold up one shared client. `use(fn)` runs
+ * `fn` with a connection of its own and always gives it back (also when `fn` throws: the error is
+ * reported to the pool and rethrown); a connection left in `MULTI`, watching keys, subscribed or on
+ * another database is reset before the next borrower gets it. `pool` is the underlying
+ * `ConnectionPool` for everything else (events, statistics, `acquire`, `resize`...).
+ *
+ * @example
+ * ```ts
+ * const job = await redis.use(({ client }) => client.blpop('jobs', 5)); // blocks only this connection
+ * ```
  */
-export class RedisPool {
-  /** The engine. */
-  readonly pool: ConnectionPool<RedisConnection>;
-  /** The factory. */
-  readonly factory: RedisFactory;
-
+export class RedisPool extends DriverPool<RedisConnection, RedisFactory> {
   /** @internal Use {@link createRedisPool}. */
   constructor(pool: ConnectionPool<RedisConnection>, factory: RedisFactory) {
-    this.pool = pool;
-    this.factory = factory;
-  }
-
-  /**
-   * Runs `fn` with a connection of its own and always gives it back (also when `fn` throws: the error
-   * is reported to the pool and rethrown). A connection left in `MULTI`, watching keys, subscribed or on
-   * another database is reset before the next borrower gets it.
-   *
-   * @example
-   * ```ts
-   * const job = await redis.use(({ client }) => client.blpop('jobs', 5)); // blocks only this connection
-   * ```
-   */
-  use<T>(fn: (conn: RedisConnection, pooled: PooledConnection<RedisConnection>) => T | Promise<T>, options?: AcquireOptions): Promise<T> {
-    return this.pool.use(fn, options);
+    super('RedisPool', pool, factory);
   }
 
   /** Borrows a connection; give it back with `release()` (or `await using`). */
@@ -168,48 +153,6 @@ export class RedisPool {
     }
     return new RedisSubscription(pooled, detach);
   }
-
-  /** Closes the pool: waiters fail, idle connections close, borrowed ones when given back. Idempotent. */
-  close(): Promise<void> {
-    return this.pool.close();
-  }
-
-  /** Same as {@link close}. */
-  end(): Promise<void> {
-    return this.pool.close();
-  }
-
-  /** `await using redis = createRedisPool(...)` closes it at the end of the scope. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.pool.close();
-  }
-
-  /** See `ConnectionPool.size()`. */
-  size(): PoolSize {
-    return this.pool.size();
-  }
-
-  /** See `ConnectionPool.statistics()`. */
-  statistics(): PoolStatistics {
-    return this.pool.statistics();
-  }
-
-  /** Subscribes to a pool event (see `PoolEventMap` in `@pool/core`). */
-  on<K extends keyof PoolEventMap<RedisConnection>>(event: K, listener: (payload: PoolEventMap<RedisConnection>[K]) => void): this {
-    this.pool.on(event, listener);
-    return this;
-  }
-
-  /** Unsubscribes a listener. */
-  off<K extends keyof PoolEventMap<RedisConnection>>(event: K, listener: (payload: PoolEventMap<RedisConnection>[K]) => void): this {
-    this.pool.off(event, listener);
-    return this;
-  }
-
-  /** A short description (never the password). */
-  toString(): string {
-    return `RedisPool(${String(this.pool)}, ${String(this.factory)})`;
-  }
 }
 
 /**
@@ -224,17 +167,8 @@ export class RedisPool {
  * ```
  */
 export function createRedisPool(config: RedisConfig, options: RedisPoolOptions = {}): RedisPool {
-  if (typeof options !== 'object' || options === null) throw new InvalidConfigError('options', options, 'must be an object');
+  checkOptionKeys(options, POOL_KEYS, 'createRedisPool', '(ioredis options go in the first argument)');
   const { poolConfig = {}, poolOptions = {}, ...rest } = options;
-  for (const key of Object.keys(rest)) {
-    if (!FACTORY_KEYS.includes(key)) {
-      throw new InvalidConfigError(
-        key,
-        (rest as Record<string, unknown>)[key],
-        `is not a createRedisPool option; known: poolConfig, poolOptions, ${FACTORY_KEYS.join(', ')} (ioredis options go in the first argument)`,
-      );
-    }
-  }
   const factory = redisFactory(config, rest);
   return new RedisPool(ConnectionPool.open(poolConfig, factory, poolOptions), factory);
 }

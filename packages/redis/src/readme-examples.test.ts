@@ -3,28 +3,23 @@
  * and the seed's pool creation, configuration, acquiring connections and connection validator.
  */
 import { ConnectionPool, ConnectionValidator, PoolConfig } from '@pool/core';
-import { afterEach, expect, it, vi } from 'vitest';
+import { useCleanup } from '@pool/testkit/conformance';
+import { expect, it, vi } from 'vitest';
 import { redisFactory } from './factory.js';
 import { createRedisPool } from './pool.js';
 import { admin, REDIS_URL, uniqueKey } from './test-support/redis.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0)
-    await cleanups
-      .pop()?.()
-      .catch(() => {});
-});
+const cleanup = useCleanup();
 
 it('README quick start: a worker, an optimistic transaction and a subscriber', async () => {
   const key = uniqueKey('readme');
   const [jobs, stock, orders, news] = [`${key}:jobs`, `${key}:stock:42`, `${key}:orders`, `${key}:news`];
-  cleanups.push(() => admin('DEL', jobs, stock, orders));
+  cleanup.defer(() => admin('DEL', jobs, stock, orders));
   await admin('RPUSH', jobs, 'job-1');
   await admin('SET', stock, '3');
 
   const redis = createRedisPool(REDIS_URL, { poolConfig: { maxSize: 16, acquireTimeoutMs: 5_000 } });
-  cleanups.push(() => redis.close());
+  cleanup.defer(() => redis.close());
 
   const job = await redis.use(({ client }) => client.blpop(jobs, 5));
   expect(job).toEqual([jobs, 'job-1']);
@@ -53,7 +48,7 @@ it('README seed translation: builder config, ConnectionPool.create, validator, a
   const config = PoolConfig.builder().minSize(2).maxSize(16).acquireTimeoutMs(5_000).validateOnAcquire(true).build();
   const validator = new ConnectionValidator({ timeoutMs: 1_000 }).withQuery('PING').withFastValidation(true);
   const pool = await ConnectionPool.create(config, redisFactory(REDIS_URL), { validator });
-  cleanups.push(() => pool.close());
+  cleanup.defer(() => pool.close());
   {
     await using conn = await pool.acquire();
     const entries = await conn.connection.client.xread('BLOCK', 50, 'STREAMS', events, '$');

@@ -1,24 +1,16 @@
+import { addressOf, serverUrl, uniqueName } from '@pool/testkit';
 import { Redis } from 'ioredis';
 
+export { urlVia } from '@pool/testkit';
+
 /** The test server, from REDIS_URL (default: the local Redis without a password). */
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const REDIS_URL = serverUrl('REDIS_URL', 'redis://127.0.0.1:6379');
 
 /** REDIS_URL's host and port. */
-export const REDIS_TARGET = (() => {
-  const url = new URL(REDIS_URL);
-  return { host: url.hostname, port: Number(url.port || 6379) };
-})();
+export const REDIS_TARGET = addressOf(REDIS_URL, 6379);
 
 /** The password of the ACL user {@link secretUrl} uses (a secret that must never be shown). */
 export const SECRET = 'pool-r3dis-s3cret';
-
-/** A URL to `host:port` with REDIS_URL's credentials and database. */
-export function urlVia(address: { host: string; port: number }, base = REDIS_URL): string {
-  const url = new URL(base);
-  url.hostname = address.host;
-  url.port = String(address.port);
-  return url.toString();
-}
 
 /** Runs one command on a short-lived admin connection. */
 export async function admin(command: string, ...args: (string | number)[]): Promise<unknown> {
@@ -64,5 +56,5 @@ export async function clientInfo(clientId: number | null): Promise<Record<string
 
 /** A key prefix unique to this test run, so parallel test runs never share keys. */
 export function uniqueKey(prefix: string): string {
-  return `pool:redis:test:${prefix}:${process.pid}:${Date.now().toString(36)}:${Math.floor(Math.random() * 1e6).toString(36)}`;
+  return uniqueName(`pool:redis:test:${prefix}`, ':');
 }
