@@ -60,10 +60,10 @@ describe('ClusterBudget with the real Redis', () => {
 
   it('wakes a waiting instance through pub/sub as soon as a slot is given back (on a client with a keyPrefix)', async () => {
     const client = new Redis(REDIS_URL, { keyPrefix: `${prefix}kp:` });
-    cleanup.push(async () => client.disconnect());
     // retryIntervalMs far beyond the test's wait: only the channel can wake b in time.
     const a = budget({ redis: client, maxConnections: 1, retryIntervalMs: 60_000, commandTimeoutMs: 2_000 });
     const b = budget({ redis: client, maxConnections: 1, retryIntervalMs: 60_000, commandTimeoutMs: 2_000 });
+    cleanup.push(async () => client.disconnect()); // after the budgets closed
     const pa = await a.createPool({ maxSize: 1 }, factory());
     const pb = await b.createPool({ maxSize: 1, acquireTimeoutMs: 30_000 }, factory());
     cleanup.unshift(

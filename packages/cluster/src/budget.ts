@@ -810,26 +810,30 @@ export class ClusterBudget {
   }
 
   /**
-   * When every attached pool of `group` has stopped needing connections (no waiter, at least `minSize`
-   * open), its queued requests fail with `makeError()`: the pool records a failed creation (the cause
-   * its next timed-out callers see) instead of holding a ticket for a slot nobody wants.
+   * Requests of `group` beyond what its attached pools still need (a waiting caller each, plus what
+   * they lack of `minSize`) fail with `makeError()`: the pool records a failed creation (the cause its
+   * next timed-out callers see) instead of holding a ticket for a slot nobody wants.
    */
   #abandonIfUnneeded(group: Group, makeError: () => PoolError): void {
     if (group.pools.size === 0) return;
+    // Connections the attached pools still want: one per waiting caller, plus what they lack of minSize.
+    let needed = 0;
     for (const h of group.pools) {
       const pool = h.pool;
       if (pool.state !== 'open') continue;
       const s = pool.size();
-      if (s.waiting > 0 || s.total < h.minSize) return;
+      needed += s.waiting + Math.max(0, h.minSize - s.total);
     }
     group.prune();
-    if (group.queue.length === 0) return;
+    const extra = group.queue.length - needed;
+    if (extra <= 0) return;
+    // The newest requests go: the older ones have waited longest for their slot.
     const error = makeError();
-    for (const req of group.queue.splice(0)) {
+    for (const req of group.queue.splice(group.queue.length - extra, extra)) {
       this.#counters.abandoned++;
       this.#settle(req, error);
     }
-    group.refusing = false;
+    if (group.queue.length === 0) group.refusing = false;
   }
 
   // ---------------------------------------------------------------- Redis unreachable
