@@ -922,7 +922,7 @@ export class ManagementApp {
     if (length !== null) {
       if (!/^\d+$/.test(length))
         throw new ManagementError(400, `Content-Length ${JSON.stringify(length)} is not a number`, { field: 'header.content-length' });
-      if (Number(length) > max) throw new ManagementError(413, `The body is ${length} bytes; at most ${max} are accepted`);
+      if (Number(length) > max) throw new ManagementError(413, `The body is ${length} bytes, larger than the ${max} bytes accepted`);
     }
     let text = '';
     if (request.body !== null) {
@@ -935,7 +935,7 @@ export class ManagementApp {
         size += value.byteLength;
         if (size > max) {
           await reader.cancel().catch(() => {});
-          throw new ManagementError(413, `The body exceeds ${max} bytes`);
+          throw new ManagementError(413, `The body is larger than the ${max} bytes accepted`);
         }
         chunks.push(value);
       }

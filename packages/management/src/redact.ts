@@ -17,7 +17,7 @@ const CONNECTION_KEY = /(?:connection_?string|conn_?str|dsn|uri|url|database_?ur
 /** `scheme://user:password@` in any text. */
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/?#@]*):([^\s@/?#]*)@/gi;
 /** `password=...`, `pwd=...`, `token=...` as a query parameter or a `key=value` DSN field. */
-const KEY_VALUE_SECRET = /\b((?:password|passwd|pwd|secret|token|api_?key|access_?key)\s*=\s*)('[^']*'|"[^"]*"|[^\s&;,'"]*)/gi;
+const KEY_VALUE_SECRET = /\b((?:password|passwd|pwd|secret|token|api_?key|access_?key)\s*=\s*)('[^']*'|"[^"]*"|[^\s&;,'")]*)/gi;
 
 /** Options of {@link redact} and {@link redactText}. */
 export interface RedactOptions {

@@ -24,7 +24,7 @@ export async function call(
   if (token !== null) headers.authorization = `Bearer ${token}`;
   let body: string | undefined;
   if (init.rawBody !== undefined) body = init.rawBody;
-  else if (init.body !== undefined) {
+  else if (init.body !== undefined && method !== 'GET' && method !== 'HEAD') {
     body = JSON.stringify(init.body);
     headers['content-type'] ??= 'application/json';
   }
