@@ -15,7 +15,7 @@ export type MysqlResetCommand = 'reset' | 'changeUser';
 export interface ConnectionHost {
   readonly trackSessionState: boolean;
   /** Statement-cache and query-error counts, and the cache capacity. */
-  readonly counters: FactoryCounters;
+  readonly counters: FactoryCounters<MysqlConnection>;
   readonly describe: string;
 }
 

@@ -11,6 +11,7 @@ import {
   collectSecrets,
   describeEndpoint,
   describeUrl,
+  endOrDestroy,
   FactoryCounters,
   optionConflict,
   parseConnectionUrl,
@@ -126,7 +127,6 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
   readonly #secrets: string[];
   readonly #onConnect: ((conn: MysqlConnection) => Promise<void> | void) | null;
   readonly #host: ConnectionHost;
-  readonly #open = new Set<MysqlConnection>();
   /** The reset command in use: `'reset'` until the server refuses it in `'auto'` mode. */
   #resetCommand: MysqlResetCommand;
 
@@ -180,7 +180,11 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
       connectionConfig.uri,
     );
     this.#onConnect = onConnect;
-    this.#host = { trackSessionState: track, counters: new FactoryCounters(size), describe: describeConfig(connectionConfig) };
+    this.#host = {
+      trackSessionState: track,
+      counters: new FactoryCounters<MysqlConnection>(size, (conn) => conn.cachedStatements),
+      describe: describeConfig(connectionConfig),
+    };
   }
 
   /** The reset command in use now (`'auto'` settles on `'changeUser'` if the server refuses `COM_RESET_CONNECTION`). */
@@ -215,7 +219,7 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
       throw scrubSecrets(error, this.#secrets);
     });
     internals.lifecycle.markLive();
-    this.#open.add(conn);
+    this.#host.counters.opened(conn);
     return conn;
   }
 
@@ -267,31 +271,24 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
 
   /** Ends the session (`COM_QUIT`); safe on a broken connection. When the signal aborts first, the socket is destroyed. */
   async close(conn: MysqlConnection, ctx: OperationContext): Promise<void> {
-    this.#open.delete(conn);
+    this.#host.counters.closed(conn);
     const internals = conn[kInternals];
     // A statement still running (one whose caller gave up) would hold COM_QUIT back: close the socket.
     const busy = internals.busy();
     internals.lifecycle.markClosing();
     const client = conn.client;
-    if (ctx.signal.aborted || conn.broken || busy) {
-      destroySocket(client);
-      return;
-    }
-    try {
-      await abortable(new Promise<void>((resolve, reject) => client.end((err) => (err ? reject(err) : resolve()))), ctx.signal);
-    } catch {
-      destroySocket(client);
-    }
+    const quit = (): Promise<void> => new Promise((resolve, reject) => client.end((err) => (err ? reject(err) : resolve())));
+    await endOrDestroy(ctx.signal, conn.broken || busy ? null : quit, () => destroySocket(client));
   }
 
   /** Statement-cache figures (summed over open connections) and query errors. Never contains secrets. */
   statistics(): FactoryStatistics {
-    return this.#host.counters.statistics(this.#open);
+    return this.#host.counters.statistics();
   }
 
   /** Connections opened by this factory and not closed yet. */
   get openConnections(): number {
-    return this.#open.size;
+    return this.#host.counters.openConnections;
   }
 
   /** A short description (the password is never shown). */

@@ -15,7 +15,7 @@ export type PgTransactionStatus = 'I' | 'T' | 'E';
 export interface ConnectionHost {
   readonly allowExitOnIdle: boolean;
   /** Statement-cache and query-error counts, and the cache capacity. */
-  readonly counters: FactoryCounters;
+  readonly counters: FactoryCounters<PgConnection>;
   readonly describe: string;
 }
 

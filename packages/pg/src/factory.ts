@@ -11,6 +11,7 @@ import {
   collectSecrets,
   describeEndpoint,
   describeUrl,
+  endOrDestroy,
   FactoryCounters,
   parseConnectionUrl,
   runOrAbandon,
@@ -101,7 +102,6 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
   ) => pg.Client;
   readonly #onConnect: ((conn: PgConnection) => Promise<void> | void) | null;
   readonly #host: ConnectionHost;
-  readonly #open = new Set<PgConnection>();
 
   /** @internal Use {@link pgFactory}. */
   constructor(config: PgConfig, options: PgFactoryOptions = {}) {
@@ -132,7 +132,11 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
     this.#secrets = collectSecrets([clientConfig.password], clientConfig.connectionString);
     this.#Client = Client;
     this.#onConnect = onConnect;
-    this.#host = { allowExitOnIdle, counters: new FactoryCounters(size), describe: describeConfig(clientConfig) };
+    this.#host = {
+      allowExitOnIdle,
+      counters: new FactoryCounters<PgConnection>(size, (conn) => conn.cachedStatements),
+      describe: describeConfig(clientConfig),
+    };
   }
 
   /**
@@ -163,7 +167,7 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
       throw scrubSecrets(error, this.#secrets);
     });
     internals.lifecycle.markLive();
-    this.#open.add(conn);
+    this.#host.counters.opened(conn);
     return conn;
   }
 
@@ -204,28 +208,24 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
 
   /** Ends the session; safe on a broken connection. When the signal aborts first, the socket is destroyed. */
   async close(conn: PgConnection, ctx: OperationContext): Promise<void> {
-    this.#open.delete(conn);
+    this.#host.counters.closed(conn);
     conn[kInternals].lifecycle.markClosing();
     const client = conn.client;
-    if (ctx.signal.aborted) {
-      destroySocket(client);
-      return;
-    }
-    try {
-      await abortable(client.end(), ctx.signal);
-    } catch {
-      destroySocket(client);
-    }
+    await endOrDestroy(
+      ctx.signal,
+      () => client.end(),
+      () => destroySocket(client),
+    );
   }
 
   /** Statement-cache figures (summed over open connections) and query errors. Never contains secrets. */
   statistics(): FactoryStatistics {
-    return this.#host.counters.statistics(this.#open);
+    return this.#host.counters.statistics();
   }
 
   /** Connections opened by this factory and not closed yet. */
   get openConnections(): number {
-    return this.#open.size;
+    return this.#host.counters.openConnections;
   }
 
   /** A short description (the password is never shown). */

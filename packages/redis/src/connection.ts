@@ -11,7 +11,7 @@ export interface ConnectionHost {
   /** The database a clean connection has selected (`db` of the config). */
   readonly db: number;
   /** Counts the borrowers' failed commands (`queryErrors`). */
-  readonly counters: FactoryCounters;
+  readonly counters: FactoryCounters<RedisConnection>;
 }
 
 /** @internal */

@@ -9,6 +9,7 @@ import {
   checkOptionKeys,
   collectSecrets,
   describeEndpoint,
+  endOrDestroy,
   FactoryCounters,
   parseConnectionUrl,
   redactUrl,
@@ -118,7 +119,6 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
   readonly #onConnect: ((conn: RedisConnection) => Promise<void> | void) | null;
   readonly #Redis: RedisClass;
   readonly #host: ConnectionHost;
-  readonly #open = new Set<RedisConnection>();
   #resetCommand: Promise<RedisResetCommand> | null = null;
   #serverVersion: string | null = null;
 
@@ -165,7 +165,7 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
     this.#secrets = collectSecrets([resolved.password]);
     this.#onConnect = onConnect;
     this.#Redis = Redis;
-    this.#host = { describe: describe(resolved), db, counters: new FactoryCounters() };
+    this.#host = { describe: describe(resolved), db, counters: new FactoryCounters<RedisConnection>() };
     if (mode !== 'auto') this.#resetCommand = Promise.resolve(mode);
   }
 
@@ -206,7 +206,7 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
       throw scrubSecrets(signal.aborted || !conn.broken ? error : conn.brokenError, this.#secrets);
     });
     internals.lifecycle.markLive();
-    this.#open.add(conn);
+    this.#host.counters.opened(conn);
     return conn;
   }
 
@@ -283,22 +283,15 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
    * instead when a command is still running on it, or when the signal aborts first.
    */
   async close(conn: RedisConnection, ctx: OperationContext): Promise<void> {
-    this.#open.delete(conn);
+    this.#host.counters.closed(conn);
     const internals = conn[kInternals];
     // A command still running (a BLPOP whose caller gave up) would hold QUIT back: close the socket.
     const busy = internals.busy();
     internals.lifecycle.markClosing();
     const client = conn.client;
-    if (ctx.signal.aborted || conn.broken || busy || client.status !== 'ready') {
-      hangUp(client);
-      return;
-    }
-    try {
-      await abortable(client.quit(), ctx.signal);
-    } catch {
-      // answered or not, the socket goes
-    }
-    hangUp(client);
+    const canQuit = !conn.broken && !busy && client.status === 'ready';
+    await endOrDestroy(ctx.signal, canQuit ? () => client.quit() : null, () => hangUp(client));
+    hangUp(client); // answered or not, the socket goes
   }
 
   /** Commands that failed on pooled connections (`queryErrors`). Never contains secrets. */
@@ -308,7 +301,7 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
 
   /** Connections opened by this factory and not closed yet. */
   get openConnections(): number {
-    return this.#open.size;
+    return this.#host.counters.openConnections;
   }
 
   /** A short description (the password is never shown). */

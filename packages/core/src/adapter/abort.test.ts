@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { abortable, runOrAbandon } from './abort.js';
+import { abortable, endOrDestroy, runOrAbandon } from './abort.js';
 
 /** A real AbortSignal whose listener bookkeeping is observable. */
 function watchedSignal(): { controller: AbortController; signal: AbortSignal; listeners: () => number } {
@@ -95,5 +95,41 @@ describe('runOrAbandon', () => {
     expect(abandon).toHaveBeenCalledTimes(1);
     await expect(running).rejects.toThrow('connect took too long');
     expect(abandon).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('endOrDestroy', () => {
+  it('ends politely when it can, without destroying', async () => {
+    const destroy = vi.fn();
+    const end = vi.fn(async () => 'bye');
+    await endOrDestroy(new AbortController().signal, end, destroy);
+    expect(end).toHaveBeenCalledTimes(1);
+    expect(destroy).not.toHaveBeenCalled();
+  });
+
+  it('destroys at once without a polite end, or when the signal has already aborted', async () => {
+    const destroy = vi.fn();
+    const end = vi.fn(async () => 'bye');
+    await endOrDestroy(new AbortController().signal, null, destroy);
+    await endOrDestroy(AbortSignal.abort(new Error('closeTimeoutMs passed')), end, destroy);
+    expect(end).not.toHaveBeenCalled();
+    expect(destroy).toHaveBeenCalledTimes(2);
+  });
+
+  it('destroys when the polite end fails, throws, or outlasts the signal, and never rejects', async () => {
+    const destroy = vi.fn();
+    await endOrDestroy(new AbortController().signal, async () => Promise.reject(new Error('EPIPE')), destroy);
+    await endOrDestroy(
+      new AbortController().signal,
+      () => {
+        throw new Error('already closed');
+      },
+      destroy,
+    );
+    const controller = new AbortController();
+    const closing = endOrDestroy(controller.signal, () => new Promise(() => {}), destroy);
+    controller.abort(new Error('closeTimeoutMs passed'));
+    await closing;
+    expect(destroy).toHaveBeenCalledTimes(3);
   });
 });

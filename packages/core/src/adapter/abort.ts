@@ -77,3 +77,30 @@ export async function runOrAbandon<T>(signal: AbortSignal, setUp: () => Promise<
     signal.removeEventListener('abort', abandonOnce);
   }
 }
+
+/**
+ * Closes a driver connection the polite way when it can, and at once when it cannot: runs `end` (the
+ * driver's `QUIT` / `Terminate` / `COM_QUIT`) under `signal`, and calls `destroy` (drop the socket)
+ * instead when `end` is `null` (the connection is broken, or still busy with a command that would hold
+ * the goodbye back), when the signal has already aborted, or when `end` fails or outlasts the signal.
+ * Never rejects; `destroy` must not throw. Made for `ConnectionFactory.close`, which must be safe on a
+ * broken connection and settle within the pool's `closeTimeoutMs`.
+ *
+ * @example
+ * ```ts
+ * async close(conn, { signal }) {
+ *   await endOrDestroy(signal, conn.broken ? null : () => conn.client.end(), () => conn.client.destroy());
+ * }
+ * ```
+ */
+export async function endOrDestroy(signal: AbortSignal, end: (() => Promise<unknown>) | null, destroy: () => void): Promise<void> {
+  if (end === null || signal.aborted) {
+    destroy();
+    return;
+  }
+  try {
+    await abortable(end(), signal);
+  } catch {
+    destroy();
+  }
+}

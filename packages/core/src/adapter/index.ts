@@ -3,7 +3,7 @@
  * `@pool/redis`, or yours), so each one writes only what is particular to its driver. No dependencies:
  * it works on small structural interfaces and `@pool/core`'s public API.
  */
-export { abortable, runOrAbandon } from './abort.js';
+export { abortable, endOrDestroy, runOrAbandon } from './abort.js';
 export { ConnectionLifecycle, type ConnectionStatus } from './connection-lifecycle.js';
 export {
   type ConnectionUrlRules,
@@ -14,7 +14,7 @@ export {
   redactUrl,
 } from './connection-url.js';
 export { DriverPool, DriverPoolClient } from './driver-pool.js';
-export { FactoryCounters, type StatementCacheHolder } from './factory-counters.js';
+export { FactoryCounters } from './factory-counters.js';
 export {
   checkBoolean,
   checkInteger,
