@@ -144,7 +144,7 @@ describe('authentication', () => {
     expect((await app.fetch(request(), { incoming: { socket: { remoteAddress: '::1' } } } as never)).status).toBe(200);
     const remote = await app.fetch(request(), { incoming: { socket: { remoteAddress: '10.1.2.3' } } } as never);
     expect(remote.status).toBe(403);
-    expect((await remote.json()).error.message).toContain('only loopback clients');
+    expect(((await remote.json()) as { error: { message: string } }).error.message).toContain('only loopback clients');
   });
 });
 
@@ -654,7 +654,12 @@ describe('options', () => {
     const app: ManagementApp = appWith({ pools: [main], basePath: '/admin' });
     cleanups.push(() => app.close());
     expect((await call(app, 'GET', '/admin/pools/main/size')).status).toBe(200);
-    expect((await call(app, 'GET', '/pools/main/size')).status).toBe(404);
+    const outside = await call(app, 'GET', '/pools/main/size');
+    expect(outside.status).toBe(404);
+    expect(outside.json.error.code).toBe('ERR_POOL_MANAGEMENT_NOT_FOUND');
+    const bad = await call(app, 'POST', '/admin/pools/main/resize', { token: ADMIN_TOKEN, body: { maxSize: -1 } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.field).toBe('body.maxSize');
     expect(app.openapi.servers).toEqual([{ url: '/admin' }]);
   });
 });

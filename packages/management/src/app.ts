@@ -795,7 +795,7 @@ export class ManagementApp {
       );
     }
     hono.use('*', async (c, next) => {
-      const path = this.#relative(c.req.path);
+      const path = this.#relative(c.req.path) ?? c.req.path;
       const candidates = this.#routes.filter((route) => route.pattern.test(path));
       const route = candidates.find((x) => x.method === c.req.method || (x.method === 'GET' && c.req.method === 'HEAD'));
       const access = route?.access ?? (candidates.some((x) => x.access === 'public') ? 'public' : 'read');
@@ -805,9 +805,10 @@ export class ManagementApp {
     for (const route of this.#routes) {
       hono.on(route.method, route.path, (c) => this.#run(route, c));
     }
-    hono.notFound((c) => {
-      const path = this.#relative(c.req.path);
-      const methods = [...new Set(this.#routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    app.notFound((c) => {
+      const relative = this.#relative(c.req.path);
+      const path = relative ?? c.req.path;
+      const methods = relative === null ? [] : [...new Set(this.#routes.filter((r) => r.pattern.test(relative)).map((r) => r.method))];
       if (methods.length > 0) {
         const allow = methods.includes('GET') ? [...methods, 'HEAD'] : methods;
         return this.#error(
@@ -818,13 +819,15 @@ export class ManagementApp {
       }
       return this.#error(new ManagementError(404, `No endpoint ${path}; the API is described at ${this.basePath}/openapi.json`));
     });
-    hono.onError((error) => this.#error(error));
+    app.onError((error) => this.#error(error));
     return app;
   }
 
-  #relative(path: string): string {
+  /** The path relative to `basePath`, or `null` when it is outside. */
+  #relative(path: string): string | null {
     if (this.basePath === '') return path;
-    return path.startsWith(this.basePath) ? path.slice(this.basePath.length) || '/' : path;
+    if (path === this.basePath) return '/';
+    return path.startsWith(`${this.basePath}/`) ? path.slice(this.basePath.length) : null;
   }
 
   #authorize(c: Context<Env>, access: Access): void {
