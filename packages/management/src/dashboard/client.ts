@@ -138,8 +138,9 @@ export const DASHBOARD_JS = String.raw`(function () {
     label.setAttribute('x', '4'); label.setAttribute('y', '11');
     label.textContent = formatNumber(max);
     svg.appendChild(label);
-    var step = width / Math.max(1, HISTORY - 1);
-    var offset = HISTORY - points.length;
+    var span = Math.min(HISTORY, Math.max(points.length, 40));
+    var step = width / Math.max(1, span - 1);
+    var offset = span - points.length;
     series.forEach(function (s) {
       var coords = [];
       points.forEach(function (p, i) {

@@ -45,7 +45,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     </dl>
     <figure>
       <svg id="size-chart" class="chart" role="img" aria-labelledby="size-chart-title" viewBox="0 0 600 160" preserveAspectRatio="none"><title id="size-chart-title">Active, idle and waiting over time</title></svg>
-      <figcaption><span class="key s-active">active</span> <span class="key s-idle">idle</span> <span class="key s-waiting">waiting</span> · last <span class="span-label">samples</span></figcaption>
+      <figcaption><span class="key s-active">active</span> <span class="key s-idle">idle</span> <span class="key s-waiting">waiting</span></figcaption>
     </figure>
   </section>
   <section aria-labelledby="wait-heading">

@@ -11,6 +11,7 @@ export const DASHBOARD_CSS = `:root {
     --active: #58a6ff; --idle: #3fb950; --waiting: #f778ba; --p50: #58a6ff; --p95: #d29922; --p99: #ff7b72; --rate: #bc8cff; --focus: #79c0ff; }
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; background: var(--bg); color: var(--fg); }
 .skip { position: absolute; left: -9999px; }
 .skip:focus { left: 1rem; top: 1rem; background: var(--card); padding: .5rem; z-index: 1; }
@@ -29,7 +30,8 @@ section { background: var(--card); border: 1px solid var(--line); border-radius:
 .card { flex: 1 1 6.5rem; border: 1px solid var(--line); border-radius: 8px; padding: .4rem .7rem; border-top-width: 4px; }
 .card.active { border-top-color: var(--active); } .card.idle { border-top-color: var(--idle); } .card.waiting { border-top-color: var(--waiting); }
 dt { font-size: .8rem; color: var(--muted); }
-dd { margin: 0; font-size: 1.45rem; font-weight: 600; font-variant-numeric: tabular-nums; }
+dd { margin: 0; font-size: 1.45rem; font-weight: 600; font-variant-numeric: tabular-nums; white-space: nowrap; }
+dd abbr { font-size: .8rem; font-weight: 400; text-decoration: none; color: var(--muted); }
 figure { margin: 0; }
 figcaption { font-size: .8rem; color: var(--muted); }
 .chart { width: 100%; height: 160px; display: block; border-bottom: 1px solid var(--line); }
