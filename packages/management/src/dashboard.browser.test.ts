@@ -9,7 +9,7 @@ import { ConnectionPool, type PooledConnection, QueuePriority } from '@pool/core
 import { LeakDetector } from '@pool/monitoring';
 import { PartitionManager, PartitionType, RoutingStrategy } from '@pool/partitioning';
 import { PriorityWaitQueue } from '@pool/queue';
-import { SimulatedFactory } from '@pool/testkit';
+import { type SimulatedConnection, SimulatedFactory } from '@pool/testkit';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ManagementServer, serveManagement } from './index.js';
@@ -18,6 +18,21 @@ import { ADMIN_TOKEN, READ_TOKEN } from './test-support/fixtures.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PACKAGE = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ARTIFACTS = join(PACKAGE, 'artifacts');
+
+// biome-ignore lint/suspicious/noExplicitAny: API responses are read field by field
+type Json = any;
+
+/** The few DOM members the page is read with (this package compiles without the DOM library). */
+interface El {
+  readonly id: string;
+  readonly children: ArrayLike<El>;
+  getAttribute(name: string): string | null;
+  querySelectorAll(selector: string): ArrayLike<El>;
+}
+interface Doc {
+  getElementById(id: string): El | null;
+  querySelectorAll(selector: string): ArrayLike<El>;
+}
 
 interface Shown {
   pool: string;
@@ -33,9 +48,9 @@ let server: ManagementServer;
 let context: BrowserContext;
 let page: Page;
 let userDataDir: string;
-let orders: ConnectionPool<unknown>;
-let reports: ConnectionPool<unknown>;
-let manager: PartitionManager<unknown>;
+let orders: ConnectionPool<SimulatedConnection>;
+let reports: ConnectionPool<SimulatedConnection>;
+let manager: PartitionManager<SimulatedConnection>;
 let detector: LeakDetector;
 /** Every /overview response the page received, by its timestamp. */
 const responses = new Map<number, { pools: Record<string, unknown>[] }>();
@@ -97,7 +112,8 @@ afterAll(async () => {
 /** What the page shows now, read from the DOM (raw values from data-value attributes). */
 async function shown(): Promise<Shown> {
   return page.evaluate(() => {
-    const main = document.getElementById('main') as HTMLElement;
+    const document = (globalThis as unknown as { document: Doc }).document;
+    const main = document.getElementById('main') as El;
     const figures: Record<string, string> = {};
     for (const el of Array.from(main.querySelectorAll('[id][data-value]'))) figures[el.id] = el.getAttribute('data-value') ?? '';
     const queue: Record<string, string> = {};
@@ -127,12 +143,12 @@ async function shown(): Promise<Shown> {
 const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 
 /** Checks that what the page shows is exactly the /overview response it was drawn from. */
-async function matchesItsResponse(): Promise<{ view: Shown; data: Record<string, any> }> {
+async function matchesItsResponse(): Promise<{ view: Shown; data: Record<string, Json> }> {
   let view = await shown();
   await vi.waitFor(() => expect(responses.has(view.timestamp)).toBe(true), { timeout: 5_000, interval: 20 });
-  const body = responses.get(view.timestamp) as { pools: Record<string, any>[] };
+  const body = responses.get(view.timestamp) as { pools: Record<string, Json>[] };
   view = view.timestamp === (await shown()).timestamp ? view : await shown();
-  const data = (responses.get(view.timestamp) ?? body).pools.find((p) => p.name === view.pool) as Record<string, any>;
+  const data = (responses.get(view.timestamp) ?? body).pools.find((p) => p.name === view.pool) as Record<string, Json>;
   expect(view.figures).toMatchObject({
     active: str(data.size.active),
     idle: str(data.size.idle),
@@ -159,7 +175,7 @@ async function matchesItsResponse(): Promise<{ view: Shown; data: Record<string,
   return { view, data };
 }
 
-async function api(path: string): Promise<any> {
+async function api(path: string): Promise<Json> {
   const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${READ_TOKEN}` } });
   return res.json();
 }
@@ -192,7 +208,7 @@ describe('the web dashboard in Chromium', () => {
   });
 
   it('follows load: held connections, waiters by priority and leaks appear, then go away', async () => {
-    const held: PooledConnection<unknown>[] = [];
+    const held: PooledConnection<SimulatedConnection>[] = [];
     for (let i = 0; i < 4; i++) held.push(await orders.acquire({ context: { route: 'GET /orders/export' } }));
     const waiters = [
       orders.acquire({ priority: QueuePriority.Critical, timeoutMs: 20_000 }),
@@ -227,12 +243,11 @@ describe('the web dashboard in Chromium', () => {
     let running = true;
     const worker = async (tenant: string) => {
       while (running) {
-        await manager.use({ tenant }, (db) => (db as { query(sql: string): Promise<unknown> }).query('SELECT 1'));
+        await manager.use({ tenant }, (db) => db.query('SELECT 1'));
       }
     };
     const direct = async () => {
-      while (running)
-        await orders.use((db) => (db as { query(sql: string): Promise<unknown> }).query('SELECT 1'), { priority: QueuePriority.High });
+      while (running) await orders.use((db) => db.query('SELECT 1'), { priority: QueuePriority.High });
     };
     const workers = [worker('acme'), worker('acme'), worker('acme'), worker('globex'), worker('globex'), direct(), direct(), direct()];
     try {
@@ -272,7 +287,12 @@ describe('the web dashboard in Chromium', () => {
     const { data } = await matchesItsResponse();
     expect(data.partitions).toBeNull();
     expect(await page.locator('#partitions-empty').isVisible()).toBe(true);
-    await page.evaluate(() => sessionStorage.setItem('pool-management-token', 'not-the-token-0000000000'));
+    await page.evaluate(() =>
+      (globalThis as unknown as { sessionStorage: { setItem(k: string, v: string): void } }).sessionStorage.setItem(
+        'pool-management-token',
+        'not-the-token-0000000000',
+      ),
+    );
     await page.goto(`${server.url}/dashboard`);
     await page.waitForSelector('#login:not([hidden])');
     expect(await page.locator('#login').isVisible()).toBe(true);
