@@ -1,5 +1,4 @@
-import { inspect } from 'node:util';
-import type { ConnectionFactory, CreateContext, FactoryStatistics, OperationContext, ValidateContext } from '@pool/core';
+import type { CreateContext, OperationContext, ValidateContext } from '@pool/core';
 import { InvalidConfigError } from '@pool/core';
 import {
   abortable,
@@ -9,6 +8,7 @@ import {
   checkOptionalFunction,
   checkOptionKeys,
   collectSecrets,
+  DriverFactory,
   describeEndpoint,
   describeUrl,
   endOrDestroy,
@@ -116,7 +116,7 @@ function errnoOf(error: unknown): number | undefined {
  * The `ConnectionFactory<MysqlConnection>` made by {@link mysqlFactory}. Besides the factory contract it
  * reports statement-cache figures through `statistics()`.
  */
-export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
+export class MysqlFactory extends DriverFactory<MysqlConnection> {
   /** The per-connection statement cache capacity. */
   readonly statementCacheSize: number;
   /** How `reset()` cleans a session, as configured. */
@@ -170,6 +170,7 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
     // mysql2 keeps its own statement LRU; sized like ours, both evict the same statement (ours closes it
     // when mysql2 has not already). Without a cache of ours, execute() closes each statement itself.
     if (size > 0) connectionConfig.maxPreparedStatements = size;
+    super(new FactoryCounters<MysqlConnection>(size, (conn) => conn.cachedStatements));
     this.statementCacheSize = size;
     this.resetMode = mode;
     this.validationQuery = query;
@@ -182,7 +183,7 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
     this.#onConnect = onConnect;
     this.#host = {
       trackSessionState: track,
-      counters: new FactoryCounters<MysqlConnection>(size, (conn) => conn.cachedStatements),
+      counters: this.counters,
       describe: describeConfig(connectionConfig),
     };
   }
@@ -219,7 +220,7 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
       throw scrubSecrets(error, this.#secrets);
     });
     internals.lifecycle.markLive();
-    this.#host.counters.opened(conn);
+    this.counters.opened(conn);
     return conn;
   }
 
@@ -271,7 +272,7 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
 
   /** Ends the session (`COM_QUIT`); safe on a broken connection. When the signal aborts first, the socket is destroyed. */
   async close(conn: MysqlConnection, ctx: OperationContext): Promise<void> {
-    this.#host.counters.closed(conn);
+    this.counters.closed(conn);
     const internals = conn[kInternals];
     // A statement still running (one whose caller gave up) would hold COM_QUIT back: close the socket.
     const busy = internals.busy();
@@ -281,24 +282,9 @@ export class MysqlFactory implements ConnectionFactory<MysqlConnection> {
     await endOrDestroy(ctx.signal, conn.broken || busy ? null : quit, () => destroySocket(client));
   }
 
-  /** Statement-cache figures (summed over open connections) and query errors. Never contains secrets. */
-  statistics(): FactoryStatistics {
-    return this.#host.counters.statistics();
-  }
-
-  /** Connections opened by this factory and not closed yet. */
-  get openConnections(): number {
-    return this.#host.counters.openConnections;
-  }
-
   /** A short description (the password is never shown). */
-  toString(): string {
+  override toString(): string {
     return `MysqlFactory(${this.#host.describe}, statementCacheSize ${this.statementCacheSize}, resetMode ${this.resetMode})`;
-  }
-
-  /** @internal */
-  [inspect.custom](): string {
-    return this.toString();
   }
 }
 

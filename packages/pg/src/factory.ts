@@ -1,5 +1,4 @@
-import { inspect } from 'node:util';
-import type { ConnectionFactory, CreateContext, FactoryStatistics, OperationContext, ValidateContext } from '@pool/core';
+import type { CreateContext, OperationContext, ValidateContext } from '@pool/core';
 import { InvalidConfigError } from '@pool/core';
 import {
   abortable,
@@ -9,6 +8,7 @@ import {
   checkOptionalFunction,
   checkOptionKeys,
   collectSecrets,
+  DriverFactory,
   describeEndpoint,
   describeUrl,
   endOrDestroy,
@@ -88,7 +88,7 @@ function destroySocket(client: pg.Client): void {
  * The `ConnectionFactory<PgConnection>` made by {@link pgFactory}. Besides the factory contract it
  * reports statement-cache figures through `statistics()`.
  */
-export class PgFactory implements ConnectionFactory<PgConnection> {
+export class PgFactory extends DriverFactory<PgConnection> {
   /** The per-connection statement cache capacity. */
   readonly statementCacheSize: number;
   /** How `reset()` cleans a session. */
@@ -125,6 +125,7 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
     const Client = options.Client ?? pg.Client;
     if (typeof Client !== 'function') throw new InvalidConfigError('Client', Client, 'must be a client class such as pg.Client');
 
+    super(new FactoryCounters<PgConnection>(size, (conn) => conn.cachedStatements));
     this.statementCacheSize = size;
     this.resetMode = mode;
     this.validationQuery = query;
@@ -132,11 +133,7 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
     this.#secrets = collectSecrets([clientConfig.password], clientConfig.connectionString);
     this.#Client = Client;
     this.#onConnect = onConnect;
-    this.#host = {
-      allowExitOnIdle,
-      counters: new FactoryCounters<PgConnection>(size, (conn) => conn.cachedStatements),
-      describe: describeConfig(clientConfig),
-    };
+    this.#host = { allowExitOnIdle, counters: this.counters, describe: describeConfig(clientConfig) };
   }
 
   /**
@@ -167,7 +164,7 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
       throw scrubSecrets(error, this.#secrets);
     });
     internals.lifecycle.markLive();
-    this.#host.counters.opened(conn);
+    this.counters.opened(conn);
     return conn;
   }
 
@@ -208,7 +205,7 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
 
   /** Ends the session; safe on a broken connection. When the signal aborts first, the socket is destroyed. */
   async close(conn: PgConnection, ctx: OperationContext): Promise<void> {
-    this.#host.counters.closed(conn);
+    this.counters.closed(conn);
     conn[kInternals].lifecycle.markClosing();
     const client = conn.client;
     await endOrDestroy(
@@ -218,24 +215,9 @@ export class PgFactory implements ConnectionFactory<PgConnection> {
     );
   }
 
-  /** Statement-cache figures (summed over open connections) and query errors. Never contains secrets. */
-  statistics(): FactoryStatistics {
-    return this.#host.counters.statistics();
-  }
-
-  /** Connections opened by this factory and not closed yet. */
-  get openConnections(): number {
-    return this.#host.counters.openConnections;
-  }
-
   /** A short description (the password is never shown). */
-  toString(): string {
+  override toString(): string {
     return `PgFactory(${this.#host.describe}, statementCacheSize ${this.statementCacheSize}, resetMode ${this.resetMode})`;
-  }
-
-  /** @internal */
-  [inspect.custom](): string {
-    return this.toString();
   }
 }
 

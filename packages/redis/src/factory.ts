@@ -1,5 +1,4 @@
-import { inspect } from 'node:util';
-import type { ConnectionFactory, CreateContext, FactoryStatistics, OperationContext, ValidateContext } from '@pool/core';
+import type { CreateContext, OperationContext, ValidateContext } from '@pool/core';
 import { InvalidConfigError } from '@pool/core';
 import {
   abortable,
@@ -8,6 +7,7 @@ import {
   checkOptionalFunction,
   checkOptionKeys,
   collectSecrets,
+  DriverFactory,
   describeEndpoint,
   endOrDestroy,
   FactoryCounters,
@@ -109,7 +109,7 @@ function versionOf(info: string): [number, number] | null {
  * The `ConnectionFactory<RedisConnection>` made by {@link redisFactory}. Besides the factory contract it
  * reports command errors through `statistics()`.
  */
-export class RedisFactory implements ConnectionFactory<RedisConnection> {
+export class RedisFactory extends DriverFactory<RedisConnection> {
   /** How `reset()` cleans a connection, as configured. */
   readonly resetMode: RedisResetMode;
   /** The default validation command. */
@@ -155,6 +155,7 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
     const db = checkInteger('db', resolved.db ?? 0, 0);
     if (resolved.port !== undefined) checkInteger('port', resolved.port, 1, 65_535);
 
+    super(new FactoryCounters<RedisConnection>());
     this.resetMode = mode;
     this.validationCommand = command;
     this.#options = {
@@ -165,7 +166,7 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
     this.#secrets = collectSecrets([resolved.password]);
     this.#onConnect = onConnect;
     this.#Redis = Redis;
-    this.#host = { describe: describe(resolved), db, counters: new FactoryCounters<RedisConnection>() };
+    this.#host = { describe: describe(resolved), db, counters: this.counters };
     if (mode !== 'auto') this.#resetCommand = Promise.resolve(mode);
   }
 
@@ -206,7 +207,7 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
       throw scrubSecrets(signal.aborted || !conn.broken ? error : conn.brokenError, this.#secrets);
     });
     internals.lifecycle.markLive();
-    this.#host.counters.opened(conn);
+    this.counters.opened(conn);
     return conn;
   }
 
@@ -283,7 +284,7 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
    * instead when a command is still running on it, or when the signal aborts first.
    */
   async close(conn: RedisConnection, ctx: OperationContext): Promise<void> {
-    this.#host.counters.closed(conn);
+    this.counters.closed(conn);
     const internals = conn[kInternals];
     // A command still running (a BLPOP whose caller gave up) would hold QUIT back: close the socket.
     const busy = internals.busy();
@@ -294,24 +295,9 @@ export class RedisFactory implements ConnectionFactory<RedisConnection> {
     hangUp(client); // answered or not, the socket goes
   }
 
-  /** Commands that failed on pooled connections (`queryErrors`). Never contains secrets. */
-  statistics(): FactoryStatistics {
-    return this.#host.counters.statistics();
-  }
-
-  /** Connections opened by this factory and not closed yet. */
-  get openConnections(): number {
-    return this.#host.counters.openConnections;
-  }
-
   /** A short description (the password is never shown). */
-  toString(): string {
+  override toString(): string {
     return `RedisFactory(${this.#host.describe}, resetMode ${this.resetMode})`;
-  }
-
-  /** @internal */
-  [inspect.custom](): string {
-    return this.toString();
   }
 }
 

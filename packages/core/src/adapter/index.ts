@@ -13,6 +13,7 @@ export {
   parseConnectionUrl,
   redactUrl,
 } from './connection-url.js';
+export { DriverFactory } from './driver-factory.js';
 export { DriverPool, DriverPoolClient } from './driver-pool.js';
 export { FactoryCounters } from './factory-counters.js';
 export {
