@@ -3,17 +3,23 @@
  * tenant tiers, priority queues, a monitor, a leak detector and a dashboard, under generated tenant
  * traffic, with a pool-health line every few seconds and a clean shutdown.
  */
+import { randomBytes } from 'node:crypto';
 import { ConnectionPool, PoolConfig } from '@pool/core';
+import { type ManagementServer, serveManagement } from '@pool/management';
 import {
   type DashboardData,
   DashboardProvider,
+  ExportFormat,
   LeakDetector,
   type LeakReport,
+  MonitoringExporter,
   PoolMonitor,
   type QueueStatisticsLike,
 } from '@pool/monitoring';
 import { PartitionManager, PartitionType, RoutingStrategy } from '@pool/partitioning';
+import { PrometheusCollector } from '@pool/prometheus';
 import { PriorityWaitQueue, QUEUE_PRIORITIES, type QueueLevelStatistics, type QueueStatistics, StarvationPrevention } from '@pool/queue';
+import { Registry } from 'prom-client';
 import { type Backend, selectBackend } from './backends.js';
 import { Progress } from './progress.js';
 import { ENTERPRISE_TENANTS, STANDARD_TENANTS, Traffic } from './traffic.js';
@@ -30,6 +36,8 @@ export interface DemoOptions {
   leakEveryMs: number | null;
   /** A borrow held this long is reported as a leak (and reclaimed at twice that). */
   leakThresholdMs: number;
+  /** The management server's port on 127.0.0.1 (`0`: any free port). */
+  port: number;
   /** Aborting it (Ctrl-C) cuts the warm-up short; the caller then calls `stop()`. */
   signal?: AbortSignal;
   out?: NodeJS.WriteStream;
@@ -43,6 +51,11 @@ export interface RunningDemo {
   readonly monitor: PoolMonitor;
   readonly dashboard: DashboardProvider;
   readonly leakDetector: LeakDetector;
+  readonly management: ManagementServer;
+  /** The dashboard's address, with the read token in its fragment. */
+  readonly dashboardUrl: string;
+  /** The bearer token for the read endpoints of the API. */
+  readonly readToken: string;
   /** Stops the traffic, ends every borrow, closes everything, and says whether anything was left open. */
   stop(): Promise<ShutdownReport>;
 }
@@ -120,12 +133,51 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       `Reclaimed connection ${leak.connectionId} from ${describeBorrower(leak)}: held ${seconds(leak.activeDurationMs)} and never released\n`,
     );
   });
-  const queues = { statistics: () => mergeQueues(partitionQueues.map((q) => q.statistics())) };
+  // The partitions' priority queues, seen as one by the dashboard and the management API.
+  const queues = {
+    get size() {
+      return partitionQueues.reduce((sum, q) => sum + q.size, 0);
+    },
+    *values() {
+      for (const queue of partitionQueues) yield* queue.values();
+    },
+    statistics: () => mergeQueues(partitionQueues.map((q) => q.statistics())),
+  };
   const dashboard = new DashboardProvider(monitor, Math.min(5_000, options.healthIntervalMs / 2), {
     leakDetector,
     partitions: manager,
     queue: queues,
   });
+
+  // The management server (the seed's Web Management API) with the dashboard, on 127.0.0.1 only.
+  // Tokens are made fresh for each run; the dashboard URL carries the read token in its fragment,
+  // which never reaches a server or its logs.
+  const registry = new Registry();
+  const collector = new PrometheusCollector(monitor, { registry, leakDetector, partitions: manager, queue: queues });
+  const readToken = randomBytes(18).toString('base64url');
+  const adminToken = randomBytes(18).toString('base64url');
+  const management = await listen(options.port, (port) =>
+    serveManagement({
+      pools: {
+        [pool.name]: {
+          pool,
+          monitor,
+          leakDetector,
+          dashboard,
+          partitions: manager,
+          queue: queues,
+          exporter: new MonitoringExporter(monitor, ExportFormat.Json),
+        },
+      },
+      auth: { readToken, adminToken },
+      prometheus: collector,
+      port,
+    }),
+  );
+  const dashboardUrl = `${management.url}/dashboard#token=${readToken}`;
+  print(`Dashboard: ${dashboardUrl}`);
+  print(`API:       curl -H 'Authorization: Bearer ${readToken}' ${management.url}/pools/${pool.name}/size`);
+  print(`Admin:     curl -X POST -H 'Authorization: Bearer ${adminToken}' ${management.url}/pools/${pool.name}/evict`);
 
   // 4. Use in request handlers: the traffic generator's handlers call manager.use({ tenant }, ...).
   const traffic = new Traffic({
@@ -177,6 +229,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       // Whatever is still borrowed now was leaked by the buggy handler: take it back before closing.
       const leaked = pool.borrowed();
       for (const conn of leaked) pool.reclaim(conn.id);
+      await management.close();
+      collector.close();
       leakDetector.close();
       monitor.close();
       await manager.close();
@@ -203,7 +257,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     return stopping;
   };
 
-  return { pool, manager, monitor, dashboard, leakDetector, stop };
+  return { pool, manager, monitor, dashboard, leakDetector, management, dashboardUrl, readToken, stop };
 }
 
 /** "Pool health: 34.2% efficient, 68 active (...)": the seed's line, with what an operator looks at next. */
@@ -248,4 +302,14 @@ function mergeQueues(all: QueueStatistics[]): QueueStatisticsLike {
   };
   const byPriority = Object.fromEntries(QUEUE_PRIORITIES.map((p) => [p, merge(all.map((s) => s.byPriority[p]))]));
   return { ...merge(all), byPriority };
+}
+
+/** Listens on `port`; when it is taken, on any free port instead (the URL printed says which). */
+async function listen(port: number, serve: (port: number) => Promise<ManagementServer>): Promise<ManagementServer> {
+  try {
+    return await serve(port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw error;
+    return serve(0);
+  }
 }

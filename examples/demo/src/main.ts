@@ -3,6 +3,7 @@
  *
  * Environment (all optional):
  *   DATABASE_URL             postgres://..., mysql://... or redis://...; default: a simulated database
+ *   DEMO_PORT                the management server's port on 127.0.0.1 (default 9470; another one if taken)
  *   DEMO_HEALTH_INTERVAL_MS  how often the pool-health line is printed (default 5000)
  *   DEMO_WARMUP_MS           how long the traffic ramps up (default 4000)
  *   DEMO_DURATION_MS         stop by itself after this long (default: run until Ctrl-C)
@@ -42,6 +43,7 @@ if (durationMs > 0) setTimeout(() => stopping.abort(`${durationMs / 1000} s are 
 
 const demo = await startDemo({
   databaseUrl: process.env.DATABASE_URL,
+  port: numberFromEnv('DEMO_PORT', 9_470, 0),
   healthIntervalMs: numberFromEnv('DEMO_HEALTH_INTERVAL_MS', 5_000, 100),
   warmupMs: numberFromEnv('DEMO_WARMUP_MS', 4_000, 0),
   leakEveryMs: leakEveryMs === 0 ? null : leakEveryMs,

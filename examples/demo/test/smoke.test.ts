@@ -13,6 +13,7 @@ afterEach(() => {
 function startDemo() {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    DEMO_PORT: '0', // any free port: the test reads the URL the demo prints
     DEMO_HEALTH_INTERVAL_MS: '300',
     DEMO_WARMUP_MS: '300',
     DEMO_LEAK_EVERY_MS: '400',
@@ -37,9 +38,31 @@ function startDemo() {
   return { proc, exited, waitFor, output: () => ({ stdout, stderr }) };
 }
 
-it('warms up, reports pool health and leaks, and shuts down cleanly on SIGINT', async () => {
+it('warms up, serves the dashboard and the API, reports pool health and leaks, and shuts down cleanly on SIGINT', async () => {
   const demo = startDemo();
   await demo.waitFor(/^Warm: /m);
+
+  // The management server on 127.0.0.1: the dashboard page, and the API with the printed read token.
+  const dashboard = /^Dashboard: (http:\/\/127\.0\.0\.1:\d+)\/dashboard#token=([\w-]+)$/m.exec(demo.output().stdout);
+  expect(dashboard).not.toBeNull();
+  const [, base, token] = dashboard as RegExpExecArray;
+  const page = await fetch(`${base}/dashboard`);
+  expect(page.status).toBe(200);
+  expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+  expect(await page.text()).toContain('<html');
+  const auth = { authorization: `Bearer ${token}` };
+  const size = await fetch(`${base}/pools/app/size`, { headers: auth });
+  expect(size.status).toBe(200);
+  const figures = (await size.json()) as { total: number; active: number };
+  expect(figures.total).toBeGreaterThanOrEqual(50); // the seed's initialSize
+  const partitions = await fetch(`${base}/pools/app/partitions`, { headers: auth });
+  const listed = (await partitions.json()) as { partitions: { id: string; routeKeys: string[] }[] };
+  expect(listed.partitions.map((p) => p.id).sort()).toEqual(['enterprise_tier', 'standard_tier']);
+  expect(listed.partitions.find((p) => p.id === 'enterprise_tier')?.routeKeys).toEqual(['acme_corp', 'globex', 'initech']);
+  const metrics = await fetch(`${base}/metrics`, { headers: { ...auth, accept: 'text/plain' } });
+  expect(await metrics.text()).toMatch(/^db_client_connection_count\{.*pool_name="app".*\} \d+/m);
+  expect((await fetch(`${base}/pools/app/size`)).status).toBe(401); // no token, no data
+
   await demo.waitFor(
     /^Pool health: [\d.]+% efficient, \d+ active \(\d+ open, \d+ waiting; \d+ req\/s; p99 wait [\d.]+ ms; enterprise \d+\/100, standard \d+\/50/m,
   );
