@@ -1,5 +1,5 @@
 /**
- * Runs the LineKV server on its own: `pnpm --filter pool-adapter-linekv server`
+ * Runs the LineKV server on its own: `pnpm --filter pool-adapter-linekv start:server`
  * (LINEKV_PORT, default 7379; LINEKV_PASSWORD, default none). Ctrl-C stops it.
  */
 import { LineKvServer } from './linekv-server.js';
