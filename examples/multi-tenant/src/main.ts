@@ -29,21 +29,15 @@ const schemaOf = (tenant: string): string => `${prefix}_${tenant}`;
 
 async function run(): Promise<void> {
   // ---------------------------------------------------------------- the pool and its partitions
-  // Which tenant schema each connection was prepared for. A connection's tenant search_path is its clean
-  // state, so it is set through the raw client: the adapter's dirty tracking does not count it as a
-  // change a reset must undo. When a borrower does change the session (a SET, a temp table...), the
-  // adapter resets the connection (RESET ALL, which also resets search_path) and then runs `onConnect`
-  // again: re-applying the tenant's search_path there keeps the connection's label true.
-  const preparedFor = new WeakMap<PgConnection, string>();
+  // A connection's tenant search_path is its clean state, so it is set through the raw client: the
+  // adapter's dirty tracking does not count it as a change a reset must undo. When a borrower does change
+  // the session (a SET, a temp table...), the adapter resets the connection (RESET ALL, which also resets
+  // search_path) and the pool drops the connection's label with it: the next caller for that tenant
+  // prepares it again instead of running in the default schema.
   const setSearchPath = async (db: PgConnection, schema: string): Promise<void> => {
     await db.client.query(`SET search_path TO ${db.client.escapeIdentifier(schema)}`);
   };
-  const factory = pgFactory(url, {
-    onConnect: async (db) => {
-      const schema = preparedFor.get(db);
-      if (schema !== undefined) await setSearchPath(db, schema);
-    },
-  });
+  const factory = pgFactory(url);
 
   const config = PoolConfig.builder().minSize(2).maxSize(6).acquireTimeoutMs(5_000).enablePartitioning(true).build();
   const pool = await ConnectionPool.create(config, factory, { name: 'tenants' });
@@ -53,9 +47,7 @@ async function run(): Promise<void> {
       routing: RoutingStrategy.TenantBased,
       // Runs when a tenant's caller gets a connection not prepared for that tenant; skipped otherwise.
       prepare: async (db, partition) => {
-        const schema = schemaOf(partition.type.name);
-        preparedFor.set(db, schema);
-        await setSearchPath(db, schema);
+        await setSearchPath(db, schemaOf(partition.type.name));
       },
     });
     try {
@@ -95,14 +87,14 @@ async function run(): Promise<void> {
       // globex floods the pool with slow queries; it never holds more than its maxConnections (2), and
       // acme, whose two reserved connections nobody else may take, keeps being served meanwhile. Each
       // globex request also changes its session, so every release resets the connection: the schema
-      // check shows that onConnect put the tenant's search_path back each time.
+      // check shows that each reset was followed by a fresh preparation.
       let globexNow = 0;
       let globexPeak = 0;
       const flood = Array.from({ length: 12 }, () =>
         manager.use({ tenant: 'globex' }, async (db) => {
           globexPeak = Math.max(globexPeak, ++globexNow);
           try {
-            // A session change: the connection is reset when released (and its search_path re-applied).
+            // A session change: the connection is reset when released, its label dropped, and re-prepared.
             await db.query(`SET statement_timeout = '2s'`);
             const { rows } = await db.query<{ schema: string }>('SELECT current_schema() AS schema, pg_sleep(0.05)');
             check('globex', rows);

@@ -231,3 +231,23 @@ describe('RecyclingStrategy', () => {
     );
   });
 });
+
+describe('labels and resets', () => {
+  it('clears a connection label when the pool resets the connection, and keeps it otherwise', async () => {
+    const factory = new FakeFactory();
+    const pool = await ConnectionPool.create(steady, factory);
+    const a = await pool.acquire();
+    a.label = 'tenant_a'; // e.g. after SET search_path
+    a.release(); // clean: no reset, the label stays
+    const b = await pool.acquire({ label: 'tenant_a' });
+    expect(b.label).toBe('tenant_a');
+    b.connection.dirty = true; // a later borrower changed its session: the reset clears search_path too
+    b.release();
+    await flush();
+    expect(factory.resetCalls).toBe(1);
+    const c = await pool.acquire({ label: 'tenant_a' });
+    expect(c.label).toBeUndefined(); // so the caller prepares it again
+    c.release();
+    await pool.close();
+  });
+});

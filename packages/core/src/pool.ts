@@ -1118,6 +1118,9 @@ export class ConnectionPool<C> {
     {
       slot.state = 'resetting';
       this.#resets++;
+      // A label names session state (a tenant's search_path, say) that a reset clears: drop it, so a
+      // caller preferring that label prepares the connection again instead of trusting stale state.
+      slot.label = undefined;
       const resetFn = factory.reset as NonNullable<ConnectionFactory<C>['reset']>;
       runBounded('reset', this.#config.resetTimeoutMs, (ctx) => resetFn.call(factory, slot.connection, ctx), {
         scheduler: this.#operations,

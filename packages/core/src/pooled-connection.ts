@@ -123,7 +123,9 @@ export class PooledConnection<C> {
 
   /**
    * A tag for the connection's prepared state (for example the tenant whose `search_path` it has). An
-   * `acquire({ label })` prefers an idle connection with the same label. Kept across borrows.
+   * `acquire({ label })` prefers an idle connection with the same label. Kept across borrows, and
+   * cleared whenever the pool resets the connection (`factory.reset`), since a reset clears the session
+   * state the label describes.
    */
   get label(): string | undefined {
     return this.#slot.label;

@@ -176,6 +176,14 @@ describe('createPgPool survives server-side failures', () => {
 });
 
 describe('pg.Pool option mapping', () => {
+  it("honours pg's old poolSize as max instead of passing it to the client, and refuses Promise", () => {
+    const { client, config } = mapPgPoolOptions({ connectionString: PG_URL, poolSize: 4 } as never);
+    expect(config.maxSize).toBe(4);
+    expect(client).toEqual({ connectionString: PG_URL });
+    expect(() => mapPgPoolOptions({ connectionString: PG_URL, poolSize: 4, max: 8 } as never)).toThrow(/poolSize.*max \(8\)/);
+    expect(() => mapPgPoolOptions({ connectionString: PG_URL, Promise } as never)).toThrow(/Promise.*global Promise/);
+  });
+
   it('maps pg.Pool options onto the pool config', () => {
     const { client, factory, config, poolOptions } = mapPgPoolOptions({
       connectionString: PG_URL,

@@ -8,7 +8,7 @@ import {
   type PoolConfigOptions,
   type PoolOptions,
 } from '@pool/core';
-import { checkInteger, checkMilliseconds, DriverPool, DriverPoolClient, PoolConfigMapping } from '@pool/core/adapter';
+import { checkInteger, checkMilliseconds, DriverPool, DriverPoolClient, optionConflict, PoolConfigMapping } from '@pool/core/adapter';
 import type pg from 'pg';
 import type { PgConnection, PgQuery } from './connection.js';
 import { type PgFactory, type PgFactoryOptions, pgFactory } from './factory.js';
@@ -27,6 +27,8 @@ export interface PgPoolCompatOptions {
   maxLifetimeSeconds?: number;
   /** Retire a connection after this many borrows (`AgingPolicy.UsageBased`); `Infinity` never. */
   maxUses?: number;
+  /** pg's old name for `max`, still honoured. */
+  poolSize?: number;
 }
 
 /**
@@ -41,11 +43,12 @@ export interface PgPoolOptions extends Omit<pg.ClientConfig, 'connectionTimeoutM
   poolOptions?: PoolOptions;
 }
 
-const COMPAT_KEYS = ['max', 'min', 'idleTimeoutMillis', 'connectionTimeoutMillis', 'maxLifetimeSeconds', 'maxUses'] as const;
+const COMPAT_KEYS = ['max', 'poolSize', 'min', 'idleTimeoutMillis', 'connectionTimeoutMillis', 'maxLifetimeSeconds', 'maxUses'] as const;
 const FACTORY_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'onConnect', 'allowExitOnIdle', 'Client'] as const;
 const UNSUPPORTED: Record<string, string> = {
   verify: 'is not supported; run checks in onConnect (it may throw to refuse the connection)',
   log: 'is not supported; listen to pool events instead (pool.on(...))',
+  Promise: 'is not supported; the pool uses the global Promise (pg deprecated this option)',
 };
 
 /** @internal Splits `createPgPool` options into the client config, factory options, pool config and pool options. */
@@ -61,6 +64,12 @@ export function mapPgPoolOptions(options: PgPoolOptions): {
     if (given[key] !== undefined) throw new InvalidConfigError(key, given[key], UNSUPPORTED[key] as string);
   }
   if (given.max !== undefined) mapping.set('max', 'maxSize', checkInteger('max', given.max, 1));
+  if (given.poolSize !== undefined) {
+    // pg's old name for max: honoured rather than passed to the client and silently ignored.
+    const size = checkInteger('poolSize', given.poolSize, 1);
+    if (given.max !== undefined && given.max !== size) throw optionConflict('poolSize', size, `max (${String(given.max)})`);
+    mapping.set('poolSize', 'maxSize', size);
+  }
   if (given.min !== undefined) mapping.set('min', 'minSize', checkInteger('min', given.min, 0));
   if (given.idleTimeoutMillis !== undefined) {
     const ms = checkMilliseconds('idleTimeoutMillis', given.idleTimeoutMillis);
