@@ -48,6 +48,16 @@ async function setup(
   return { detector, pool, factory };
 }
 
+/**
+ * Awaits `promise` (its value, or the error it rejects with), letting one event-loop turn pass on the
+ * fake clock first: the detector confirms a deadlock on the next turn before it fails anyone.
+ */
+async function settle(promise: Promise<unknown>): Promise<unknown> {
+  const outcome = promise.catch((error: unknown) => error);
+  await vi.advanceTimersByTimeAsync(0);
+  return outcome;
+}
+
 /** The classic bug: a task holds a connection and, inside, asks the same pool for another. */
 function nestedTask(pool: ConnectionPool<FakeConnection>, delayMs = 0) {
   return pool.use(async () => {
@@ -72,9 +82,11 @@ describe('DeadlockDetector', () => {
     );
     await vi.advanceTimersByTimeAsync(30);
     expect(tasks.every((t) => t.state === 'pending')).toBe(true); // 3 of 4 tasks nest: no deadlock yet
-    await vi.advanceTimersByTimeAsync(10);
+    await vi.advanceTimersByTimeAsync(10); // the last task nests at 40 ms: a deadlock is suspected
+    // Confirmed one event-loop turn later (the fake clock runs a setImmediate queued while it ticks 1 ms on).
+    await vi.advanceTimersByTimeAsync(1);
     expect(tasks.map((t) => t.state)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
-    expect(failedAt - start).toBe(40); // when the last task nested, far from acquireTimeoutMs (30 s)
+    expect(failedAt - start).toBe(41); // right after the last task nested, far from acquireTimeoutMs (30 s)
     for (const t of tasks) {
       const error = t.error as DeadlockError;
       expect(error).toBeInstanceOf(DeadlockError);
@@ -94,7 +106,7 @@ describe('DeadlockDetector', () => {
 
   it('fails the self-deadlock of a nested use() on a pool of one', async () => {
     const { detector, pool } = await setup(1);
-    const error = await nestedTask(pool).catch((e: unknown) => e);
+    const error = await settle(nestedTask(pool));
     expect(error).toBeInstanceOf(DeadlockError);
     expect((error as DeadlockError).kind).toBe('self');
     expect((error as DeadlockError).message).toMatch(/^Self-deadlock in pool 'pool-\d+': the acquire by task #\d+ \(inside task #\d+\)/);
@@ -115,7 +127,7 @@ describe('DeadlockDetector', () => {
         }
       }, 'import job'),
     );
-    await flush();
+    await vi.advanceTimersByTimeAsync(0);
     expect(outcome.error).toBeInstanceOf(DeadlockError);
     expect((outcome.error as DeadlockError).message).toMatch(/task #\d+ 'import job' waits for a connection/);
     expect((outcome.error as DeadlockError).taskId).toBeTypeOf('number');
@@ -123,7 +135,7 @@ describe('DeadlockDetector', () => {
 
   it('says where the nested acquire and the held connection were made when the pool captures stacks', async () => {
     const { pool } = await setup(1, {}, {}, { captureStacks: true });
-    const error = (await nestedTask(pool).catch((e: unknown) => e)) as DeadlockError;
+    const error = (await settle(nestedTask(pool))) as DeadlockError;
     expect(error).toBeInstanceOf(DeadlockError);
     expect(error.acquireStack).toMatch(/deadlock-detector\.test\.ts/);
     expect(error.heldStacks).toHaveLength(1);
@@ -209,7 +221,8 @@ describe('DeadlockDetector', () => {
     await flush();
     expect(pool.size()).toMatchObject({ active: 2, waiting: 2 });
     expect(detector.statistics().deadlocksDetected).toBe(0);
-    await vi.advanceTimersByTimeAsync(10);
+    await vi.advanceTimersByTimeAsync(10); // the other task releases: greedy holds both and still waits
+    await vi.advanceTimersByTimeAsync(1); // confirmed one loop turn later (see the first test)
     expect(other.state).toBe('fulfilled');
     expect(greedy.error).toBeInstanceOf(DeadlockError);
     expect((greedy.error as DeadlockError).kind).toBe('self');
@@ -227,6 +240,8 @@ describe('DeadlockDetector', () => {
     );
     const tasks = [track(nestedTask(pool)), track(nestedTask(pool))];
     await flush();
+    expect(onDeadlock).not.toHaveBeenCalled(); // suspected; reported once confirmed on the next turn
+    await vi.advanceTimersByTimeAsync(0);
     expect(onDeadlock).toHaveBeenCalledTimes(1);
     const report = onDeadlock.mock.calls[0]?.[0] as DeadlockReport;
     expect(report).toMatchObject({ deadlocked: true, kind: 'nested', poolName: pool.name, maxSize: 2 });
@@ -345,9 +360,203 @@ describe('DeadlockDetector', () => {
         throw new Error('callback bug');
       },
     });
-    await expect(nestedTask(pool)).rejects.toThrow(DeadlockError);
+    expect(await settle(nestedTask(pool))).toBeInstanceOf(DeadlockError);
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/onDeadlock callback threw: Error: callback bug/), expect.anything());
     warn.mockRestore();
+  });
+
+  it('does not fail a nested use() that the holder of the only connection starts without awaiting it', async () => {
+    const { detector, pool } = await setup(1);
+    let inner: ReturnType<typeof track<string>> | undefined;
+    const outer = track(
+      pool.use(async () => {
+        inner = track(pool.use(async () => 'inner done')); // fire and forget: not awaited
+        return 'outer done';
+      }),
+    );
+    await vi.advanceTimersByTimeAsync(0); // one event-loop turn, no time passes
+    expect(outer.value).toBe('outer done');
+    expect(inner?.error).toBeUndefined();
+    expect(inner?.value).toBe('inner done');
+    expect(detector.statistics()).toMatchObject({ deadlocksDetected: 0, waitersFailed: 0, nestedAcquires: 1 });
+    expect(pool.size()).toMatchObject({ idle: 1, active: 0, waiting: 0 });
+  });
+
+  it('does not fail an un-awaited nested acquire while the holder finishes some promise work first', async () => {
+    const { detector, pool } = await setup(1);
+    const inner: ReturnType<typeof track<string>>[] = [];
+    const outer = track(
+      pool.use(async () => {
+        inner.push(track(pool.use(async () => 'inner done')));
+        await Promise.resolve();
+        inner.push(track(pool.use(async () => 'second inner done'))); // another one, after an await
+        await new Promise((resolve) => process.nextTick(resolve));
+        await flush();
+        return 'outer done';
+      }),
+    );
+    const direct = track(
+      detector.run(async () => {
+        const first = await pool.acquire(); // waits for the use() above
+        const second = pool.acquire().then((conn) => conn.release()); // not awaited before releasing
+        await Promise.resolve();
+        first.release();
+        await second;
+        return 'direct done';
+      }, 'direct'),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(outer.value).toBe('outer done');
+    expect(inner.map((t) => t.value)).toEqual(['inner done', 'second inner done']);
+    expect(direct.error).toBeUndefined();
+    expect(direct.value).toBe('direct done');
+    expect(detector.statistics()).toMatchObject({ deadlocksDetected: 0, waitersFailed: 0, nestedAcquires: 3 });
+    expect(pool.size()).toMatchObject({ idle: 1, active: 0, waiting: 0 });
+  });
+
+  it('does not fail un-awaited nested acquires of several holders that each release (maxSize N)', async () => {
+    const n = 3;
+    const { detector, pool } = await setup(n);
+    const inner: ReturnType<typeof track<string>>[] = [];
+    const outer = Array.from({ length: n }, (_, i) =>
+      track(
+        pool.use(async () => {
+          await Promise.resolve();
+          inner.push(track(pool.use(async () => `inner ${i}`)));
+          await Promise.resolve();
+          return `outer ${i}`;
+        }),
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(outer.map((t) => t.value)).toEqual(['outer 0', 'outer 1', 'outer 2']);
+    expect(inner.map((t) => t.value).sort()).toEqual(['inner 0', 'inner 1', 'inner 2']);
+    expect(detector.statistics()).toMatchObject({ deadlocksDetected: 0, waitersFailed: 0, nestedAcquires: n });
+  });
+
+  it('confirms a deadlock suspected when a waiting task is handed a connection before failing anyone', async () => {
+    const { detector, pool } = await setup(2);
+    const other = track(pool.use(() => sleep(10)));
+    const served: number[] = [];
+    const greedy = track(
+      detector.run(async () => {
+        const first = await pool.acquire();
+        // Two more without awaiting them, each given back as soon as it arrives: when the other task
+        // releases, this one holds both connections and still waits, but only for a moment.
+        const more = [pool.acquire(), pool.acquire()].map((p) =>
+          p.then((conn) => {
+            served.push(conn.id);
+            conn.release();
+          }),
+        );
+        await sleep(20);
+        first.release();
+        await Promise.all(more);
+        return 'greedy done';
+      }),
+    );
+    await vi.advanceTimersByTimeAsync(20);
+    expect(other.state).toBe('fulfilled');
+    expect(greedy.error).toBeUndefined();
+    expect(greedy.value).toBe('greedy done');
+    expect(served).toHaveLength(2);
+    expect(detector.statistics()).toMatchObject({ deadlocksDetected: 0, waitersFailed: 0 });
+  });
+
+  it('fails a true deadlock on the next event-loop turn, not synchronously inside acquire()', async () => {
+    const { detector, pool } = await setup(1);
+    const outcome = track(nestedTask(pool));
+    await flush();
+    expect(outcome.state).toBe('pending'); // suspected, waiting for confirmation
+    expect(detector.statistics()).toMatchObject({ deadlocksDetected: 0, waitersFailed: 0 });
+    await vi.advanceTimersByTimeAsync(0); // no time passes: just one turn
+    expect(outcome.error).toBeInstanceOf(DeadlockError);
+    expect(detector.statistics()).toMatchObject({ deadlocksDetected: 1, waitersFailed: 1 });
+  });
+
+  it('waits confirmAfterMs before failing a deadlock, and then fails it', async () => {
+    const { detector, pool } = await setup(1, { confirmAfterMs: 25 });
+    expect(detector.confirmAfterMs).toBe(25);
+    const outcome = track(nestedTask(pool));
+    await vi.advanceTimersByTimeAsync(24);
+    expect(outcome.state).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(outcome.error).toBeInstanceOf(DeadlockError);
+    expect(detector.statistics()).toMatchObject({ deadlocksDetected: 1, waitersFailed: 1 });
+  });
+
+  it('keeps the honest limit: an un-awaited nested acquire whose holder keeps its connection past the window', async () => {
+    // The holder starts a nested use() without awaiting it, then keeps the only connection across
+    // a timer (I/O). Within the confirmation window nothing tells that apart from a deadlock.
+    const holder = (pool: ConnectionPool<FakeConnection>, wait: () => Promise<unknown>) => {
+      let inner: ReturnType<typeof track<string>> | undefined;
+      const outer = track(
+        pool.use(async () => {
+          inner = track(pool.use(async () => 'inner done'));
+          await wait();
+          return 'outer done';
+        }),
+      );
+      return { outer, inner: () => inner };
+    };
+    const fast = await setup(1);
+    const failed = holder(fast.pool, () => sleep(10));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(failed.inner()?.error).toBeInstanceOf(DeadlockError);
+    expect(failed.outer.value).toBe('outer done');
+    // Raising confirmAfterMs above how long such a holder keeps its connection avoids it.
+    const patient = await setup(1, { confirmAfterMs: 50 });
+    const fine = holder(patient.pool, () => sleep(10));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(fine.outer.value).toBe('outer done');
+    expect(fine.inner()?.value).toBe('inner done');
+    expect(patient.detector.statistics()).toMatchObject({ deadlocksDetected: 0, waitersFailed: 0 });
+    // Same for a holder that yields to the event loop (setImmediate) before releasing: the default
+    // confirmation, queued first, runs before it; a confirmAfterMs of 1 ms lets it finish.
+    const yielding = await setup(1, { confirmAfterMs: 1 });
+    const yielded = holder(yielding.pool, () => new Promise((resolve) => setImmediate(resolve)));
+    await vi.advanceTimersByTimeAsync(1);
+    expect(yielded.inner()?.value).toBe('inner done');
+    expect(yielding.detector.statistics().deadlocksDetected).toBe(0);
+  });
+
+  it('keeps at most one pending confirmation per pool and drops it on detach and close', async () => {
+    const immediate = vi.spyOn(globalThis, 'setImmediate');
+    const clearImmediateSpy = vi.spyOn(globalThis, 'clearImmediate');
+    try {
+      const { detector, pool } = await setup(1);
+      const detach = detector.attach(pool);
+      let inner: ReturnType<typeof track<string>>[] = [];
+      const outer = track(
+        pool.use(async () => {
+          immediate.mockClear();
+          // Three nested acquires at once: three suspicions, one confirmation.
+          inner = [1, 2, 3].map(() => track(pool.use(async () => 'inner')));
+          expect(immediate).toHaveBeenCalledTimes(1);
+          detach(); // detached before the confirmation ran: nothing is failed
+          expect(clearImmediateSpy).toHaveBeenCalledTimes(1);
+          await sleep(10);
+        }),
+      );
+      await vi.advanceTimersByTimeAsync(10);
+      expect(outer.state).toBe('fulfilled');
+      expect(inner.map((t) => t.value)).toEqual(['inner', 'inner', 'inner']);
+      expect(detector.statistics()).toMatchObject({ deadlocksDetected: 0, waitersFailed: 0, poolsAttached: 0 });
+
+      const other = await setup(1, { confirmAfterMs: 100 });
+      const stuck = track(nestedTask(other.pool));
+      await flush();
+      const closing = other.pool.close(); // closing while a confirmation is pending: nothing is failed
+      await vi.advanceTimersByTimeAsync(60_000);
+      await closing;
+      expect(other.detector.statistics().poolsAttached).toBe(0);
+      expect(stuck.state).toBe('rejected');
+      expect(stuck.error).not.toBeInstanceOf(DeadlockError);
+      expect(other.detector.statistics()).toMatchObject({ deadlocksDetected: 0, waitersFailed: 0 });
+    } finally {
+      immediate.mockRestore();
+      clearImmediateSpy.mockRestore();
+    }
   });
 
   it('rejects bad options and arguments with errors naming them', () => {
@@ -355,6 +564,11 @@ describe('DeadlockDetector', () => {
       [{ enabled: 'yes' }, 'enabled'],
       [{ failWaiters: 1 }, 'failWaiters'],
       [{ onDeadlock: 'log' }, 'onDeadlock'],
+      [{ confirmAfterMs: -1 }, 'confirmAfterMs'],
+      [{ confirmAfterMs: '10' }, 'confirmAfterMs'],
+      [{ confirmAfterMs: Number.NaN }, 'confirmAfterMs'],
+      [{ confirmAfterMs: Number.POSITIVE_INFINITY }, 'confirmAfterMs'],
+      [{ confirmAfterMs: 2 ** 31 }, 'confirmAfterMs'],
       [{ threshold: 3 }, 'threshold'],
       ['on', 'options'],
     ];

@@ -1,4 +1,11 @@
-import { type ConnectionPool, InvalidArgumentError, InvalidConfigError, type PooledConnection, type Waiter } from '@pool/core';
+import {
+  type ConnectionPool,
+  InvalidArgumentError,
+  InvalidConfigError,
+  MAX_TIMER_MS,
+  type PooledConnection,
+  type Waiter,
+} from '@pool/core';
 import { DeadlockError, type DeadlockKind } from './errors.js';
 import { checkOptionKeys, isBoostable, isPool } from './internal.js';
 import { AsyncOwnerScope, TaskScope } from './owner-scope.js';
@@ -19,6 +26,20 @@ export interface DeadlockDetectorOptions {
    * the detector only reports (statistics and `onDeadlock`) and the waiters wait out their timeout.
    */
   failWaiters?: boolean;
+  /**
+   * How long a suspected deadlock must last before it is acted on, in ms (default `0`).
+   *
+   * A deadlock is suspected when an acquire arrives (or a waiting task is handed a connection) while
+   * every connection is held by a task that waits for this pool. It is only confirmed, and its waiters
+   * failed and reported, if it is still there later with the same connections still held: `0` checks
+   * again on the next event-loop turn (`setImmediate`, after every pending promise callback ran), so a
+   * holder that started a nested acquire without awaiting it and then releases is not mistaken for a
+   * deadlock; a value greater than `0` checks again after that many ms (an unref'd timer). Raise it if
+   * your code starts nested acquires without awaiting them and keeps its own connection across I/O:
+   * async-context tracking alone cannot tell that apart from a deadlock until the connection is
+   * released. A finite number from `0` to `2147483647`.
+   */
+  confirmAfterMs?: number;
   /** Called once per detected deadlock, after its waiters were failed. A throwing callback is contained. */
   onDeadlock?: ((report: DeadlockReport) => void) | null;
 }
@@ -91,7 +112,13 @@ class PoolWatch {
   readonly held = new WeakMap<TaskScope, Handle[]>();
   /** Where nested acquires were called, when the pool captures stacks. */
   readonly stacks = new WeakMap<Waiter, { stack?: string }>();
+  /** A microtask re-check after a hand-over is queued. */
   scheduled = false;
+  /**
+   * The pending confirmation of a suspected deadlock (at most one per pool): its timer, and the borrows
+   * that held every connection when it was suspected.
+   */
+  confirmation: { timer: NodeJS.Immediate | NodeJS.Timeout; suspected: ReadonlySet<Handle> } | null = null;
 
   constructor(readonly pool: AnyPool) {}
 }
@@ -154,14 +181,19 @@ function plural(n: number, word: string): string {
  * tasks started inside other tasks (`pool.use()` inside `pool.use()`) link to their parent, so a
  * connection held by the outer task counts as waiting while a task inside it waits. When a waiter
  * arrives, or a waiting task is handed a connection, and the pool is exhausted (nothing idle, nothing
- * being opened, `maxSize` reached) while every borrower is itself waiting, that is a deadlock. The
- * check runs only for acquires made while the same task holds a connection, and costs O(connections)
- * only when the pool is exhausted. Each maintenance pass checks too, as a safety net.
+ * being opened, `maxSize` reached) while every borrower is itself waiting, a deadlock is suspected. It
+ * is confirmed, and acted on, only if it is still there on the next event-loop turn (or after
+ * `confirmAfterMs`) with the same borrows holding every connection: a holder that started a nested
+ * acquire without awaiting it and releases meanwhile is no deadlock. The check runs only for acquires
+ * made while the same task holds a connection, and costs O(connections) only when the pool is
+ * exhausted. Each maintenance pass checks too, as a safety net.
  *
- * No false alarms: a borrow made outside any task (neither in `pool.use()` nor `detector.run()`), a
- * connection being validated or reset, an idle connection, room to open another, or one borrower that
- * is not waiting, each means there is no deadlock. Deadlocks across two pools are not detected (their
- * waits still end at their timeouts).
+ * No false alarms from: a borrow made outside any task (neither in `pool.use()` nor `detector.run()`),
+ * a connection being validated or reset, an idle connection, room to open another, one borrower that
+ * is not waiting, or a holder that releases within the confirmation window. Known limits: a holder that
+ * starts a nested acquire without awaiting it and keeps its own connection for longer than the window
+ * (across I/O) looks exactly like a deadlock to async-context tracking (raise `confirmAfterMs`), and
+ * deadlocks across two pools are not detected (their waits still end at their timeouts).
  *
  * @example
  * ```ts
@@ -177,6 +209,8 @@ export class DeadlockDetector {
   readonly enabled: boolean;
   /** Whether detected deadlocks fail their waiters (otherwise they are only reported). */
   readonly failWaiters: boolean;
+  /** How long a suspected deadlock must last before it is acted on (`0`: the next event-loop turn). */
+  readonly confirmAfterMs: number;
   /**
    * Give it to the pool: `ConnectionPool.create(config, factory, { ownerScope: detector.ownerScope })`.
    * `null` when detection is disabled, so the pool installs nothing.
@@ -193,15 +227,24 @@ export class DeadlockDetector {
 
   /** Throws `InvalidConfigError` naming the option when one is invalid or unknown. */
   constructor(options: DeadlockDetectorOptions = {}) {
-    const o = checkOptionKeys(options, ['enabled', 'failWaiters', 'onDeadlock'], 'DeadlockDetector');
+    const o = checkOptionKeys(options, ['enabled', 'failWaiters', 'confirmAfterMs', 'onDeadlock'], 'DeadlockDetector');
     for (const key of ['enabled', 'failWaiters'] as const) {
       if (o[key] !== undefined && typeof o[key] !== 'boolean') throw new InvalidConfigError(key, o[key], 'must be true or false');
+    }
+    const c = o.confirmAfterMs;
+    if (c !== undefined && (typeof c !== 'number' || !Number.isFinite(c) || c < 0 || c > MAX_TIMER_MS)) {
+      throw new InvalidConfigError(
+        'confirmAfterMs',
+        c,
+        `must be a finite number of milliseconds from 0 (the next event-loop turn) to ${MAX_TIMER_MS}`,
+      );
     }
     if (o.onDeadlock != null && typeof o.onDeadlock !== 'function') {
       throw new InvalidConfigError('onDeadlock', o.onDeadlock, 'must be a function (report) => void, or null');
     }
     this.enabled = (o.enabled as boolean | undefined) ?? true;
     this.failWaiters = (o.failWaiters as boolean | undefined) ?? true;
+    this.confirmAfterMs = (c as number | undefined) ?? 0;
     this.#onDeadlock = (o.onDeadlock as ((report: DeadlockReport) => void) | null | undefined) ?? null;
     this.ownerScope = this.enabled ? new AsyncOwnerScope() : null;
   }
@@ -229,10 +272,11 @@ export class DeadlockDetector {
     const watch = new PoolWatch(pool);
     const onEnqueue = ({ waiter }: { waiter: Waiter }): void => this.#onEnqueue(watch, waiter);
     const onAcquire = ({ connection }: { connection: Handle }): void => this.#onAcquire(watch, connection);
-    const onMaintenance = (): void => this.#detectAndAct(watch);
+    const onMaintenance = (): void => this.#suspect(watch);
     const detach = (): void => {
       if (this.#watches.get(pool)?.watch !== watch) return;
       this.#watches.delete(pool);
+      this.#cancelConfirmation(watch);
       pool.off('enqueue', onEnqueue);
       pool.off('acquire', onAcquire);
       pool.off('maintenance', onMaintenance);
@@ -250,7 +294,8 @@ export class DeadlockDetector {
    * Checks `target` now (the seed's `detector.check_deadlock(&wait_queue)`): a pool, or a
    * `PriorityWaitQueue` given to one. Works without `attach()` (it scans the wait queue: O(waiters)).
    * Reports without failing anyone; see {@link breakDeadlock}. A standalone queue holds no connections
-   * and is never deadlocked.
+   * and is never deadlocked. This is a snapshot, not confirmed: called in the same turn as a nested
+   * acquire that its holder did not await, it reports the deadlock the holder is about to undo.
    */
   checkDeadlock<C>(target: ConnectionPool<C> | PriorityWaitQueue): DeadlockReport {
     let pool: AnyPool;
@@ -328,7 +373,7 @@ export class DeadlockDetector {
       Error.captureStackTrace(holder, watch.pool.acquire);
       watch.stacks.set(waiter, holder);
     }
-    this.#detectAndAct(watch);
+    this.#suspect(watch);
   }
 
   /** A connection was handed to a task; if that task is also waiting, the pool may just have locked up. */
@@ -340,16 +385,70 @@ export class DeadlockDetector {
     pushCompact(held, handle, isReleased);
     const waiting = watch.waiting.get(owner);
     if (waiting === undefined || watch.scheduled || !hasLive(waiting, isSettled)) return;
-    // Checked after the pool finished handing the connection over.
+    // Checked after the pool finished handing the connection over; acted on only once confirmed, as
+    // the task may give a connection back as soon as its (possibly un-awaited) acquire resolves.
     watch.scheduled = true;
     queueMicrotask(() => {
       watch.scheduled = false;
-      if (this.#watches.get(watch.pool)?.watch === watch) this.#detectAndAct(watch);
+      if (this.#watches.get(watch.pool)?.watch === watch) this.#suspect(watch);
     });
   }
 
-  #detectAndAct(watch: PoolWatch): void {
-    const analysis = this.#analyze(
+  // ---------------------------------------------------------------- suspicion and confirmation
+
+  /**
+   * Analyzes `watch`'s pool; a deadlock found is only suspected: a confirmation is scheduled (at most
+   * one per pool, see {@link #confirm}).
+   */
+  #suspect(watch: PoolWatch): void {
+    if (watch.confirmation !== null) return; // the pending confirmation analyzes again anyway
+    const analysis = this.#watchAnalysis(watch);
+    if (analysis.deadlocked) this.#scheduleConfirmation(watch, analysis);
+  }
+
+  #scheduleConfirmation(watch: PoolWatch, analysis: Analysis & { deadlocked: true }): void {
+    const suspected = new Set<Handle>();
+    for (const g of analysis.groups) for (const h of g.handles) suspected.add(h);
+    const confirm = (): void => this.#confirm(watch);
+    // Looked up at call time (not captured at load), so fake timers in tests control it too.
+    const timer = this.confirmAfterMs === 0 ? setImmediate(confirm) : setTimeout(confirm, this.confirmAfterMs);
+    timer.unref();
+    watch.confirmation = { timer, suspected };
+  }
+
+  #cancelConfirmation(watch: PoolWatch): void {
+    const pending = watch.confirmation;
+    if (pending === null) return;
+    watch.confirmation = null;
+    if (this.confirmAfterMs === 0) clearImmediate(pending.timer as NodeJS.Immediate);
+    else clearTimeout(pending.timer as NodeJS.Timeout);
+  }
+
+  /**
+   * The holders had their chance to run. Acts only when the pool is still watched and open, still
+   * deadlocked (so the waiters analyzed are still pending), and every connection is still held by a
+   * borrow that held one when the deadlock was suspected. When connections changed hands meanwhile
+   * and the pool is deadlocked again, that new state gets a confirmation window of its own.
+   */
+  #confirm(watch: PoolWatch): void {
+    const pending = watch.confirmation;
+    watch.confirmation = null;
+    if (pending === null || this.#watches.get(watch.pool)?.watch !== watch) return;
+    const analysis = this.#watchAnalysis(watch);
+    if (!analysis.deadlocked) return;
+    for (const g of analysis.groups) {
+      for (const h of g.handles) {
+        if (!pending.suspected.has(h)) {
+          this.#scheduleConfirmation(watch, analysis);
+          return;
+        }
+      }
+    }
+    this.#act(watch, analysis);
+  }
+
+  #watchAnalysis(watch: PoolWatch): Analysis {
+    return this.#analyze(
       watch.pool,
       (task) => {
         const list = watch.waiting.get(task);
@@ -360,7 +459,10 @@ export class DeadlockDetector {
         return list === undefined ? [] : prune(list, isSettled);
       },
     );
-    if (!analysis.deadlocked) return;
+  }
+
+  /** Counts, fails (with `failWaiters`) and reports a confirmed deadlock. */
+  #act(watch: PoolWatch, analysis: Analysis & { deadlocked: true }): void {
     const fresh = this.#record(analysis);
     if (!fresh && !this.failWaiters) return;
     const report = this.#toReport(analysis, watch);
@@ -508,7 +610,7 @@ export class DeadlockDetector {
         ? `Self-deadlock in pool '${report.poolName}': the acquire by ${who} waits for a connection while its own task already holds ${maxSize === 1 ? 'the only one' : `all ${maxSize}`} (${holds}), so it can never be served.`
         : `Deadlock in pool '${report.poolName}': all ${maxSize} connections are held by ${report.tasks.length} tasks that are each waiting for another connection from the same pool. The acquire by ${who} is nested inside work that holds ${holds}.`;
     message +=
-      ' It was failed at once instead of waiting for its timeout. Release the held connection before acquiring another, pass it down to the nested code, or keep the number of tasks nesting acquires at the same time below maxSize.';
+      ' It was failed as soon as the deadlock was confirmed instead of waiting for its timeout. Release the held connection before acquiring another, pass it down to the nested code, or keep the number of tasks nesting acquires at the same time below maxSize.';
     if (acquireStack !== undefined) message += `\n    nested acquire at:\n${frames(acquireStack)}`;
     for (const t of report.tasks) {
       if (owner === undefined || !owner.isWithin(t.task)) continue;

@@ -6,8 +6,8 @@ export type DeadlockKind = 'nested' | 'self';
 /**
  * An acquire that could never be served: every connection of the pool is held by a task that is
  * itself waiting for another connection from the same pool (a nested acquire), so nobody would ever
- * release one. `DeadlockDetector` fails such waiters at once with this error instead of letting them
- * wait out their timeout.
+ * release one. `DeadlockDetector` fails such waiters with this error as soon as the deadlock is
+ * confirmed (by default on the next event-loop turn) instead of letting them wait out their timeout.
  *
  * `kind` is `'self'` when one task holds every connection and waits for one more (the classic
  * `maxSize: 1` self-deadlock), `'nested'` when several tasks are involved.

@@ -24,6 +24,7 @@ const factory = {
 
 describe('README', () => {
   it('runs the runnable example', async () => {
+    vi.useRealTimers(); // as written, on the real event loop (the detector confirms on the next turn)
     const detector = new DeadlockDetector();
     const waitQueue = new PriorityWaitQueue({ starvationPrevention: new StarvationPrevention({ thresholdMs: 5_000 }) });
     const pool = await ConnectionPool.create(PoolConfig.builder().maxSize(1).acquireTimeoutMs(30_000).build(), factory, {
@@ -113,7 +114,9 @@ describe('README', () => {
         await db.query('SELECT ...');
         return pool.use(() => db.query('INSERT ...'));
       });
-    const results = await Promise.allSettled([request(), request(), request(), request()]);
+    const settled = Promise.allSettled([request(), request(), request(), request()]);
+    await vi.advanceTimersByTimeAsync(0); // the deadlock is confirmed on the next event-loop turn
+    const results = await settled;
     expect(results.every((r) => r.status === 'rejected' && r.reason instanceof DeadlockError)).toBe(true);
     const error = (results[0] as PromiseRejectedResult).reason as DeadlockError;
     expect(error.message).toMatch(/^Deadlock in pool 'pool-\d+': all 4 connections are held by 4 tasks/);
