@@ -1,3 +1,4 @@
+import { ClusterBudget } from '@pool/cluster';
 import { ConnectionPool, InvalidConfigError, QueuePriority } from '@pool/core';
 import { ExportFormat, LeakDetector, MonitoringExporter, PoolMonitor } from '@pool/monitoring';
 import { PartitionManager, PartitionType, RoutingStrategy } from '@pool/partitioning';
@@ -15,8 +16,11 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-/** Two pools: `main` with every component, `plain` with none (the app monitors it itself). */
-async function fixture(extra: Partial<Parameters<typeof createManagementApp>[0]> = {}) {
+/**
+ * Two pools: `main` with every component, `plain` with none (the app monitors it itself). With
+ * `withBudget`, `main` also reports a `ClusterBudget` on the real Redis (`REDIS_URL`).
+ */
+async function fixture(extra: Partial<Parameters<typeof createManagementApp>[0]> = {}, withBudget = false) {
   const factory = new SimulatedFactory();
   const waitQueue = new PriorityWaitQueue();
   const main = await ConnectionPool.create(
@@ -36,7 +40,19 @@ async function fixture(extra: Partial<Parameters<typeof createManagementApp>[0]>
   manager.createPartition('tenant_acme', PartitionType.Tenant('acme'), { maxConnections: 2, minConnections: 1 });
   manager.createPartition('tenant_globex', PartitionType.Tenant('globex'), { maxConnections: 2 });
   const exporter = new MonitoringExporter(monitor, ExportFormat.Csv);
-  const app = appWith({ pools: { main: { pool: main, monitor, leakDetector, partitions: manager, exporter }, plain }, ...extra });
+  const budget = withBudget
+    ? new ClusterBudget({
+        redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        name: 'main-db',
+        keyPrefix: `pool-management-app-test:${process.pid}:`,
+        maxConnections: 4,
+      })
+    : null;
+  if (budget !== null) {
+    cleanups.push(() => budget.close());
+    await budget.ready();
+  }
+  const app = appWith({ pools: { main: { pool: main, monitor, leakDetector, partitions: manager, exporter, budget }, plain }, ...extra });
   cleanups.push(
     () => main.close(),
     () => plain.close(),
@@ -328,8 +344,9 @@ describe('read endpoints', () => {
       partitions: true,
       queue: true,
       exporter: true,
+      budget: false,
     });
-    expect(list.pools[1].features).toMatchObject({ monitor: true, leakDetector: false, partitions: false, queue: false });
+    expect(list.pools[1].features).toMatchObject({ monitor: true, leakDetector: false, partitions: false, queue: false, budget: false });
     const details = (await call(app, 'GET', '/pools/main')).json;
     expect(details.config.maxSize).toBe(4);
     expect(details.statistics.acquired).toBe(1);
@@ -608,7 +625,7 @@ describe('OpenAPI document', () => {
   });
 
   it('every documented route answers as documented with valid input, and its body matches its schema', async () => {
-    const { app, manager } = await fixture();
+    const { app, manager } = await fixture({}, true);
     await manager.use({ tenant: 'acme' }, async () => {});
     const doc = app.openapi;
     for (const [path, ops] of Object.entries(doc.paths)) {

@@ -539,6 +539,25 @@ export class ManagementApp {
       r(
         {
           method: 'GET',
+          path: '/pools/:pool/budget',
+          operationId: 'getClusterBudget',
+          summary: "The cluster-wide connection budget the pool's connections hold slots of (@pool/cluster)",
+          description:
+            "This instance's view of the budget (no Redis call): its state ('degraded' while Redis is unreachable, with the fallback cap in force), the global limit and use, leases held, waiting requests and counters. 404 when no budget is configured for the pool.",
+          tag: 'monitoring',
+          access: read,
+          success: { status: 200, description: 'The budget', schema: 'ClusterBudget', contentTypes: ['application/json'] },
+          errors: poolErrors,
+        },
+        ({ entry }) => {
+          const e = entry as PoolEntry;
+          if (e.budget === null) throw new ManagementError(404, `Pool '${e.name}' has no cluster budget configured`);
+          return json(e.budget.statistics());
+        },
+      ),
+      r(
+        {
+          method: 'GET',
           path: '/pools/:pool/export',
           operationId: 'exportMetrics',
           summary: "The pool's metrics export (the seed's export_metrics)",

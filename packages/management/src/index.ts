@@ -31,6 +31,7 @@ export { validateSchema } from './schema.js';
 export { COMPONENT_SCHEMAS } from './schemas.js';
 export { type ManagementServer, type ServeManagementOptions, serveManagement } from './server.js';
 export type {
+  ClusterBudgetLike,
   DashboardProviderLike,
   LeakDetectorLike,
   ManagedPool,

@@ -1,6 +1,7 @@
 import { InvalidConfigError } from '@pool/core';
 import { type DashboardData, DashboardProvider, type LeakReport, PoolMonitor, type PoolMonitorOptions } from '@pool/monitoring';
 import type {
+  ClusterBudgetLike,
   DashboardProviderLike,
   LeakDetectorLike,
   ManagedPool,
@@ -31,6 +32,11 @@ export interface ManagedPoolOptions {
   queue?: QueueLike | null;
   /** A `MonitoringExporter` served at `/pools/{pool}/export` in its own format. */
   exporter?: MetricsExporterLike | null;
+  /**
+   * The `ClusterBudget` (`@pool/cluster`) the pool's connections take slots of: its state (connected,
+   * degraded while Redis is unreachable...) and figures at `/pools/{pool}/budget`.
+   */
+  budget?: ClusterBudgetLike | null;
 }
 
 /** The `pools` option: named pools (a record), or a list of pools / entries named by `name` or `pool.name`. */
@@ -50,11 +56,12 @@ export interface PoolEntry {
   readonly partitions: PartitionManagerLike | null;
   readonly queue: QueueLike;
   readonly exporter: MetricsExporterLike | null;
+  readonly budget: ClusterBudgetLike | null;
   /** Which components were configured (or made by the app). */
-  readonly features: Record<'monitor' | 'leakDetector' | 'dashboard' | 'partitions' | 'queue' | 'exporter', boolean>;
+  readonly features: Record<'monitor' | 'leakDetector' | 'dashboard' | 'partitions' | 'queue' | 'exporter' | 'budget', boolean>;
 }
 
-const ENTRY_KEYS = ['pool', 'name', 'monitor', 'leakDetector', 'dashboard', 'partitions', 'queue', 'exporter'];
+const ENTRY_KEYS = ['pool', 'name', 'monitor', 'leakDetector', 'dashboard', 'partitions', 'queue', 'exporter', 'budget'];
 const POOL_NAME = /^[^\s/\\?#%]{1,128}$/u;
 
 function isPool(value: unknown): value is ManagedPool {
@@ -104,7 +111,7 @@ export function resolvePools(
         throw new InvalidConfigError(
           field,
           item,
-          'must be a ConnectionPool or { pool, monitor?, leakDetector?, dashboard?, partitions?, queue?, exporter? }',
+          'must be a ConnectionPool or { pool, monitor?, leakDetector?, dashboard?, partitions?, queue?, exporter?, budget? }',
         );
       }
       for (const k of Object.keys(spec)) {
@@ -123,6 +130,10 @@ export function resolvePools(
       needs(`${field}.dashboard`, spec.dashboard, ['getDashboardData'], 'a DashboardProvider');
       needs(`${field}.partitions`, spec.partitions, ['listPartitions', 'getPartitionStatistics'], 'a PartitionManager');
       needs(`${field}.exporter`, spec.exporter, ['export'], 'a MonitoringExporter');
+      needs(`${field}.budget`, spec.budget, ['statistics'], 'a ClusterBudget');
+      if (spec.budget != null && typeof spec.budget.state !== 'string') {
+        throw new InvalidConfigError(`${field}.budget`, '[value]', 'must be a ClusterBudget (with a string state)');
+      }
       if (
         spec.queue != null &&
         (typeof spec.queue !== 'object' || (typeof spec.queue.statistics !== 'function' && typeof spec.queue.values !== 'function'))
@@ -167,6 +178,7 @@ export function resolvePools(
         partitions,
         queue,
         exporter: spec.exporter ?? null,
+        budget: spec.budget ?? null,
         features: {
           monitor: monitor !== null,
           leakDetector: leakDetector !== null,
@@ -174,6 +186,7 @@ export function resolvePools(
           partitions: partitions !== null,
           queue: spec.queue != null || typeof (queue as { statistics?: unknown }).statistics === 'function',
           exporter: spec.exporter != null,
+          budget: spec.budget != null,
         },
       });
     }

@@ -90,7 +90,7 @@ const partitionStatistics = object(
 );
 
 const featureFlags = object(
-  { monitor: bool, leakDetector: bool, dashboard: bool, partitions: bool, queue: bool, exporter: bool },
+  { monitor: bool, leakDetector: bool, dashboard: bool, partitions: bool, queue: bool, exporter: bool, budget: bool },
   'Which optional components are configured for the pool (a monitor is created by the app unless switched off).',
 );
 
@@ -193,6 +193,23 @@ export const COMPONENT_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
     config: ref('PoolConfig'),
     statistics: ref('PoolStatistics'),
   }),
+  ClusterBudget: object(
+    {
+      budget: str,
+      instanceId: str,
+      state: { type: 'string', description: "'connecting', 'connected', 'recovering', 'degraded' (Redis unreachable) or 'closed'." },
+      policy: { type: 'string', description: "What the instance does while Redis is unreachable ('hold', 'local' or 'strict')." },
+      database: { type: 'object', description: '{ limit, held, open, unleased, globalUsed, waiting } for the database budget.' },
+      tenants: { type: 'object', description: 'The same figures per tenant with a global limit.' },
+      instances: { type: ['integer', 'null'] },
+      lastContactAt: nullableNum,
+      degradedSince: nullableNum,
+      fallbackCap: nullableNum,
+      counters: { type: 'object' },
+    },
+    "The cluster budget the pool's connections hold slots of (@pool/cluster's ClusterBudgetStatistics), as this instance sees it.",
+    ['budget', 'state', 'database', 'tenants', 'counters'],
+  ),
   HistogramSnapshot: histogram,
   MonitorStatistics: object(
     {

@@ -81,6 +81,17 @@ export interface MetricsExporterLike {
   export(): Promise<string> | string;
 }
 
+/**
+ * A cluster-wide connection budget the pool's connections hold slots of (`@pool/cluster`'s
+ * `ClusterBudget`), read structurally so this package does not depend on the cluster package.
+ */
+export interface ClusterBudgetLike {
+  /** `'connecting'`, `'connected'`, `'recovering'`, `'degraded'` (Redis unreachable) or `'closed'`. */
+  readonly state: string;
+  /** This instance's view of the budget, plain JSON (makes no Redis call). */
+  statistics(): object;
+}
+
 /** A dashboard provider (`@pool/monitoring`'s `DashboardProvider`). */
 export interface DashboardProviderLike<D = object> {
   getDashboardData(): D;
