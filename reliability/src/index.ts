@@ -4,4 +4,4 @@ export { formatSoakReport, runSoak, type SoakOptions, type SoakReport, soakFailu
 export { type Behaviour, type ControlledConnection, ControlledFactory, ControlledFault } from './support/controlled-factory.js';
 export { type CallOutcome, errorKind, isClearError, Load, type LoadReport, sleep } from './support/load.js';
 export { report } from './support/report.js';
-export { freePort, PrivatePostgres, PrivateRedis } from './support/servers.js';
+export { freePort, mariadbdPath, PrivateMariadb, PrivatePostgres, PrivateRedis } from './support/servers.js';
