@@ -52,6 +52,13 @@ const SERVER_SIZING: Sizing = {
   standard: { maxConnections: 5, minConnections: 1 },
 };
 
+/**
+ * What the demo's sessions are called on a real server: PostgreSQL's `application_name` (in
+ * `pg_stat_activity`; an `application_name` in DATABASE_URL wins) and Redis's `CLIENT SETNAME` (in
+ * `CLIENT LIST`). MySQL/MariaDB sessions have no name.
+ */
+export const SESSION_NAME = 'pool-demo';
+
 /** Picks the backend for `databaseUrl` (`undefined`: the simulation). */
 export function selectBackend(databaseUrl: string | undefined): Backend {
   if (databaseUrl === undefined || databaseUrl === '') return simulated();
@@ -65,7 +72,7 @@ export function selectBackend(databaseUrl: string | undefined): Backend {
   switch (scheme) {
     case 'postgres:':
     case 'postgresql:': {
-      const factory = pgFactory(databaseUrl);
+      const factory = pgFactory({ connectionString: databaseUrl, application_name: SESSION_NAME });
       return server(`PostgreSQL at ${where}`, factory, (conn, tenant) =>
         (conn as { query(sql: string, values: unknown[]): Promise<unknown> }).query('SELECT $1::text AS tenant, now() AS at', [tenant]),
       );
@@ -79,7 +86,11 @@ export function selectBackend(databaseUrl: string | undefined): Backend {
     }
     case 'redis:':
     case 'rediss:': {
-      const factory = redisFactory(databaseUrl);
+      const factory = redisFactory(databaseUrl, {
+        onConnect: async (conn) => {
+          await conn.client.client('SETNAME', SESSION_NAME);
+        },
+      });
       return server(`Redis at ${where}`, factory, (conn) => (conn as { client: { ping(): Promise<string> } }).client.ping());
     }
     default:
