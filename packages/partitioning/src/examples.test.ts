@@ -70,7 +70,6 @@ describe('README examples', () => {
     const partition = manager.createPartition('tenant_acme', PartitionType.Tenant('ACME Corp'), limits);
     expect(partition.limits).toEqual(limits);
     expect(partition.type).toEqual({ kind: 'tenant', name: 'ACME Corp' });
-    manager.assign('acme_corp', 'tenant_acme');
 
     const request: PartitionRequest = {
       user: 'alice',
@@ -80,6 +79,8 @@ describe('README examples', () => {
       sessionId: 'session_123',
       metadata: {},
     };
+    expect(manager.routeRequest(request)).toBeNull(); // 'acme_corp' is neither the id nor the type's name
+    manager.assign('acme_corp', 'tenant_acme');
     const partitionId = manager.routeRequest(request);
     expect(partitionId).toBe('tenant_acme');
     await manager.use(request, (db) => db.query('SELECT 1'));
