@@ -102,6 +102,28 @@ describe('checkTargets', () => {
     expect(t?.actual).toContain('4.8%');
   });
 
+  it('wants no Redis call at all per borrow through a cluster budget, in any round', () => {
+    const nine = (...calls: number[]) =>
+      checkTargets({
+        '9a': summarizeScenario(
+          info('9a', ['core', 'core+cluster'], {
+            metrics: [
+              { key: 'nsPerOp', label: 'ns/op', digits: 0 },
+              { key: 'redisCallsPerOp', label: 'Redis calls/op', digits: 4 },
+            ],
+            baseline: 'core',
+          }),
+          {
+            core: calls.map(() => ({ nsPerOp: 100, redisCallsPerOp: 0 })),
+            'core+cluster': calls.map((c) => ({ nsPerOp: 110, redisCallsPerOp: c })),
+          },
+        ),
+      }).find((x) => x.id === '9a-redis');
+    expect(nine(0, 0, 0)?.status).toBe('met');
+    expect(nine(0, 0, 0)?.actual).toContain('no Redis calls per borrow');
+    expect(nine(0, 0.0005, 0)?.status).toBe('missed');
+  });
+
   it('says which targets this run did not measure', () => {
     expect(byId('6-pg.Pool')?.status).toBe('not measured');
     expect(byId('7-overhead')?.status).toBe('not measured');

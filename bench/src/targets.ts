@@ -159,5 +159,15 @@ export function checkTargets(results: Results, corePg = 'core+pg'): TargetCheck[
       (v) => `monitoring costs ${(v * 100).toFixed(1)}% of the throughput`,
     ),
   );
+  // Issue 12: a cluster budget must not talk to Redis when a pool lends an open connection.
+  out.push(
+    check(
+      '9a-redis',
+      'Scenario 9a: zero Redis round trips per borrow of an open connection (cluster budget)',
+      subject(results, '9a', 'core+cluster')?.metrics.redisCallsPerOp?.max,
+      (v) => v === 0,
+      (v) => `${v === 0 ? 'no' : v.toFixed(4)} Redis call${v === 1 ? '' : 's'} per borrow (worst round)`,
+    ),
+  );
   return out;
 }

@@ -1,4 +1,5 @@
 import type { Scenario } from '../scenario.js';
+import { clusterBorrow, clusterChurn } from './cluster.js';
 import { observability } from './observability.js';
 import { overload } from './overload.js';
 import { partitionFlood } from './partition-flood.js';
@@ -22,6 +23,8 @@ export const SCENARIOS: readonly Scenario[] = [
   observability,
   overload,
   partitionFlood,
+  clusterBorrow,
+  clusterChurn,
 ];
 
 /** The scenario with `id`, or an error listing the known ids. */

@@ -15,7 +15,7 @@ export const overload: Scenario = {
   id: '8',
   title: 'Acquire latency under 2x overload',
   description:
-    '20 callers over maxSize 10 (2x overload), each holding its connection for one event-loop turn (setImmediate) before releasing; latency of every acquire in µs. (The partition-flood half of scenario 8 waits for @pool/partitioning.)',
+    '20 callers over maxSize 10 (2x overload), each holding its connection for one event-loop turn (setImmediate) before releasing; latency of every acquire in µs. Its partition-flood half, a quiet tenant under a noisy one, is scenario 8b.',
   subjects: POOL_SUBJECTS,
   primary: 'p99Us',
   metrics: [
