@@ -61,6 +61,8 @@ describe('a pool with a cluster budget', () => {
   it('shows the budget degraded, with its fallback cap, while Redis is unreachable', async () => {
     // Nothing listens on port 1: every connection attempt is refused at once.
     const b = budget('redis://127.0.0.1:1', { onRedisUnavailable: 'hold' });
+    const redisErrors: unknown[] = [];
+    b.on('error', (error) => redisErrors.push(error)); // expected here; without a listener each kind is a process warning
     await b.ready();
     const pool = await ConnectionPool.create(
       { minSize: 0, maxSize: 2, initialSize: 0, closeTimeoutMs: 200 },
@@ -80,6 +82,7 @@ describe('a pool with a cluster budget', () => {
     expect(res.json.degradedSince).toEqual(expect.any(Number));
     expect(res.json.lastContactAt).toBeNull();
     expect(res.json.counters.redisErrors).toBeGreaterThan(0);
+    expect(redisErrors.length).toBeGreaterThan(0);
   });
 
   it('answers 404 naming the pool when it has no budget', async () => {
