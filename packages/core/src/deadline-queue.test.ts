@@ -82,6 +82,34 @@ describe('DeadlineQueue', () => {
     expect(expired).toEqual(['first', 'second']);
   });
 
+  it('reuses an emptied lane, and still expires in order when many timeouts come and go', async () => {
+    const expired: string[] = [];
+    const q = new DeadlineQueue<Entry>((e) => expired.push(e.name));
+    // A pool validating on every borrow: two timeouts whose lanes empty and refill on every operation.
+    for (let i = 0; i < 1_000; i++) {
+      const waiter = entry(`w${i}`);
+      const check = entry(`v${i}`);
+      q.add(waiter, 30_000);
+      q.add(check, 5_000);
+      q.remove(check);
+      q.remove(waiter);
+    }
+    expect(q.size).toBe(0);
+    // Then 40 distinct timeouts (more than the lanes kept while empty), emptied and used again.
+    for (let t = 1; t <= 40; t++) {
+      const e = entry(`t${t}`);
+      q.add(e, t * 10);
+      q.remove(e);
+    }
+    for (let t = 40; t >= 1; t--) q.add(entry(`t${t}`), t * 10);
+    q.add(entry('v-last'), 5_000);
+    await vi.advanceTimersByTimeAsync(400);
+    expect(expired).toEqual(Array.from({ length: 40 }, (_, i) => `t${i + 1}`));
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(expired.at(-1)).toBe('v-last');
+    expect(q.size).toBe(0);
+  });
+
   it('keeps the heap consistent under random adds and removes', async () => {
     let seed = 7;
     const rand = () => {

@@ -9,6 +9,9 @@ export interface DeadlineEntry {
   dlLane: unknown;
 }
 
+/** How many distinct timeouts keep their lane while empty (beyond it, an emptied lane is dropped). */
+const MAX_RETAINED_LANES = 16;
+
 interface Lane {
   readonly key: number;
   head: DeadlineEntry | null;
@@ -104,7 +107,9 @@ export class DeadlineQueue<T extends DeadlineEntry> {
     this.#size--;
     if (lane.head === null) {
       this.#heapRemove(lane);
-      this.#lanes.delete(lane.key);
+      // Keep an emptied lane for its timeout's next entry (a pool that validates or resets on every
+      // borrow empties and refills its lanes each time); forget it only when many timeouts are in use.
+      if (this.#lanes.size > MAX_RETAINED_LANES) this.#lanes.delete(lane.key);
     } else if (wasHead && this.#heap.length > 1) {
       this.#siftDown(lane.heapIndex);
     }
