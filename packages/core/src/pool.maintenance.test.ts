@@ -68,6 +68,34 @@ describe('maintenance', () => {
     await pool.close();
   });
 
+  it('retires every connection within its own jittered lifetime, opened at different times', async () => {
+    const factory = new FakeFactory();
+    const pool = await ConnectionPool.create(
+      { minSize: 0, maxSize: 12, initialSize: 0, maxLifetimeMs: 100_000, maintenanceIntervalMs: 100_000, idleTimeoutMs: null },
+      factory,
+    );
+    const ages: number[] = [];
+    pool.on('destroy', (e) => {
+      if (e.reason === 'lifetime') ages.push(e.ageMs);
+    });
+    // Connections opened a second apart share the lifetime's lane of the deadline queue; each must still
+    // retire between 97.5 % and 100 % of its own lifetime, in its own deadline order.
+    for (let i = 0; i < 12; i++) {
+      const held = await Promise.all(Array.from({ length: i + 1 }, () => pool.acquire()));
+      for (const c of held) c.release();
+      await vi.advanceTimersByTimeAsync(1_000);
+    }
+    expect(pool.size().total).toBe(12);
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(ages).toHaveLength(12);
+    for (const age of ages) {
+      expect(age).toBeGreaterThanOrEqual(97_500 - 1);
+      expect(age).toBeLessThanOrEqual(100_000 + 1);
+    }
+    expect(pool.size().total).toBe(0);
+    await pool.close();
+  });
+
   it('refills to minSize after connections are lost', async () => {
     const factory = new FakeFactory();
     const pool = await ConnectionPool.create({ minSize: 3, initialSize: 3 }, factory);

@@ -1307,9 +1307,12 @@ export class ConnectionPool<C> {
     const slot = new Slot(this.#lender, ++this.#nextConnectionId, conn, t, expiresAt);
     slot.healthEpoch = this.#healthEpoch;
     if (lifetime !== null) {
-      // One unref'd timer per connection (not per borrow) retires it at its lifetime, even when idle.
+      // An entry on the pool's deadline queue (no timer of its own) retires it at its lifetime, even when
+      // idle. Every connection's entry goes in the lane of the pool's lifetime, whatever its jitter, so
+      // connections share one lane rather than each making its own.
       slot.expiry = new LifetimeEntry(() => this.#expireSlot(slot));
-      this.#operations.add(slot.expiry, Math.max(0, expiresAt - t), t);
+      const lane = Math.ceil(lifetime);
+      this.#operations.add(slot.expiry, lane, expiresAt - lane);
     }
     this.#slots.add(slot);
     slot.state = 'validating';
