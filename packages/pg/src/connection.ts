@@ -198,7 +198,10 @@ export class PgConnection {
       config = { ...config, name: statement.name };
     }
     try {
-      const result = await this.#run<R>(config);
+      // A plain SQL string goes to pg as a string: pg copies a config object property by property.
+      const result = await (statement === undefined && typeof query === 'string'
+        ? this.#run<R>(text, undefined, config.values)
+        : this.#run<R>(config));
       if (effects.deallocates) this.#statementsInDoubt();
       return result;
     } catch (error) {
@@ -227,7 +230,7 @@ export class PgConnection {
   } {
     return {
       lifecycle: this.#lifecycle,
-      run: (config, signal) => this.#run(typeof config === 'string' ? { text: config } : config, signal),
+      run: (config, signal) => this.#run(config, signal),
       reset: (mode, signal) => this.#reset(mode, signal),
       clean: () => {
         this.#sessionDirty = false;
@@ -254,10 +257,16 @@ export class PgConnection {
   }
 
   /** Runs a query with the in-flight count (for allowExitOnIdle and dirtiness) and an optional abort. */
-  async #run<R extends pg.QueryResultRow>(config: pg.QueryConfig, signal?: AbortSignal): Promise<pg.QueryResult<R>> {
+  /** Runs SQL text (with `values`) or a query config on the client. */
+  async #run<R extends pg.QueryResultRow>(
+    config: pg.QueryConfig | string,
+    signal?: AbortSignal,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
     if (this.#inflight++ === 0 && this.#host.allowExitOnIdle) (this.client as unknown as { ref(): void }).ref();
     try {
-      return await abortable(this.client.query<R>(config), signal);
+      const pending = typeof config === 'string' ? this.client.query<R>(config, values) : this.client.query<R>(config);
+      return await abortable(pending, signal);
     } catch (error) {
       // Only a server error (an ErrorResponse, which carries `severity`) is followed by a ReadyForQuery
       // at once; a client-side error (query_timeout, a bad value) must not wait for the server.
@@ -296,7 +305,7 @@ export class PgConnection {
     const names = this.#evicted.splice(0);
     if (names.length === 0) return;
     try {
-      await this.#run({ text: names.map((n) => `DEALLOCATE ${quoteIdent(n)}`).join('; ') }, signal);
+      await this.#run(names.map((n) => `DEALLOCATE ${quoteIdent(n)}`).join('; '), signal);
       this.#forget(names);
     } catch (error) {
       this.#evicted.push(...names);
@@ -324,10 +333,10 @@ export class PgConnection {
    */
   async #reset(mode: 'session' | 'all', signal: AbortSignal): Promise<boolean> {
     if (this.#lifecycle.broken) throw this.#lifecycle.brokenError;
-    if (this.transactionStatus !== 'I') await this.#run({ text: 'ROLLBACK' }, signal);
+    if (this.transactionStatus !== 'I') await this.#run('ROLLBACK', signal);
     const sessionReset = mode === 'all' || this.#sessionDirty || this.#userStatements;
     if (mode === 'all') {
-      await this.#run({ text: 'DISCARD ALL' }, signal);
+      await this.#run('DISCARD ALL', signal);
       const { parsedStatements, submittedNamedStatements } = this.#pg();
       this.#forget(Object.keys(parsedStatements ?? {}).concat(Object.keys(submittedNamedStatements ?? {})));
       this.#cache?.clear();
@@ -336,9 +345,7 @@ export class PgConnection {
     } else {
       if (this.#sessionDirty) {
         await this.#run(
-          {
-            text: 'CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES',
-          },
+          'CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES',
           signal,
         );
       }
@@ -354,9 +361,9 @@ export class PgConnection {
   async #dropForeignStatements(signal: AbortSignal): Promise<void> {
     const ours = new Set<string>();
     if (this.#cache !== null) for (const value of this.#cache.values()) ours.add(value.name);
-    const { rows } = await this.#run<{ name: string }>({ text: 'SELECT name FROM pg_prepared_statements' }, signal);
+    const { rows } = await this.#run<{ name: string }>('SELECT name FROM pg_prepared_statements', signal);
     const foreign = rows.map((r) => r.name).filter((name) => !ours.has(name));
-    if (foreign.length > 0) await this.#run({ text: foreign.map((n) => `DEALLOCATE ${quoteIdent(n)}`).join('; ') }, signal);
+    if (foreign.length > 0) await this.#run(foreign.map((n) => `DEALLOCATE ${quoteIdent(n)}`).join('; '), signal);
     this.#forget(foreign);
     this.#inDoubt.length = 0;
   }
