@@ -144,6 +144,56 @@ describe('ClusterBudget: leases', () => {
     held[1]?.release();
   });
 
+  it('asks again at once when the slot was announced free while its refused take was still on the way back', async () => {
+    // The announcement comes on the subscriber's connection, the take's reply on the command
+    // connection: the announcement can arrive first. It must not be lost until retryIntervalMs.
+    let hold: Promise<void> | null = null;
+    let letReplyThrough = (): void => {};
+    const store = server.view('b');
+    const delayed = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'take') {
+          return async (req: Parameters<typeof store.take>[0]) => {
+            const reply = await target.take(req);
+            if (hold !== null) await hold;
+            return reply;
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const a = budget('a', { maxConnections: 1, retryIntervalMs: 10_000 });
+    const b = ClusterBudget[kStore]({ ...BASE, maxConnections: 1, retryIntervalMs: 10_000, instanceId: 'b' }, delayed);
+    b.on('error', () => {});
+    cleanup.push(() => b.close());
+    const pa = await pool(a);
+    const pb = await pool(b, trackingFactory(), { acquireTimeoutMs: 30_000 });
+    const held = await pa.acquire();
+    hold = new Promise<void>((resolve) => {
+      letReplyThrough = resolve;
+    });
+    const waiting = pb.acquire();
+    await tick(1); // b's take ran in the store (refused: a holds the only slot); its reply is held back
+    expect(server.wanting.size).toBe(1);
+    await held.destroy(); // a gives the slot back; the store announces it
+    await tick(1);
+    hold = null;
+    letReplyThrough(); // now the refusal arrives, after the announcement
+    let conn: { release(): void } | undefined;
+    void waiting.then((c) => {
+      conn = c;
+    });
+    await tick(50); // far below retryIntervalMs
+    expect(conn).toBeDefined();
+    conn?.release();
+    if (conn === undefined)
+      void waiting.then(
+        (c) => c.release(),
+        () => {},
+      );
+  });
+
   it('stops waiting for a slot when the pool no longer needs the connection, so later timeouts carry BudgetExhaustedError', async () => {
     const a = budget('a', { maxConnections: 1 });
     const b = budget('b', { maxConnections: 1 });

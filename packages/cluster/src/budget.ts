@@ -708,6 +708,9 @@ export class ClusterBudget {
     const batch = group.queue.slice(0, MAX_BATCH);
     const ids = batch.map(() => this.#nextId());
     const scopes = this.#scopeLimits(group.scopes);
+    // A slot announced free while this take is on its way (the announcement comes on another
+    // connection and can arrive before the refusal) must not leave the group asleep until the retry.
+    const seen = group.wake.notified;
     this.#inflight++;
     this.#ops++;
     let reply: Awaited<ReturnType<BudgetStore['take']>>;
@@ -760,7 +763,7 @@ export class ClusterBudget {
     this.#refused(group, reason);
     const delay =
       reason === 'recovering' ? Math.min(Math.max(reply.retryMs, 10), this.#o.retryIntervalMs) : jitter(this.#o.retryIntervalMs);
-    await group.wake.wait(delay);
+    await group.wake.wait(delay, seen);
     this.#abandonIfUnneeded(group, () => this.#exhaustedError(group, reason));
   }
 
