@@ -194,6 +194,37 @@ describe('ClusterBudget: leases', () => {
       );
   });
 
+  it('polls for a freed slot while its subscription to the channel is not up yet', async () => {
+    const store = server.view('b');
+    // A subscriber that never manages to subscribe: no announcement can reach b.
+    const unsubscribed = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'subscribe') return () => new Promise<void>(() => {});
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const a = budget('a', { maxConnections: 1, retryIntervalMs: 10_000 });
+    const b = ClusterBudget[kStore]({ ...BASE, maxConnections: 1, retryIntervalMs: 10_000, instanceId: 'b' }, unsubscribed);
+    b.on('error', () => {});
+    cleanup.push(() => b.close());
+    const pa = await pool(a);
+    const pb = await pool(b, trackingFactory(), { acquireTimeoutMs: 30_000 });
+    await within(b.ready(), 1_000); // gives up waiting for the subscription after commandTimeoutMs
+    expect(b.state).toBe('connected');
+    const held = await pa.acquire();
+    let conn: { release(): void } | undefined;
+    void pb.acquire().then((c) => {
+      conn = c;
+    });
+    await tick(20);
+    expect(b.statistics().counters.refused.capacity).toBe(1);
+    await held.destroy();
+    await tick(250); // a few polls, far below retryIntervalMs
+    expect(conn).toBeDefined();
+    conn?.release();
+  });
+
   it('stops waiting for a slot when the pool no longer needs the connection, so later timeouts carry BudgetExhaustedError', async () => {
     const a = budget('a', { maxConnections: 1 });
     const b = budget('b', { maxConnections: 1 });

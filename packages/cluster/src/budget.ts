@@ -34,6 +34,8 @@ import { Wake } from './wake.js';
 const DATABASE = '*';
 /** Slots asked for in one script call. */
 const MAX_BATCH = 16;
+/** How soon a refused request asks again while the channel that announces freed slots is not subscribed yet. */
+const UNSUBSCRIBED_RETRY_MS = 100;
 /** How long Redis keeps a budget's keys after the last activity. */
 const KEEP_MS = 7 * 24 * 3_600_000;
 
@@ -198,6 +200,8 @@ export class ClusterBudget {
   #strictTimer: ReturnType<typeof setTimeout> | undefined;
   #registered = false;
   readonly #ready: Promise<void>;
+  /** Whether the subscriber has joined the budget's channel (freed slots are announced there). */
+  #subscribed = false;
   #closePromise: Promise<void> | undefined;
 
   /**
@@ -252,13 +256,29 @@ export class ClusterBudget {
     });
     await this.#store.whenReady(this.#o.commandTimeoutMs);
     if (this.#state === 'closed') return;
-    this.#store
+    const subscribed = this.#store
       .subscribe((message) => this.#onMessage(message))
-      .catch((error: unknown) => {
-        this.#report(toPoolError(new BudgetRedisError('subscribe', false, error)));
-      });
+      .then(
+        () => {
+          this.#subscribed = true;
+        },
+        (error: unknown) => {
+          this.#report(toPoolError(new BudgetRedisError('subscribe', false, error)));
+        },
+      );
     await this.#recover();
     this.#scheduleBeat();
+    // ready() also means the instance hears freed slots announced on the channel, unless subscribing
+    // takes longer than a command may (until then, a refused request polls: see #takeRound).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      subscribed,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.#o.commandTimeoutMs);
+        timer.unref?.();
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /**
@@ -761,8 +781,9 @@ export class ClusterBudget {
       if (this.#events.has('shrink')) this.#events.emit('shrink', { direction: 'sent', tenant: group.tenant, share: this.#share(group) });
     }
     this.#refused(group, reason);
-    const delay =
-      reason === 'recovering' ? Math.min(Math.max(reply.retryMs, 10), this.#o.retryIntervalMs) : jitter(this.#o.retryIntervalMs);
+    let delay = reason === 'recovering' ? Math.min(Math.max(reply.retryMs, 10), this.#o.retryIntervalMs) : jitter(this.#o.retryIntervalMs);
+    // Until the channel is subscribed, a freed slot cannot wake this instance: ask again soon instead.
+    if (!this.#subscribed) delay = Math.min(delay, UNSUBSCRIBED_RETRY_MS);
     await group.wake.wait(delay, seen);
     this.#abandonIfUnneeded(group, () => this.#exhaustedError(group, reason));
   }
