@@ -4,7 +4,7 @@ import { ClusterBudget, kStore } from './budget.js';
 import { BudgetClosedError, BudgetExhaustedError, BudgetUnavailableError } from './errors.js';
 import type { BudgetState } from './events.js';
 import type { ClusterBudgetOptions } from './options.js';
-import { MemoryServer } from './test-support/memory-store.js';
+import { MemoryServer, type MemoryStore } from './test-support/memory-store.js';
 
 // The client side of the budget (leases, waiting, heartbeat, Redis outages and recovery, shedding,
 // fair sharing) under fake timers, on an in-memory store with the scripts' semantics. The scripts
@@ -51,6 +51,27 @@ const cleanup: (() => Promise<void>)[] = [];
 function budget(id: string, options: Partial<ClusterBudgetOptions> = {}): ClusterBudget {
   const b = ClusterBudget[kStore]({ ...BASE, ...options, instanceId: id }, server.view(id));
   b.on('error', () => {}); // outages are the point of several tests: no process warnings
+  cleanup.push(() => b.close());
+  return b;
+}
+
+/** Instance `id` on a view of the server whose methods named in `overrides` are replaced. */
+function budgetOnStore(
+  id: string,
+  options: Partial<ClusterBudgetOptions>,
+  overrides: (store: MemoryStore) => Partial<Record<keyof MemoryStore, unknown>>,
+): ClusterBudget {
+  const store = server.view(id);
+  const replaced = overrides(store);
+  const view = new Proxy(store, {
+    get(target, prop) {
+      if (prop in replaced) return replaced[prop as keyof MemoryStore];
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const b = ClusterBudget[kStore]({ ...BASE, ...options, instanceId: id }, view);
+  b.on('error', () => {});
   cleanup.push(() => b.close());
   return b;
 }
@@ -149,24 +170,14 @@ describe('ClusterBudget: leases', () => {
     // connection: the announcement can arrive first. It must not be lost until retryIntervalMs.
     let hold: Promise<void> | null = null;
     let letReplyThrough = (): void => {};
-    const store = server.view('b');
-    const delayed = new Proxy(store, {
-      get(target, prop) {
-        if (prop === 'take') {
-          return async (req: Parameters<typeof store.take>[0]) => {
-            const reply = await target.take(req);
-            if (hold !== null) await hold;
-            return reply;
-          };
-        }
-        const value = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
     const a = budget('a', { maxConnections: 1, retryIntervalMs: 10_000 });
-    const b = ClusterBudget[kStore]({ ...BASE, maxConnections: 1, retryIntervalMs: 10_000, instanceId: 'b' }, delayed);
-    b.on('error', () => {});
-    cleanup.push(() => b.close());
+    const b = budgetOnStore('b', { maxConnections: 1, retryIntervalMs: 10_000 }, (store) => ({
+      take: async (req: Parameters<MemoryStore['take']>[0]) => {
+        const reply = await store.take(req);
+        if (hold !== null) await hold;
+        return reply;
+      },
+    }));
     const pa = await pool(a);
     const pb = await pool(b, trackingFactory(), { acquireTimeoutMs: 30_000 });
     const held = await pa.acquire();
@@ -195,19 +206,11 @@ describe('ClusterBudget: leases', () => {
   });
 
   it('polls for a freed slot while its subscription to the channel is not up yet', async () => {
-    const store = server.view('b');
-    // A subscriber that never manages to subscribe: no announcement can reach b.
-    const unsubscribed = new Proxy(store, {
-      get(target, prop) {
-        if (prop === 'subscribe') return () => new Promise<void>(() => {});
-        const value = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
     const a = budget('a', { maxConnections: 1, retryIntervalMs: 10_000 });
-    const b = ClusterBudget[kStore]({ ...BASE, maxConnections: 1, retryIntervalMs: 10_000, instanceId: 'b' }, unsubscribed);
-    b.on('error', () => {});
-    cleanup.push(() => b.close());
+    // A subscriber that never manages to subscribe: no announcement can reach b.
+    const b = budgetOnStore('b', { maxConnections: 1, retryIntervalMs: 10_000 }, () => ({
+      subscribe: () => new Promise<void>(() => {}),
+    }));
     const pa = await pool(a);
     const pb = await pool(b, trackingFactory(), { acquireTimeoutMs: 30_000 });
     await within(b.ready(), 1_000); // gives up waiting for the subscription after commandTimeoutMs
