@@ -1,4 +1,5 @@
 import { InvalidArgumentError, InvalidConfigError, PoolError } from '@pool/core';
+import { checkOptionKeys } from '@pool/core/adapter';
 import {
   Counter,
   Gauge,
@@ -82,16 +83,7 @@ export class ClusterBudgetCollector {
    *   taken on the registry (nothing is registered then).
    */
   constructor(budgets: ClusterBudget | readonly ClusterBudget[], options: ClusterBudgetCollectorOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw new InvalidConfigError('options', options, 'must be an object');
-    for (const key of Object.keys(options)) {
-      if (!KEYS.includes(key)) {
-        throw new InvalidConfigError(
-          key,
-          (options as Record<string, unknown>)[key],
-          `is not a ClusterBudgetCollector option; known: ${KEYS.join(', ')}`,
-        );
-      }
-    }
+    checkOptionKeys(options, KEYS, 'ClusterBudgetCollector');
     const registry = options.registry ?? globalRegistry;
     if (!(registry instanceof Registry)) throw new InvalidConfigError('registry', registry, 'must be a prom-client Registry');
     const prefix = options.prefix ?? 'pool_cluster_budget_';

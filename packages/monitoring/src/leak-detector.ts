@@ -7,6 +7,7 @@ import {
   type PoolEventMap,
   type PooledConnection,
 } from '@pool/core';
+import { checkOptionKeys } from '@pool/core/adapter';
 import type { MonitoredPool } from './pool-recorder.js';
 
 /** A borrow held longer than the leak threshold (the seed's leak entry). */
@@ -209,15 +210,7 @@ export class LeakDetector {
         : checkIntervalMs === undefined
           ? { thresholdMs: thresholdOrOptions }
           : { thresholdMs: thresholdOrOptions, checkIntervalMs };
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.includes(key)) {
-        throw new InvalidConfigError(
-          key,
-          (options as unknown as Record<string, unknown>)[key],
-          `is not a LeakDetector option; known: ${OPTION_KEYS.join(', ')}`,
-        );
-      }
-    }
+    checkOptionKeys(options, OPTION_KEYS, 'LeakDetector');
     this.thresholdMs = checkDuration('thresholdMs', options.thresholdMs, 1);
     this.checkIntervalMs = checkDuration('checkIntervalMs', options.checkIntervalMs ?? Math.min(this.thresholdMs, 60_000), 10);
     const reclaim = options.reclaimAfterMs ?? null;

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, InvalidConfigError, now } from '@pool/core';
+import { checkOptionKeys } from '@pool/core/adapter';
 import type { ExportFormatter } from './export-format.js';
 import {
   accumulateAtOrBelow,
@@ -85,12 +86,8 @@ interface CheckedOptions {
 }
 
 function checkOptions(options: unknown): CheckedOptions {
-  if (typeof options !== 'object' || options === null) throw new InvalidConfigError('options', options, 'must be an object');
+  checkOptionKeys(options, OPTION_KEYS, 'PoolMonitor');
   const o = options as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!OPTION_KEYS.includes(key))
-      throw new InvalidConfigError(key, o[key], `is not a PoolMonitor option; known: ${OPTION_KEYS.join(', ')}`);
-  }
   const windowMs = o.windowMs ?? 300_000;
   if (typeof windowMs !== 'number' || !Number.isInteger(windowMs) || windowMs < 1000 || windowMs > 86_400_000) {
     throw new InvalidConfigError('windowMs', windowMs, 'must be an integer number of milliseconds between 1000 and 86400000');

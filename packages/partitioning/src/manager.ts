@@ -24,6 +24,7 @@ import {
   type WaiterExit,
   type WaitQueue,
 } from '@pool/core';
+import { checkOptionKeys } from '@pool/core/adapter';
 import { TokenBucket } from './budgets.js';
 import { type BudgetLimit, PartitionError, PartitionLimitError } from './errors.js';
 import type { PartitionContext, PartitionEventMap } from './events.js';
@@ -212,15 +213,7 @@ export class PartitionManager<C> {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidConfigError('options', options, 'must be { pool, routing, ... }');
     }
-    for (const key of Object.keys(options)) {
-      if (!MANAGER_KEYS.includes(key)) {
-        throw new InvalidConfigError(
-          key,
-          (options as unknown as Record<string, unknown>)[key],
-          `is not a PartitionManager option; known: ${MANAGER_KEYS.join(', ')}`,
-        );
-      }
-    }
+    checkOptionKeys(options, MANAGER_KEYS, 'PartitionManager');
     const pool = checkPool(options.pool) as ConnectionPool<C>;
     if (pool.config.enablePartitioning !== true) {
       throw new InvalidConfigError(

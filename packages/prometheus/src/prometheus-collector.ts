@@ -1,4 +1,5 @@
 import { DESTROY_REASONS, InvalidConfigError, PoolError, QUEUE_PRIORITIES } from '@pool/core';
+import { checkOptionKeys } from '@pool/core/adapter';
 import {
   type CumulativeFigures,
   type LeakDetector,
@@ -157,16 +158,7 @@ export class PrometheusCollector {
     if (typeof monitor !== 'object' || monitor === null || typeof (monitor as PoolMonitor).cumulative !== 'function') {
       throw new InvalidConfigError('monitor', monitor, 'must be a PoolMonitor from @pool/monitoring');
     }
-    if (typeof options !== 'object' || options === null) throw new InvalidConfigError('options', options, 'must be an object');
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.includes(key)) {
-        throw new InvalidConfigError(
-          key,
-          (options as Record<string, unknown>)[key],
-          `is not a PrometheusCollector option; known: ${OPTION_KEYS.join(', ')}`,
-        );
-      }
-    }
+    checkOptionKeys(options, OPTION_KEYS, 'PrometheusCollector');
     const registry = options.registry ?? globalRegistry;
     if (!(registry instanceof Registry)) throw new InvalidConfigError('registry', registry, 'must be a prom-client Registry');
     const prefix = options.prefix ?? 'pool_';

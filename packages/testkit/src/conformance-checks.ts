@@ -6,6 +6,7 @@ import {
   type PoolConfigOptions,
   RecyclingStrategy,
 } from '@pool/core';
+import { checkOptionKeys } from '@pool/core/adapter';
 import { expect, type Mock, vi } from 'vitest';
 import { expectNoSecret } from './adapter-test-helpers.js';
 import { FaultProxy, type FaultProxyAddress } from './fault-proxy.js';
@@ -130,16 +131,7 @@ const CAPABILITY_KEYS = ['validate', 'reset', 'dirtyTracking', 'abortCreate', 'i
 
 /** @internal Validates the options of `testAdapter` and fills in defaults. */
 export function resolveOptions<C>(options: AdapterTestOptions<C>): ResolvedOptions<C> {
-  if (typeof options !== 'object' || options === null) throw new InvalidConfigError('options', options, 'must be an object');
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw new InvalidConfigError(
-        key,
-        (options as unknown as Record<string, unknown>)[key],
-        `is not a testAdapter option; known: ${OPTION_KEYS.join(', ')}`,
-      );
-    }
-  }
+  checkOptionKeys(options, OPTION_KEYS, 'testAdapter');
   if (typeof options.name !== 'string' || options.name === '')
     throw new InvalidConfigError('name', options.name, 'must be a non-empty string');
   const f = options.factory as unknown;
