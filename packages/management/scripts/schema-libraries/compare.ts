@@ -116,12 +116,16 @@ async function main(): Promise<void> {
       console.log(`  ${label} -> ${verdict}`);
     }
     const doc = await (await variant.app.fetch(new Request('http://localhost/openapi.json'))).json();
-    console.log(`  openapi request schema: ${JSON.stringify((doc as { components: { schemas: Record<string, unknown> } }).components.schemas.ResizeRequest)}\n`);
+    console.log(
+      `  openapi request schema: ${JSON.stringify((doc as { components: { schemas: Record<string, unknown> } }).components.schemas.ResizeRequest)}\n`,
+    );
     rows.push(
       `| ${variant.name} | ${kb(size.bytes)} (${kb(size.gzip)} gzip) | ${fmt(vOps)} | ${fmt(iOps)} | ${fmt(uOps)} | ${proto.filter((p) => p.includes('ACCEPTED')).length} of ${PROTO_BODIES.length} accepted | ${nesting.some((n) => n.includes('threw')) ? 'throws' : 'refused'} |`,
     );
   }
-  console.log('| library | route module bundle (hono included) | valid/s | invalid/s | unknown key/s | prototype-named keys | depth 8000 |');
+  console.log(
+    '| library | route module bundle (hono included) | valid/s | invalid/s | unknown key/s | prototype-named keys | depth 8000 |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const row of rows) console.log(row);
 }

@@ -26,7 +26,12 @@ app.get('/openapi.json', (c) =>
         post: {
           parameters: [{ name: 'pool', in: 'path', required: true, schema: { type: 'string' } }],
           requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/ResizeRequest' } } } },
-          responses: { 200: { description: 'The new bounds', content: { 'application/json': { schema: { $ref: '#/components/schemas/ResizeResult' } } } } },
+          responses: {
+            200: {
+              description: 'The new bounds',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/ResizeResult' } } },
+            },
+          },
         },
       },
     },

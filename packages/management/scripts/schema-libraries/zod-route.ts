@@ -32,7 +32,10 @@ export function validate(body: unknown): { ok: boolean; issues: string[] } {
   const r = ResizeRequest.safeParse(body);
   return r.success
     ? { ok: true, issues: [] }
-    : { ok: false, issues: r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.code}${'keys' in i ? ` ${String(i.keys)}` : ''}`) };
+    : {
+        ok: false,
+        issues: r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.code}${'keys' in i ? ` ${String(i.keys)}` : ''}`),
+      };
 }
 
 export function output(body: unknown): unknown {
