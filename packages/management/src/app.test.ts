@@ -6,6 +6,7 @@ import { pgFactory } from '@pool/pg';
 import { PrometheusCollector } from '@pool/prometheus';
 import { PriorityWaitQueue } from '@pool/queue';
 import { SimulatedFactory } from '@pool/testkit';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createManagementApp, type ManagementApp, openApiPath, schemas } from './index.js';
@@ -612,6 +613,23 @@ describe('CORS', () => {
 });
 
 describe('OpenAPI document', () => {
+  it('is a valid OpenAPI 3.1 document (checked by an OpenAPI schema validator)', async () => {
+    const { app } = await fixture();
+    const doc = (await call(app, 'GET', '/openapi.json')).json;
+    const validator = new Validator();
+    const result = await validator.validate(doc);
+    expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+    // Generated from the request schemas: the strict resize body and its bounds are in it.
+    expect(doc.components.schemas.ResizeRequest).toMatchObject({
+      type: 'object',
+      additionalProperties: false,
+      properties: { maxSize: { type: 'integer', minimum: 1 } },
+    });
+    expect(doc.paths['/pools/{pool}/resize'].post['x-access']).toBe('admin');
+  });
+
   it('lists exactly the routes the app serves', async () => {
     const { app } = await fixture();
     const doc = (await call(app, 'GET', '/openapi.json')).json;
