@@ -4,7 +4,7 @@
 // pool is never touched.
 import { request as httpRequest } from 'node:http';
 import { ConnectionPool, InvalidConfigError } from '@pool/core';
-import { SimulatedFactory } from '@pool/testkit';
+import { type SimulatedConnection, SimulatedFactory } from '@pool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createManagementApp, type ManagementApp, type ManagementServer, serveManagement } from './index.js';
 import { ADMIN_TOKEN, READ_TOKEN } from './test-support/fixtures.js';
@@ -19,7 +19,7 @@ interface Sent {
 type Answer = { status: number; headers: Record<string, string | string[] | undefined>; json: any; text: string };
 type Transport = { name: string; send(s: Sent): Promise<Answer>; tokens: boolean };
 
-let pool: ConnectionPool<unknown>;
+let pool: ConnectionPool<SimulatedConnection>;
 const closers: (() => unknown)[] = [];
 
 beforeAll(async () => {
