@@ -257,7 +257,11 @@ export const DASHBOARD_JS = String.raw`(function () {
     $('scope-note').textContent = pool.scope === 'callers'
       ? 'Every caller counts once, whichever queue it waited in (the pool\u2019s or a partition\u2019s).'
       : 'The pool\u2019s own counters (no monitor watches it, so callers that waited or failed in a partition are not counted).';
-    setFigure('success-rate', pool.successRate * 100, 2);
+    // A percentage is never rounded up to 100 while something failed: 99.954 shows as 99.95.
+    var success = $('success-rate');
+    var percent = pool.successRate * 100;
+    success.textContent = percent >= 100 ? '100' : (Math.floor(percent * 100) / 100).toFixed(2);
+    success.setAttribute('data-value', String(percent));
     var rateSeries = [{ key: 'rate' }];
     drawChart($('rate-chart'), points, rateSeries);
     $('rate-chart').setAttribute('aria-label', 'Acquisitions per second over time; now ' + describe(points, rateSeries, ' per second'));
