@@ -22,9 +22,11 @@ export const PathParam = z
   .max(256)
   .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 
+/** The path parameters of a pool route. */
 export const PoolParams = z.strictObject({
   pool: PathParam.openapi({ param: { name: 'pool', in: 'path' }, description: 'The pool name (as listed by GET /pools)' }),
 });
+/** The path parameters of a partition route. */
 export const PartitionParams = z.strictObject({
   pool: PathParam.openapi({ param: { name: 'pool', in: 'path' }, description: 'The pool name (as listed by GET /pools)' }),
   partition: PathParam.openapi({
@@ -34,15 +36,18 @@ export const PartitionParams = z.strictObject({
 });
 /** Endpoints without query parameters: any query key is refused. */
 export const NoQuery = z.strictObject({});
+/** The query of `GET /metrics`. */
 export const MetricsQuery = z.strictObject({
   format: z.enum(['prometheus', 'json', 'csv']).optional().openapi({
     description:
       'The format; overrides the Accept header (text/plain or application/openmetrics-text: Prometheus, application/json, text/csv).',
   }),
 });
+/** The query of `GET /pools/{pool}/export`. */
 export const ExportQuery = z.strictObject({
   format: z.enum(['json', 'csv']).optional().openapi({ description: 'json or csv; overrides the Accept header' }),
 });
+/** The query of `GET /overview`. */
 export const OverviewQuery = z.strictObject({
   history: z.enum(['full', 'none']).optional().openapi({
     description:
@@ -50,6 +55,7 @@ export const OverviewQuery = z.strictObject({
   }),
 });
 
+/** The body of every error response. */
 export const ErrorBody = z
   .object({
     error: z.object({
@@ -61,6 +67,7 @@ export const ErrorBody = z
   })
   .openapi('Error', { description: 'Every error response. Never a stack trace, never a credential.' });
 
+/** `GET /pools/{pool}/size`. */
 export const PoolSize = z
   .object({ total: int, idle: int, active: int, pending: int, waiting: int })
   .openapi('PoolSize', { description: 'How many connections are where, right now.' });
@@ -71,11 +78,14 @@ const Features = z
     description: 'Which optional components are configured for the pool (a monitor is created by the app unless switched off).',
   });
 
+/** One pool in `GET /pools`. */
 export const PoolSummary = z
   .object({ name: str, state: poolState, suspended: bool, size: PoolSize, features: Features })
   .openapi('PoolSummary');
+/** `GET /pools`. */
 export const PoolList = z.object({ pools: z.array(PoolSummary) }).openapi('PoolList');
 
+/** `GET /pools/{pool}/config`. */
 export const PoolConfig = z
   .object({
     poolName: str,
@@ -108,6 +118,7 @@ export const PoolConfig = z
   })
   .openapi('PoolConfig', { description: "The pool's PoolConfig fields and a description of its parts (the seed's get_pool_config)." });
 
+/** `GET /pools/{pool}/statistics`. */
 export const PoolStatistics = z
   .object({
     name: str,
@@ -144,6 +155,7 @@ export const PoolStatistics = z
   })
   .openapi('PoolStatistics', { description: "The pool's own counters (pool.statistics(); the seed's get_pool_statistics)." });
 
+/** `GET /pools/{pool}`. */
 export const PoolDetails = z
   .object({
     name: str,
@@ -156,6 +168,7 @@ export const PoolDetails = z
   })
   .openapi('PoolDetails');
 
+/** `GET /pools/{pool}/budget`. */
 export const ClusterBudget = z
   .object({
     budget: str,
@@ -175,6 +188,7 @@ export const ClusterBudget = z
       "The cluster budget the pool's connections hold slots of (@pool/cluster's ClusterBudgetStatistics), as this instance sees it.",
   });
 
+/** Durations over the monitor window. */
 export const HistogramSnapshot = z
   .object({
     count: int,
@@ -188,6 +202,7 @@ const PartitionCallers = z.object({ acquired: int, failed: int, waiting: int }).
   description: 'The callers that came through partitions (counted since the monitor watched the partition manager).',
 });
 
+/** `GET /pools/{pool}/monitor`. */
 export const MonitorStatistics = z
   .object({
     poolName: str,
@@ -211,6 +226,7 @@ export const MonitorStatistics = z
     description: "@pool/monitoring's PoolMonitorStatistics: caller counters, windowed percentiles, usage patterns, efficiency.",
   });
 
+/** `GET /pools/{pool}/connections`. */
 export const ConnectionList = z
   .object({
     connections: z.array(
@@ -242,7 +258,9 @@ const queueLevelShape = {
   averageWaitMs: nullableNum,
   maxWaitMs: nullableNum,
 };
+/** One priority level of a wait queue. */
 export const QueueLevel = z.object(queueLevelShape).openapi('QueueLevel');
+/** `GET /pools/{pool}/queue`. */
 export const QueueStatistics = z
   .object({
     kind: str,
@@ -265,6 +283,7 @@ const PartitionLimits = z.object({
 });
 const partitionState = z.enum(['active', 'draining']);
 
+/** One partition's statistics. */
 export const PartitionStatistics = z
   .object({
     id: str,
@@ -291,6 +310,7 @@ export const PartitionStatistics = z
   })
   .openapi('PartitionStatistics', { description: "A partition's statistics (@pool/partitioning's PartitionStatistics)." });
 
+/** One partition, as listed. */
 export const Partition = z
   .object({
     id: str,
@@ -303,12 +323,16 @@ export const Partition = z
     label: nullableStr.optional(),
   })
   .openapi('Partition', { description: "A partition (the seed's list_partitions)." });
+/** `GET /pools/{pool}/partitions`. */
 export const PartitionList = z.object({ partitions: z.array(Partition) }).openapi('PartitionList');
+/** `GET /pools/{pool}/partition-statistics`. */
 export const PartitionStatisticsMap = z
   .record(z.string(), PartitionStatistics)
   .openapi('PartitionStatisticsMap', { description: "Every partition's statistics, by id (the seed's get_partition_statistics)." });
+/** `GET /pools/{pool}/partitions/{partition}`. */
 export const PartitionDetails = z.object({ partition: Partition, statistics: PartitionStatistics }).openapi('PartitionDetails');
 
+/** A borrow held past the leak threshold. */
 export const LeakReport = z
   .object({
     poolName: str,
@@ -323,6 +347,7 @@ export const LeakReport = z
     approximate: bool,
   })
   .openapi('LeakReport', { description: 'A borrow held past the leak threshold.' });
+/** `GET /pools/{pool}/leaks`. */
 export const LeakList = z
   .object({
     source: z.enum(['detector', 'pool']).openapi({ description: "A LeakDetector's reports, or the pool's own leak flags." }),
@@ -330,6 +355,7 @@ export const LeakList = z
   })
   .openapi('LeakList');
 
+/** `GET /pools/{pool}/dashboard`. */
 export const DashboardData = z
   .object({
     timestamp: num,
@@ -350,6 +376,7 @@ export const DashboardData = z
   })
   .openapi('DashboardData', { description: "@pool/monitoring's DashboardData (the seed's get_dashboard_data)." });
 
+/** One sample of the server-side history. */
 export const HistoryPoint = z
   .object({
     t: num.openapi({ description: 'Epoch ms of the sample.' }),
@@ -364,6 +391,7 @@ export const HistoryPoint = z
   })
   .openapi('HistoryPoint', { description: 'One sample of a pool, taken by the server every history.intervalMs.' });
 
+/** One pool in `GET /overview`. */
 export const PoolOverview = z
   .object({
     name: str,
@@ -395,6 +423,7 @@ export const PoolOverview = z
   })
   .openapi('PoolOverview', { description: 'Everything the web dashboard shows about one pool, from one snapshot.' });
 
+/** `GET /overview`. */
 export const Overview = z
   .object({
     timestamp: num,
@@ -405,6 +434,7 @@ export const Overview = z
   })
   .openapi('Overview');
 
+/** The body of `POST /pools/{pool}/resize` (strict). */
 export const ResizeRequest = z
   .strictObject({
     minSize: z.number().int().min(0).max(1_000_000).optional(),
@@ -415,17 +445,23 @@ export const ResizeRequest = z
     description: 'New bounds; give minSize, maxSize or both. Validated like the pool config (minSize <= maxSize).',
     minProperties: 1,
   });
+/** The answer of `POST /pools/{pool}/resize`. */
 export const ResizeResult = z.object({ minSize: int, maxSize: int, size: PoolSize }).openapi('ResizeResult');
+/** The answer of `POST /pools/{pool}/evict`. */
 export const EvictResult = z
   .object({ evicted: int, size: PoolSize })
   .openapi('EvictResult', { description: 'Idle connections closed now; borrowed ones are retired when returned.' });
+/** The answer of `POST /pools/{pool}/suspend` and `/resume`. */
 export const SuspendResult = z.object({ suspended: bool, size: PoolSize }).openapi('SuspendResult');
+/** The body of `POST /pools/{pool}/partitions/{partition}/drain` (strict). */
 export const DrainRequest = z.strictObject({ waiters: z.enum(['serve', 'fail']).optional() }).openapi('DrainRequest', {
   description: "What happens to callers waiting in the partition: 'serve' them under its limits (default) or 'fail' them at once.",
 });
+/** The answer of the drain action. */
 export const DrainResult = z
   .object({ partition: str, state: z.literal('draining'), waiters: z.enum(['serve', 'fail']) })
   .openapi('DrainResult');
+/** The body of actions that take no field (strict: `{}`). */
 export const EmptyRequest = z
   .strictObject({})
   .openapi('EmptyRequest', { description: 'No fields: send {} (or an empty body with Content-Type: application/json).' });
