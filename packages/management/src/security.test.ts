@@ -52,6 +52,8 @@ function overSocket(server: ManagementServer, s: Sent): Promise<Answer> {
         method: s.method ?? 'GET',
         path: s.path,
         headers: { host: `127.0.0.1:${server.port}`, ...s.headers },
+        // A connection per request: a kept-alive socket the server closes while idle would reset the next one.
+        agent: false,
       },
       (res) => {
         let text = '';
