@@ -38,6 +38,9 @@ export interface DemoOptions {
   leakThresholdMs: number;
   /** The management server's port on 127.0.0.1 (`0`: any free port). */
   port: number;
+  /** How far back the dashboard's history reaches (default 15 minutes), and how often it is sampled (default 5000 ms). */
+  historyWindowMs?: number;
+  historyIntervalMs?: number;
   /** Aborting it (Ctrl-C) cuts the warm-up short; the caller then calls `stop()`. */
   signal?: AbortSignal;
   out?: NodeJS.WriteStream;
@@ -120,7 +123,9 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
 
   // 3. Set up monitoring: the seed's DashboardProvider (5 s refresh) and LeakDetector (300 s threshold,
   //    60 s checks), scaled down so a leak shows within a minute; leaks are reclaimed at twice the threshold.
-  const monitor = new PoolMonitor(pool, { windowMs: 30_000, windowSlots: 6 });
+  // Watching the manager makes the pool's figures count every caller once, also those that wait or time
+  // out in a partition's queue (the pool itself never sees them).
+  const monitor = new PoolMonitor(pool, { windowMs: 30_000, windowSlots: 6 }).watchPartitions(manager);
   const leakDetector = new LeakDetector({
     thresholdMs: options.leakThresholdMs,
     checkIntervalMs: Math.max(100, Math.min(1_000, options.leakThresholdMs / 5)),
@@ -133,15 +138,18 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       `Reclaimed connection ${leak.connectionId} from ${describeBorrower(leak)}: held ${seconds(leak.activeDurationMs)} and never released\n`,
     );
   });
-  // The partitions' priority queues, seen as one by the dashboard and the management API.
+  // Every queue a caller can wait in, the pool's own and the partitions', seen as one by the dashboard
+  // and the management API, so the queue panel adds up to the callers waiting.
+  const poolQueue = pool.waitQueue as PriorityWaitQueue;
+  const allQueues = () => [poolQueue, ...partitionQueues];
   const queues = {
     get size() {
-      return partitionQueues.reduce((sum, q) => sum + q.size, 0);
+      return allQueues().reduce((sum, q) => sum + q.size, 0);
     },
     *values() {
-      for (const queue of partitionQueues) yield* queue.values();
+      for (const queue of allQueues()) yield* queue.values();
     },
-    statistics: () => mergeQueues(partitionQueues.map((q) => q.statistics())),
+    statistics: () => mergeQueues(allQueues().map((q) => q.statistics())),
   };
   const dashboard = new DashboardProvider(monitor, Math.min(5_000, options.healthIntervalMs / 2), {
     leakDetector,
@@ -171,6 +179,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       },
       auth: { readToken, adminToken },
       prometheus: collector,
+      history: { windowMs: options.historyWindowMs ?? 15 * 60_000, intervalMs: options.historyIntervalMs ?? 5_000 },
       port,
     }),
   );
@@ -260,7 +269,10 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   return { pool, manager, monitor, dashboard, leakDetector, management, dashboardUrl, readToken, stop };
 }
 
-/** "Pool health: 34.2% efficient, 68 active (...)": the seed's line, with what an operator looks at next. */
+/**
+ * "Pool health: 34.2% efficient, 68 active (...)": the seed's line, with what an operator looks at next.
+ * Waiting, failed, served and the p99 wait count every caller once, whichever queue it waited in.
+ */
 export function healthLine(data: DashboardData, ratePerSecond: number): string {
   const tiers = (data.partitions ?? [])
     .map((p) => `${p.id.replace(/_tier$/, '')} ${p.active ?? 0}/${p.maxConnections ?? '?'}${p.waiting ? ` +${p.waiting} queued` : ''}`)
@@ -268,6 +280,7 @@ export function healthLine(data: DashboardData, ratePerSecond: number): string {
   return (
     `Pool health: ${(data.poolEfficiency * 100).toFixed(1)}% efficient, ${data.activeConnections} active ` +
     `(${data.totalConnections} open, ${data.waiting} waiting; ${Math.round(ratePerSecond)} req/s; ` +
+    `${data.acquireFailures} failed, ${(data.successRate * 100).toFixed(2)}% served; ` +
     `p99 wait ${data.waitPercentiles.percentiles.p99.toFixed(1)} ms; ${tiers})`
   );
 }

@@ -67,7 +67,7 @@ export async function expectDashboardPage(base: string): Promise<void> {
 /** The pool-health line, with each tier's `active/max`. */
 export function healthLinePattern(enterpriseMax: number, standardMax: number): RegExp {
   return new RegExp(
-    `^Pool health: [\\d.]+% efficient, \\d+ active \\(\\d+ open, \\d+ waiting; \\d+ req/s; p99 wait [\\d.]+ ms; ` +
+    `^Pool health: [\\d.]+% efficient, \\d+ active \\(\\d+ open, \\d+ waiting; \\d+ req/s; \\d+ failed, [\\d.]+% served; p99 wait [\\d.]+ ms; ` +
       `enterprise \\d+/${enterpriseMax}, standard \\d+/${standardMax}`,
     'm',
   );

@@ -1,6 +1,8 @@
 // The web dashboard in a real browser: headless Chromium (Debian's /usr/bin/chromium, which .ci/run
 // installs) driven by playwright-core, against a running app whose pool is put under load. Every figure
-// the page shows is compared with the very /overview response it was drawn from, and with the API.
+// the page shows is compared with the very /overview response it was drawn from (the page is paused
+// first, so the figures and the response are one snapshot, however busy the machine), and the headline
+// figures with the sums over the pool's own queue and its partitions.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,6 +40,8 @@ interface Shown {
   pool: string;
   timestamp: number;
   figures: Record<string, string>;
+  /** Samples drawn in the size chart, and the time range of its axis. */
+  chart: { points: number; axis: string[]; start: number; end: number };
   queue: Record<string, string>;
   partitions: Record<string, { active: string; acquired: string }>;
   leaks: number;
@@ -72,6 +76,7 @@ beforeAll(async () => {
     pools: { orders: { pool: orders, leakDetector: detector, partitions: manager }, reports },
     auth: { readToken: READ_TOKEN, adminToken: ADMIN_TOKEN },
     dashboard: { refreshMs: 250 },
+    history: { windowMs: 60_000, intervalMs: 250 },
     port: 0,
   });
   userDataDir = mkdtempSync(join(tmpdir(), 'pool-management-chromium-'));
@@ -91,7 +96,7 @@ beforeAll(async () => {
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.on('response', (response) => {
-    if (!response.url().endsWith('/overview') || response.status() !== 200) return;
+    if (!new URL(response.url()).pathname.endsWith('/overview') || response.status() !== 200) return;
     response
       .json()
       .then((body: { timestamp: number; pools: Record<string, unknown>[] }) => responses.set(body.timestamp, body))
@@ -128,7 +133,14 @@ async function shown(): Promise<Shown> {
       };
     }
     const leakRows = Array.from(document.querySelectorAll('#leaks-table tbody tr')).map((r) => r.getAttribute('data-connection') ?? '');
+    const axis = document.getElementById('size-axis') as El & { textContent: string | null };
     return {
+      chart: {
+        points: Number(document.getElementById('size-chart')?.getAttribute('data-points')),
+        axis: Array.from(axis.children).map((c) => (c as unknown as { textContent: string }).textContent),
+        start: Number(axis.getAttribute('data-start')),
+        end: Number(axis.getAttribute('data-end')),
+      },
       pool: main.getAttribute('data-pool') ?? '',
       timestamp: Number(main.getAttribute('data-timestamp')),
       figures,
@@ -142,35 +154,63 @@ async function shown(): Promise<Shown> {
 
 const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 
+/**
+ * Pauses the page, waits for its last refresh to finish, and returns what it shows with the very
+ * /overview response that was drawn (like with like: one snapshot, whatever the machine's load).
+ */
+async function pausedSnapshot(): Promise<{ view: Shown; data: Record<string, Json>; body: Json }> {
+  if ((await page.getAttribute('#pause', 'aria-pressed')) !== 'true') await page.click('#pause');
+  await page.waitForSelector('#main:not([aria-busy="true"])', { timeout: 30_000 });
+  const view = await shown();
+  await vi.waitFor(() => expect(responses.has(view.timestamp)).toBe(true), { timeout: 10_000, interval: 20 });
+  const body = responses.get(view.timestamp) as { pools: Record<string, Json>[] };
+  const data = body.pools.find((p) => p.name === view.pool) as Record<string, Json>;
+  return { view, data, body };
+}
+
+async function resume(): Promise<void> {
+  if ((await page.getAttribute('#pause', 'aria-pressed')) === 'true') await page.click('#pause');
+}
+
 /** Checks that what the page shows is exactly the /overview response it was drawn from. */
 async function matchesItsResponse(): Promise<{ view: Shown; data: Record<string, Json> }> {
-  let view = await shown();
-  await vi.waitFor(() => expect(responses.has(view.timestamp)).toBe(true), { timeout: 5_000, interval: 20 });
-  const body = responses.get(view.timestamp) as { pools: Record<string, Json>[] };
-  view = view.timestamp === (await shown()).timestamp ? view : await shown();
-  const data = (responses.get(view.timestamp) ?? body).pools.find((p) => p.name === view.pool) as Record<string, Json>;
-  expect(view.figures).toMatchObject({
-    active: str(data.size.active),
-    idle: str(data.size.idle),
-    waiting: str(data.size.waiting),
-    total: str(data.size.total),
-    pending: str(data.size.pending),
-    'max-size': str(data.maxSize),
-    acquired: str(data.acquired),
-    failures: str(data.acquireFailures),
-    throughput: str(data.throughputPerSecond),
-    'wait-p50': str(data.wait?.percentiles.p50),
-    'wait-p95': str(data.wait?.percentiles.p95),
-    'wait-p99': str(data.wait?.percentiles.p99),
-    'wait-count': str(data.wait?.count),
-  });
-  for (const p of ['critical', 'high', 'normal', 'low']) expect(view.queue[p]).toBe(str(data.queue.byPriority[p].currentSize));
-  expect(view.leaks).toBe(data.leaks.active);
-  expect(view.leakRows).toEqual(data.leaks.reports.map((r: { connectionId: number }) => String(r.connectionId)));
-  if (data.partitions !== null) {
-    for (const part of data.partitions) {
-      expect(view.partitions[part.id]).toEqual({ active: str(part.active), acquired: str(part.connectionsAcquired) });
+  const { view, data } = await pausedSnapshot();
+  try {
+    const latest = data.history.at(-1);
+    expect(view.figures).toMatchObject({
+      active: str(data.size.active),
+      idle: str(data.size.idle),
+      waiting: str(data.waiting),
+      'pool-waiting': str(data.size.waiting),
+      total: str(data.size.total),
+      pending: str(data.size.pending),
+      'max-size': str(data.maxSize),
+      acquired: str(data.acquired),
+      failures: str(data.acquireFailures),
+      'success-rate': str(data.successRate * 100),
+      throughput: str(data.throughputPerSecond),
+      'rate-now': str(latest?.rate),
+      'wait-p50': str(data.wait?.percentiles.p50),
+      'wait-p95': str(data.wait?.percentiles.p95),
+      'wait-p99': str(data.wait?.percentiles.p99),
+      'wait-count': str(data.wait?.count),
+    });
+    for (const p of ['critical', 'high', 'normal', 'low']) expect(view.queue[p]).toBe(str(data.queue.byPriority[p].currentSize));
+    expect(view.leaks).toBe(data.leaks.active);
+    expect(view.leakRows).toEqual(data.leaks.reports.map((r: { connectionId: number }) => String(r.connectionId)));
+    if (data.partitions !== null) {
+      for (const part of data.partitions) {
+        expect(view.partitions[part.id]).toEqual({ active: str(part.active), acquired: str(part.connectionsAcquired) });
+      }
     }
+    // The charts come from the server's history (kept across page loads) on a labelled time axis.
+    expect(view.chart.points).toBeGreaterThan(0);
+    expect(view.chart.end).toBe(latest.t);
+    expect(view.chart.end - view.chart.start).toBe(60_000);
+    expect(view.chart.axis).toHaveLength(5);
+    for (const label of view.chart.axis) expect(label).toMatch(/^\d\d:\d\d:\d\d$/);
+  } finally {
+    await resume();
   }
   return { view, data };
 }
@@ -181,7 +221,7 @@ async function api(path: string): Promise<Json> {
 }
 
 /** Waits until the page shows `expected` figures (they are reached when the load settles). */
-async function untilShown(expected: Record<string, string>, timeout = 10_000): Promise<Shown> {
+async function untilShown(expected: Record<string, string>, timeout = 30_000): Promise<Shown> {
   let last: Shown | undefined;
   await vi.waitFor(
     async () => {
@@ -191,6 +231,10 @@ async function untilShown(expected: Record<string, string>, timeout = 10_000): P
     { timeout, interval: 50 },
   );
   return last as Shown;
+}
+
+function baselinePartition(data: Json, id: string): number {
+  return (data.partitions as Json[]).find((p) => p.id === id)?.timeouts ?? 0;
 }
 
 describe('the web dashboard in Chromium', () => {
@@ -205,7 +249,7 @@ describe('the web dashboard in Chromium', () => {
     const size = await api('/pools/orders/size');
     expect(await untilShown({ active: '0', waiting: '0', total: String(size.total) })).toBeTruthy();
     expect(await page.locator('#pool-select option').allTextContents()).toEqual(['orders', 'reports']);
-  });
+  }, 120_000);
 
   it('follows load: held connections, waiters by priority and leaks appear, then go away', async () => {
     const held: PooledConnection<SimulatedConnection>[] = [];
@@ -223,7 +267,7 @@ describe('the web dashboard in Chromium', () => {
     expect(queue.byPriority.critical.currentSize).toBe(2);
 
     // Held past the 400 ms threshold: the detector flags them and the page lists them.
-    await vi.waitFor(async () => expect((await shown()).leaks).toBe(4), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(async () => expect((await shown()).leaks).toBe(4), { timeout: 30_000, interval: 50 });
     const leaks = await matchesItsResponse();
     expect(leaks.view.leakRows).toHaveLength(4);
     expect((await api('/pools/orders/leaks')).leaks).toHaveLength(4);
@@ -233,9 +277,9 @@ describe('the web dashboard in Chromium', () => {
     for (const c of held) c.release();
     for (const c of await Promise.all(waiters)) c.release();
     await untilShown({ active: '0', waiting: '0' });
-    await vi.waitFor(async () => expect((await shown()).leaks).toBe(0), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(async () => expect((await shown()).leaks).toBe(0), { timeout: 30_000, interval: 50 });
     await matchesItsResponse();
-  });
+  }, 120_000);
 
   it('shows throughput, wait percentiles and partitions changing under traffic', async () => {
     const before = await matchesItsResponse();
@@ -260,7 +304,7 @@ describe('the web dashboard in Chromium', () => {
           expect(Number(view.partitions.tenant_acme?.acquired)).toBeGreaterThan(0);
           expect(Number(view.partitions.tenant_globex?.acquired)).toBeGreaterThan(0);
         },
-        { timeout: 20_000, interval: 100 },
+        { timeout: 60_000, interval: 100 },
       );
       const during = await matchesItsResponse();
       expect(Number(during.view.figures['wait-p99'])).toBeGreaterThan(0);
@@ -275,15 +319,92 @@ describe('the web dashboard in Chromium', () => {
     const after = await matchesItsResponse();
     expect(Number(after.view.figures.acquired)).toBeGreaterThan(acquiredBefore);
     const stats = await api('/pools/orders/partition-statistics');
-    await vi.waitFor(async () => {
-      const view = await shown();
-      expect(Number(view.partitions.tenant_acme?.acquired)).toBeGreaterThanOrEqual(stats.tenant_acme.connectionsAcquired);
-    });
-  });
+    await vi.waitFor(
+      async () => {
+        const view = await shown();
+        expect(Number(view.partitions.tenant_acme?.acquired)).toBeGreaterThanOrEqual(stats.tenant_acme.connectionsAcquired);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+  }, 120_000);
+
+  it('shows headline figures that equal the sums over the pool queue and the partitions, under a load with timeouts', async () => {
+    const sum = (record: Record<string, number>) => Object.values(record).reduce((a, b) => a + b, 0);
+    /** Every identity the headline must satisfy, in one response. */
+    const agrees = (data: Json) => {
+      const parts: Json[] = data.partitions;
+      expect(data.scope).toBe('callers');
+      expect(data.acquired).toBe(data.direct.acquired + parts.reduce((a, p) => a + p.connectionsAcquired, 0));
+      expect(data.acquireFailures).toBe(data.direct.failed + parts.reduce((a, p) => a + sum(p.rejections), 0));
+      expect(data.waiting).toBe(data.size.waiting + parts.reduce((a, p) => a + p.waiting, 0));
+      expect(data.direct.waiting).toBe(data.size.waiting);
+      expect(['critical', 'high', 'normal', 'low'].reduce((a, p) => a + data.queue.byPriority[p].currentSize, 0)).toBe(data.size.waiting);
+      const attempts = data.acquired + data.acquireFailures;
+      expect(data.successRate).toBeCloseTo(attempts === 0 ? 1 : data.acquired / attempts, 12);
+    };
+    const baseline = await matchesItsResponse();
+    agrees(baseline.data);
+    const counted = { served: 0, failed: 0 };
+    let running = true;
+    const hold = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // More callers than connections, with short deadlines: timeouts in the partitions' queues and in the pool's.
+    const tenantWorker = async (tenant: string) => {
+      while (running) await manager.use({ tenant }, () => hold(40), { timeoutMs: 60 }).catch(() => {});
+    };
+    const directWorker = async (priority: QueuePriority) => {
+      while (running) {
+        await orders
+          .use(() => hold(40), { priority, timeoutMs: 60 })
+          .then(
+            () => counted.served++,
+            () => counted.failed++,
+          );
+      }
+    };
+    const workers = [
+      ...['acme', 'acme', 'acme', 'acme', 'globex', 'globex', 'globex'].map(tenantWorker),
+      directWorker(QueuePriority.Critical),
+      directWorker(QueuePriority.Low),
+      directWorker(QueuePriority.Low),
+    ];
+    try {
+      await vi.waitFor(
+        async () => {
+          const stats = await api('/pools/orders/partition-statistics');
+          expect(stats.tenant_acme.timeouts).toBeGreaterThan(baselinePartition(baseline.data, 'tenant_acme') + 5);
+          expect(counted.failed).toBeGreaterThan(5);
+        },
+        { timeout: 60_000, interval: 100 },
+      );
+      const during = await matchesItsResponse();
+      agrees(during.data);
+      expect(during.data.acquireFailures).toBeGreaterThan(baseline.data.acquireFailures + 10);
+      expect(Number(during.view.figures.failures)).toBe(during.data.acquireFailures);
+      expect(Number(during.view.figures['success-rate'])).toBeLessThan(100);
+      expect(Number(during.view.figures['wait-p99'])).toBeGreaterThan(0);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-timeouts.png'), fullPage: true });
+    } finally {
+      running = false;
+      await Promise.all(workers);
+    }
+    // Quiet now: the page's next response counts exactly what this test's direct callers saw.
+    const settled = await vi.waitFor(
+      async () => {
+        const snap = await matchesItsResponse();
+        expect(snap.data.direct.acquired - baseline.data.direct.acquired).toBe(counted.served);
+        return snap;
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    agrees(settled.data);
+    expect(settled.data.direct.failed - baseline.data.direct.failed).toBe(counted.failed);
+    expect(settled.data.waiting).toBe(0);
+  }, 120_000);
 
   it('switches pools and re-asks for a token when the one it has is refused', async () => {
     await page.selectOption('#pool-select', 'reports');
-    await vi.waitFor(async () => expect((await shown()).pool).toBe('reports'), { timeout: 5_000, interval: 50 });
+    await vi.waitFor(async () => expect((await shown()).pool).toBe('reports'), { timeout: 30_000, interval: 50 });
     const { data } = await matchesItsResponse();
     expect(data.partitions).toBeNull();
     expect(await page.locator('#partitions-empty').isVisible()).toBe(true);
@@ -302,5 +423,5 @@ describe('the web dashboard in Chromium', () => {
     await page.click('#login button[type=submit]');
     await page.waitForSelector('#main:not([hidden])[data-timestamp]');
     await matchesItsResponse();
-  });
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 import { PoolError } from '@pool/core';
 
 /** The HTTP statuses the management API answers errors with. */
-export type ManagementErrorStatus = 400 | 401 | 403 | 404 | 405 | 406 | 409 | 413 | 415 | 500 | 503;
+export type ManagementErrorStatus = 400 | 401 | 403 | 404 | 405 | 406 | 409 | 413 | 415 | 429 | 500 | 503;
 
 const CODES: Record<ManagementErrorStatus, string> = {
   400: 'ERR_POOL_MANAGEMENT_BAD_REQUEST',
@@ -13,6 +13,7 @@ const CODES: Record<ManagementErrorStatus, string> = {
   409: 'ERR_POOL_MANAGEMENT_CONFLICT',
   413: 'ERR_POOL_MANAGEMENT_PAYLOAD_TOO_LARGE',
   415: 'ERR_POOL_MANAGEMENT_UNSUPPORTED_MEDIA_TYPE',
+  429: 'ERR_POOL_MANAGEMENT_TOO_MANY_FAILED_AUTHENTICATIONS',
   500: 'ERR_POOL_MANAGEMENT_INTERNAL',
   503: 'ERR_POOL_MANAGEMENT_UNAVAILABLE',
 };

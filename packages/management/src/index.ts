@@ -21,14 +21,21 @@ export {
   type RouteDefinition,
 } from './app.js';
 export { type Access, type AuthOptions, isLoopbackHost, MIN_TOKEN_LENGTH } from './auth.js';
+export { MAX_BODY_DEPTH } from './body.js';
 export { ManagementError, type ManagementErrorBody, type ManagementErrorStatus } from './errors.js';
+export type { HistoryOptions, HistoryPoint } from './history.js';
 export { type MetricsFormat, mergeExpositions, negotiateFormat, type PrometheusSource } from './metrics.js';
-export { type OpenApiDocument, openApiPath } from './openapi.js';
+export { openApiPath } from './openapi.js';
 export type { ManagedPoolOptions, PoolsOption } from './pools.js';
+export { poolNameProblem } from './pools.js';
 export { isConnectionKey, isSecretKey, REDACTED, type RedactOptions, redact, redactText } from './redact.js';
-export type { JsonSchema, JsonType, SchemaViolation } from './schema.js';
-export { validateSchema } from './schema.js';
-export { COMPONENT_SCHEMAS } from './schemas.js';
+export * as schemas from './schemas.js';
+export {
+  AuthFailureLimiter,
+  type AuthFailureLimitOptions,
+  HostAllowList,
+  type ManagementEnv,
+} from './security.js';
 export { type ManagementServer, type ServeManagementOptions, serveManagement } from './server.js';
 export type {
   ClusterBudgetLike,

@@ -1,5 +1,12 @@
 import { InvalidConfigError } from '@pool/core';
-import { type DashboardData, DashboardProvider, type LeakReport, PoolMonitor, type PoolMonitorOptions } from '@pool/monitoring';
+import {
+  type DashboardData,
+  DashboardProvider,
+  type LeakReport,
+  type PartitionEventSource,
+  PoolMonitor,
+  type PoolMonitorOptions,
+} from '@pool/monitoring';
 import type {
   ClusterBudgetLike,
   DashboardProviderLike,
@@ -62,7 +69,22 @@ export interface PoolEntry {
 }
 
 const ENTRY_KEYS = ['pool', 'name', 'monitor', 'leakDetector', 'dashboard', 'partitions', 'queue', 'exporter', 'budget'];
-const POOL_NAME = /^[^\s/\\?#%]{1,128}$/u;
+/**
+ * A pool name the API can serve and the dashboard can show unambiguously: 1 to 128 characters, none of
+ * them a control character, an invisible formatting one (zero-width, bidirectional overrides and
+ * isolates, byte-order mark: they make two names look alike or reorder what is shown) or a separator,
+ * nor `/ \\ ? # %`; and not `.` or `..`, which URL resolution swallows.
+ */
+export function poolNameProblem(name: unknown): string | null {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 128) return 'must be a string of 1 to 128 characters';
+  if (name === '.' || name === '..') return "must not be '.' or '..' (URLs resolve them away, so the pool could not be reached)";
+  const bad = /[\p{Cc}\p{Cf}\p{Z}\p{Co}\p{Cn}/\\?#%]/u.exec(name);
+  if (bad !== null) {
+    const code = (bad[0].codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0');
+    return `must not contain U+${code} at index ${bad.index}: no control, invisible formatting (zero-width, bidirectional), separator or unassigned characters, nor / \\ ? # %`;
+  }
+  return null;
+}
 
 function isPool(value: unknown): value is ManagedPool {
   if (typeof value !== 'object' || value === null) return false;
@@ -80,6 +102,14 @@ function needs(field: string, value: unknown, methods: readonly string[], what: 
   }
 }
 
+function isPartitionEventSource(value: object): value is PartitionEventSource {
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.pool === 'object' &&
+    ['on', 'off', 'partition', 'listPartitions', 'getPartitionStatistics'].every((m) => typeof v[m] === 'function')
+  );
+}
+
 function monitorNameOf(monitor: PoolMonitor, pool: ManagedPool): string | null {
   for (const name of monitor.poolNames) if (monitor.getPool(name) === pool) return name;
   return null;
@@ -93,7 +123,7 @@ function monitorNameOf(monitor: PoolMonitor, pool: ManagedPool): string | null {
 export function resolvePools(
   option: unknown,
   autoMonitor: false | PoolMonitorOptions,
-): { entries: Map<string, PoolEntry>; owned: PoolMonitor[] } {
+): { entries: Map<string, PoolEntry>; owned: PoolMonitor[]; watches: (() => void)[] } {
   if (typeof option !== 'object' || option === null) {
     throw new InvalidConfigError('pools', option, 'must be a record of named pools or an array of pools (at least one)');
   }
@@ -103,6 +133,7 @@ export function resolvePools(
   if (raw.length === 0) throw new InvalidConfigError('pools', option, 'must name at least one pool');
   const entries = new Map<string, PoolEntry>();
   const owned: PoolMonitor[] = [];
+  const watches: (() => void)[] = [];
   const seen = new Set<unknown>();
   try {
     for (const [key, item, field] of raw) {
@@ -119,9 +150,8 @@ export function resolvePools(
           throw new InvalidConfigError(`${field}.${k}`, '[value]', `is not a pool option; known: ${ENTRY_KEYS.join(', ')}`);
       }
       const name = spec.name ?? key ?? spec.pool.name;
-      if (typeof name !== 'string' || !POOL_NAME.test(name)) {
-        throw new InvalidConfigError(`${field}.name`, name, 'must be 1 to 128 characters without spaces, slashes, backslashes, ?, # or %');
-      }
+      const problem = poolNameProblem(name);
+      if (problem !== null) throw new InvalidConfigError(`${field}.name`, JSON.stringify(name), problem);
       if (entries.has(name)) throw new InvalidConfigError(`${field}.name`, name, 'is used by another pool; names must be unique');
       if (seen.has(spec.pool)) throw new InvalidConfigError(`${field}.pool`, spec.pool.name, 'is listed twice');
       seen.add(spec.pool);
@@ -159,6 +189,18 @@ export function resolvePools(
       }
       const leakDetector = spec.leakDetector ?? null;
       const partitions = spec.partitions ?? null;
+      // The pool's figures count every caller once, also those that wait or fail in a partition's queue.
+      if (
+        monitor !== null &&
+        partitions !== null &&
+        typeof monitor.watchesPartitions === 'function' &&
+        isPartitionEventSource(partitions) &&
+        !monitor.watchesPartitions(partitions)
+      ) {
+        const m = monitor;
+        m.watchPartitions(partitions);
+        watches.push(() => m.unwatchPartitions(partitions));
+      }
       const queue = spec.queue ?? (spec.pool.waitQueue as QueueLike);
       let dashboard: DashboardProviderLike<object> | null = spec.dashboard ?? null;
       if (dashboard === null && monitor !== null) {
@@ -191,10 +233,11 @@ export function resolvePools(
       });
     }
   } catch (error) {
+    for (const unwatch of watches) unwatch();
     for (const m of owned) m.close();
     throw error;
   }
-  return { entries, owned };
+  return { entries, owned, watches };
 }
 
 /**

@@ -1,19 +1,254 @@
-import type { JsonSchema } from './schema.js';
+/**
+ * Every request and response of the management API as zod schemas: the one definition the requests
+ * are validated against, the handlers are typed from, and the OpenAPI document is generated from
+ * (`@hono/zod-openapi`). Request schemas are strict (an unknown field, whatever its name, is refused);
+ * response schemas describe what is sent.
+ */
+import { z } from '@hono/zod-openapi';
 
-const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
-const int: JsonSchema = { type: 'integer', minimum: 0 };
-const num: JsonSchema = { type: 'number' };
-const nullableNum: JsonSchema = { type: ['number', 'null'] };
-const str: JsonSchema = { type: 'string' };
-const bool: JsonSchema = { type: 'boolean' };
-const poolState: JsonSchema = { type: 'string', enum: ['open', 'closing', 'closed'] };
-const priorities = ['critical', 'high', 'normal', 'low'] as const;
+const int = z.number().int().min(0);
+const num = z.number();
+const nullableNum = z.number().nullable();
+const str = z.string();
+const bool = z.boolean();
+const nullableStr = z.string().nullable();
+const poolState = z.enum(['open', 'closing', 'closed']);
+const anyObject = z.record(z.string(), z.unknown());
 
-function object(properties: Record<string, JsonSchema>, description?: string, required = Object.keys(properties)): JsonSchema {
-  return { type: 'object', ...(description === undefined ? {} : { description }), properties, required };
-}
+/** A path parameter: 1 to 256 characters, none of them a control character. */
+export const PathParam = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 
-const queueLevel = object({
+/** The path parameters of a pool route. */
+export const PoolParams = z.strictObject({
+  pool: PathParam.openapi({ param: { name: 'pool', in: 'path' }, description: 'The pool name (as listed by GET /pools)' }),
+});
+/** The path parameters of a partition route. */
+export const PartitionParams = z.strictObject({
+  pool: PathParam.openapi({ param: { name: 'pool', in: 'path' }, description: 'The pool name (as listed by GET /pools)' }),
+  partition: PathParam.openapi({
+    param: { name: 'partition', in: 'path' },
+    description: 'The partition id (as listed by GET /pools/{pool}/partitions)',
+  }),
+});
+/** Endpoints without query parameters: any query key is refused. */
+export const NoQuery = z.strictObject({});
+/** The query of `GET /metrics`. */
+export const MetricsQuery = z.strictObject({
+  format: z.enum(['prometheus', 'json', 'csv']).optional().openapi({
+    description:
+      'The format; overrides the Accept header (text/plain or application/openmetrics-text: Prometheus, application/json, text/csv).',
+  }),
+});
+/** The query of `GET /pools/{pool}/export`. */
+export const ExportQuery = z.strictObject({
+  format: z.enum(['json', 'csv']).optional().openapi({ description: 'json or csv; overrides the Accept header' }),
+});
+/** The query of `GET /overview`. */
+export const OverviewQuery = z.strictObject({
+  history: z.enum(['full', 'none']).optional().openapi({
+    description:
+      "'full' adds each pool's recorded history (the page asks for it on its first request); 'none' (default) only the current figures and the latest history point.",
+  }),
+});
+
+/** The body of every error response. */
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      status: z.number().int().min(400).max(599),
+      code: str,
+      message: str,
+      field: str.optional().openapi({ description: 'The parameter, query key or body field at fault.' }),
+    }),
+  })
+  .openapi('Error', { description: 'Every error response. Never a stack trace, never a credential.' });
+
+/** `GET /pools/{pool}/size`. */
+export const PoolSize = z
+  .object({ total: int, idle: int, active: int, pending: int, waiting: int })
+  .openapi('PoolSize', { description: 'How many connections are where, right now.' });
+
+const Features = z
+  .object({ monitor: bool, leakDetector: bool, dashboard: bool, partitions: bool, queue: bool, exporter: bool, budget: bool })
+  .openapi('Features', {
+    description: 'Which optional components are configured for the pool (a monitor is created by the app unless switched off).',
+  });
+
+/** One pool in `GET /pools`. */
+export const PoolSummary = z
+  .object({ name: str, state: poolState, suspended: bool, size: PoolSize, features: Features })
+  .openapi('PoolSummary');
+/** `GET /pools`. */
+export const PoolList = z.object({ pools: z.array(PoolSummary) }).openapi('PoolList');
+
+/** `GET /pools/{pool}/config`. */
+export const PoolConfig = z
+  .object({
+    poolName: str,
+    minSize: int,
+    maxSize: int,
+    initialSize: int,
+    acquireTimeoutMs: num,
+    maxLifetimeMs: nullableNum,
+    idleTimeoutMs: nullableNum,
+    validateOnAcquire: bool,
+    validateOnRelease: bool,
+    validationTimeoutMs: num,
+    maxWaitQueueSize: int,
+    creationThrottle: nullableNum,
+    maintenanceIntervalMs: num,
+    statementCacheSize: int,
+    leakDetectionThresholdMs: nullableNum,
+    fairQueue: bool,
+    enablePartitioning: bool,
+    createTimeoutMs: num,
+    resetTimeoutMs: num,
+    closeTimeoutMs: num,
+    createRetryDelayMs: num,
+    createRetryMaxDelayMs: num,
+    factory: str.openapi({ description: 'The factory described by its toString() or class, credentials redacted.' }),
+    waitQueue: str,
+    recyclingStrategy: nullableStr,
+    agingPolicy: z.unknown().openapi({ description: 'The aging policy as data, or null.' }),
+    validator: anyObject.nullable(),
+  })
+  .openapi('PoolConfig', { description: "The pool's PoolConfig fields and a description of its parts (the seed's get_pool_config)." });
+
+/** `GET /pools/{pool}/statistics`. */
+export const PoolStatistics = z
+  .object({
+    name: str,
+    connectionsCreated: int,
+    connectionsDestroyed: int,
+    destroyedByReason: z.record(z.string(), int),
+    createFailures: int,
+    acquired: int,
+    released: int,
+    releasedWithError: int,
+    reclaimed: int,
+    acquireFailures: int,
+    timeouts: int,
+    rejected: int,
+    aborted: int,
+    waited: int,
+    validations: int,
+    validationFailures: int,
+    resets: int,
+    resetFailures: int,
+    leaksDetected: int,
+    errors: int,
+    activeConnections: int,
+    idleConnections: int,
+    totalConnections: int,
+    pendingCreates: int,
+    waiting: int,
+    successRate: num,
+    averageAcquireTimeMs: num,
+    maxAcquireTimeMs: num,
+    averageCreateTimeMs: num,
+    suspended: bool,
+    state: poolState,
+  })
+  .openapi('PoolStatistics', { description: "The pool's own counters (pool.statistics(); the seed's get_pool_statistics)." });
+
+/** `GET /pools/{pool}`. */
+export const PoolDetails = z
+  .object({
+    name: str,
+    state: poolState,
+    suspended: bool,
+    size: PoolSize,
+    features: Features,
+    config: PoolConfig,
+    statistics: PoolStatistics,
+  })
+  .openapi('PoolDetails');
+
+/** `GET /pools/{pool}/budget`. */
+export const ClusterBudget = z
+  .object({
+    budget: str,
+    instanceId: str.optional(),
+    state: str.openapi({ description: "'connecting', 'connected', 'recovering', 'degraded' (Redis unreachable) or 'closed'." }),
+    policy: str.optional().openapi({ description: "What the instance does while Redis is unreachable ('hold', 'local' or 'strict')." }),
+    database: anyObject.openapi({ description: '{ limit, held, open, unleased, globalUsed, waiting } for the database budget.' }),
+    tenants: anyObject.openapi({ description: 'The same figures per tenant with a global limit.' }),
+    instances: z.number().int().nullable().optional(),
+    lastContactAt: nullableNum.optional(),
+    degradedSince: nullableNum.optional(),
+    fallbackCap: nullableNum.optional(),
+    counters: anyObject,
+  })
+  .openapi('ClusterBudget', {
+    description:
+      "The cluster budget the pool's connections hold slots of (@pool/cluster's ClusterBudgetStatistics), as this instance sees it.",
+  });
+
+/** Durations over the monitor window. */
+export const HistogramSnapshot = z
+  .object({
+    count: int,
+    meanMs: num,
+    maxMs: num,
+    percentiles: z.object({ p50: num, p90: num, p95: num, p99: num, p999: num }),
+  })
+  .openapi('HistogramSnapshot', { description: 'Durations over the monitor window, in ms.' });
+
+const PartitionCallers = z.object({ acquired: int, failed: int, waiting: int }).openapi('PartitionCallers', {
+  description: 'The callers that came through partitions (counted since the monitor watched the partition manager).',
+});
+
+/** `GET /pools/{pool}/monitor`. */
+export const MonitorStatistics = z
+  .object({
+    poolName: str,
+    timestamp: num,
+    state: poolState,
+    windowSpanMs: num,
+    acquisitions: int,
+    acquireFailures: int,
+    waiting: int,
+    partitionCallers: PartitionCallers.nullable(),
+    successRate: num,
+    recentSuccessRate: num,
+    throughputPerSecond: num,
+    waitTimeHistogram: HistogramSnapshot,
+    holdTimeHistogram: HistogramSnapshot,
+    createTimeHistogram: HistogramSnapshot,
+    usagePatterns: anyObject,
+    efficiencyMetrics: anyObject,
+  })
+  .openapi('MonitorStatistics', {
+    description: "@pool/monitoring's PoolMonitorStatistics: caller counters, windowed percentiles, usage patterns, efficiency.",
+  });
+
+/** `GET /pools/{pool}/connections`. */
+export const ConnectionList = z
+  .object({
+    connections: z.array(
+      z.object({
+        id: int,
+        state: str,
+        createdAt: num,
+        ageMs: num,
+        borrows: int,
+        label: nullableStr.optional(),
+        acquiredAt: nullableNum.optional(),
+        heldMs: nullableNum.optional(),
+        idleMs: nullableNum.optional(),
+        context: z.unknown().optional().openapi({ description: 'The borrow context, redacted.' }),
+        retiring: nullableStr.optional(),
+        leakReported: bool,
+      }),
+    ),
+  })
+  .openapi('ConnectionList');
+
+const queueLevelShape = {
   currentSize: int,
   totalEnqueued: nullableNum,
   totalDequeued: nullableNum,
@@ -22,37 +257,23 @@ const queueLevel = object({
   totalBoosted: nullableNum,
   averageWaitMs: nullableNum,
   maxWaitMs: nullableNum,
-});
+};
+/** One priority level of a wait queue. */
+export const QueueLevel = z.object(queueLevelShape).openapi('QueueLevel');
+/** `GET /pools/{pool}/queue`. */
+export const QueueStatistics = z
+  .object({
+    kind: str,
+    reported: bool,
+    ...queueLevelShape,
+    byPriority: z.object({ critical: QueueLevel, high: QueueLevel, normal: QueueLevel, low: QueueLevel }),
+  })
+  .openapi('QueueStatistics', {
+    description: "The wait queue (the seed's get_queue_statistics). Counters the queue does not keep are null.",
+  });
 
-const histogram = object(
-  {
-    count: int,
-    meanMs: num,
-    maxMs: num,
-    percentiles: object({ p50: num, p90: num, p95: num, p99: num, p999: num }),
-  },
-  'Durations over the monitor window, in ms.',
-);
-
-const leakReport = object(
-  {
-    poolName: str,
-    connectionId: int,
-    activeDurationMs: num,
-    acquiredAt: num,
-    detectedAt: num,
-    context: { description: 'What the borrower passed as acquire({ context }), redacted.' },
-    partition: { type: ['string', 'null'] },
-    label: { type: ['string', 'null'] },
-    stack: { type: ['string', 'null'], description: 'Where acquire() was called, when the pool captures stacks.' },
-    approximate: bool,
-  },
-  'A borrow held past the leak threshold.',
-  ['poolName', 'connectionId', 'activeDurationMs', 'acquiredAt', 'detectedAt', 'approximate'],
-);
-
-const partitionType = object({ kind: { type: 'string', enum: ['tenant', 'user', 'application', 'service', 'resourceGroup'] }, name: str });
-const partitionLimits = object({
+const PartitionType = z.object({ kind: z.enum(['tenant', 'user', 'application', 'service', 'resourceGroup']), name: str });
+const PartitionLimits = z.object({
   maxConnections: int,
   minConnections: int,
   maxWaitQueue: int,
@@ -60,317 +281,187 @@ const partitionLimits = object({
   memoryLimitBytes: nullableNum,
   ioLimit: nullableNum,
 });
+const partitionState = z.enum(['active', 'draining']);
 
-const partitionStatistics = object(
-  {
+/** One partition's statistics. */
+export const PartitionStatistics = z
+  .object({
     id: str,
-    type: partitionType,
-    state: { type: 'string', enum: ['active', 'draining'] },
-    isolated: bool,
-    pool: str,
-    limits: partitionLimits,
+    type: PartitionType,
+    state: partitionState,
+    isolated: bool.optional(),
+    pool: str.optional(),
+    limits: PartitionLimits,
     connectionsAcquired: int,
     connectionsReleased: int,
     active: int,
-    acquiring: int,
+    acquiring: int.optional(),
     waiting: int,
-    reservedIdle: int,
-    blockedOn: { type: ['string', 'null'] },
+    reservedIdle: int.optional(),
+    blockedOn: nullableStr.optional(),
     timeouts: int,
-    rejections: { type: 'object', additionalProperties: int },
-    averageWaitMs: num,
-    p99WaitMs: num,
-    maxWaitMs: num,
-    averageHoldMs: num,
-    budgets: { type: 'object' },
-    preparation: { type: 'object' },
-  },
-  "A partition's statistics (@pool/partitioning's PartitionStatistics).",
-  ['id', 'type', 'state', 'limits', 'connectionsAcquired', 'connectionsReleased', 'active', 'waiting', 'timeouts', 'rejections'],
-);
+    rejections: z.record(z.string(), int),
+    averageWaitMs: num.optional(),
+    p99WaitMs: num.optional(),
+    maxWaitMs: num.optional(),
+    averageHoldMs: num.optional(),
+    budgets: anyObject.optional(),
+    preparation: anyObject.optional(),
+  })
+  .openapi('PartitionStatistics', { description: "A partition's statistics (@pool/partitioning's PartitionStatistics)." });
 
-const featureFlags = object(
-  { monitor: bool, leakDetector: bool, dashboard: bool, partitions: bool, queue: bool, exporter: bool, budget: bool },
-  'Which optional components are configured for the pool (a monitor is created by the app unless switched off).',
-);
+/** One partition, as listed. */
+export const Partition = z
+  .object({
+    id: str,
+    type: PartitionType,
+    limits: PartitionLimits,
+    state: partitionState,
+    isolated: bool.optional(),
+    pool: str.optional(),
+    routeKeys: z.array(str).optional(),
+    label: nullableStr.optional(),
+  })
+  .openapi('Partition', { description: "A partition (the seed's list_partitions)." });
+/** `GET /pools/{pool}/partitions`. */
+export const PartitionList = z.object({ partitions: z.array(Partition) }).openapi('PartitionList');
+/** `GET /pools/{pool}/partition-statistics`. */
+export const PartitionStatisticsMap = z
+  .record(z.string(), PartitionStatistics)
+  .openapi('PartitionStatisticsMap', { description: "Every partition's statistics, by id (the seed's get_partition_statistics)." });
+/** `GET /pools/{pool}/partitions/{partition}`. */
+export const PartitionDetails = z.object({ partition: Partition, statistics: PartitionStatistics }).openapi('PartitionDetails');
 
-/** The component schemas of the OpenAPI document (also used to validate requests, and responses in tests). */
-export const COMPONENT_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
-  Error: object(
-    {
-      error: object(
-        {
-          status: { type: 'integer', minimum: 400, maximum: 599 },
-          code: str,
-          message: str,
-          field: { type: 'string', description: 'The parameter, query key or body field at fault.' },
-        },
-        undefined,
-        ['status', 'code', 'message'],
-      ),
-    },
-    'Every error response. Never a stack trace, never a credential.',
-  ),
-  PoolSize: object({ total: int, idle: int, active: int, pending: int, waiting: int }, 'How many connections are where, right now.'),
-  PoolSummary: object({ name: str, state: poolState, suspended: bool, size: ref('PoolSize'), features: featureFlags }),
-  PoolList: object({ pools: { type: 'array', items: ref('PoolSummary') } }),
-  PoolConfig: {
-    ...object(
-      {
-        poolName: str,
-        minSize: int,
-        maxSize: int,
-        initialSize: int,
-        acquireTimeoutMs: num,
-        maxLifetimeMs: nullableNum,
-        idleTimeoutMs: nullableNum,
-        validateOnAcquire: bool,
-        validateOnRelease: bool,
-        validationTimeoutMs: num,
-        maxWaitQueueSize: int,
-        creationThrottle: nullableNum,
-        maintenanceIntervalMs: num,
-        statementCacheSize: int,
-        leakDetectionThresholdMs: nullableNum,
-        fairQueue: bool,
-        enablePartitioning: bool,
-        createTimeoutMs: num,
-        resetTimeoutMs: num,
-        closeTimeoutMs: num,
-        createRetryDelayMs: num,
-        createRetryMaxDelayMs: num,
-        factory: { type: 'string', description: 'The factory described by its toString() or class, credentials redacted.' },
-        waitQueue: str,
-        recyclingStrategy: { type: ['string', 'null'] },
-        agingPolicy: { description: 'The aging policy as data, or null.' },
-        validator: { type: ['object', 'null'] },
-      },
-      "The pool's PoolConfig fields and a description of its parts (the seed's get_pool_config).",
-    ),
-  },
-  PoolStatistics: object(
-    {
-      name: str,
-      connectionsCreated: int,
-      connectionsDestroyed: int,
-      destroyedByReason: { type: 'object', additionalProperties: int },
-      createFailures: int,
-      acquired: int,
-      released: int,
-      releasedWithError: int,
-      reclaimed: int,
-      acquireFailures: int,
-      timeouts: int,
-      rejected: int,
-      aborted: int,
-      waited: int,
-      validations: int,
-      validationFailures: int,
-      resets: int,
-      resetFailures: int,
-      leaksDetected: int,
-      errors: int,
-      activeConnections: int,
-      idleConnections: int,
-      totalConnections: int,
-      pendingCreates: int,
-      waiting: int,
-      successRate: num,
-      averageAcquireTimeMs: num,
-      maxAcquireTimeMs: num,
-      averageCreateTimeMs: num,
-      suspended: bool,
-      state: poolState,
-    },
-    "The pool's counters (pool.statistics(); the seed's get_pool_statistics).",
-  ),
-  PoolDetails: object({
+/** A borrow held past the leak threshold. */
+export const LeakReport = z
+  .object({
+    poolName: str,
+    connectionId: int,
+    activeDurationMs: num,
+    acquiredAt: num,
+    detectedAt: num,
+    context: z.unknown().optional().openapi({ description: 'What the borrower passed as acquire({ context }), redacted.' }),
+    partition: nullableStr.optional(),
+    label: nullableStr.optional(),
+    stack: nullableStr.optional().openapi({ description: 'Where acquire() was called, when the pool captures stacks.' }),
+    approximate: bool,
+  })
+  .openapi('LeakReport', { description: 'A borrow held past the leak threshold.' });
+/** `GET /pools/{pool}/leaks`. */
+export const LeakList = z
+  .object({
+    source: z.enum(['detector', 'pool']).openapi({ description: "A LeakDetector's reports, or the pool's own leak flags." }),
+    leaks: z.array(LeakReport),
+  })
+  .openapi('LeakList');
+
+/** `GET /pools/{pool}/dashboard`. */
+export const DashboardData = z
+  .object({
+    timestamp: num,
+    activeConnections: int,
+    idleConnections: int,
+    totalConnections: int,
+    maxConnections: int,
+    waiting: int,
+    successRate: num,
+    recentSuccessRate: num,
+    poolEfficiency: num,
+    waitPercentiles: HistogramSnapshot,
+    throughputPerSecond: num,
+    leaks: z.object({ active: int, detected: int, reports: z.array(LeakReport) }),
+    partitions: z.array(anyObject).nullable(),
+    queue: anyObject,
+    pools: z.array(anyObject),
+  })
+  .openapi('DashboardData', { description: "@pool/monitoring's DashboardData (the seed's get_dashboard_data)." });
+
+/** One sample of the server-side history. */
+export const HistoryPoint = z
+  .object({
+    t: num.openapi({ description: 'Epoch ms of the sample.' }),
+    active: int,
+    idle: int,
+    waiting: int,
+    p50: nullableNum,
+    p95: nullableNum,
+    p99: nullableNum,
+    rate: nullableNum.openapi({ description: 'Acquisitions per second since the previous sample.' }),
+    failures: nullableNum.openapi({ description: 'Failed acquisitions since the previous sample.' }),
+  })
+  .openapi('HistoryPoint', { description: 'One sample of a pool, taken by the server every history.intervalMs.' });
+
+/** One pool in `GET /overview`. */
+export const PoolOverview = z
+  .object({
     name: str,
     state: poolState,
     suspended: bool,
-    size: ref('PoolSize'),
-    features: featureFlags,
-    config: ref('PoolConfig'),
-    statistics: ref('PoolStatistics'),
-  }),
-  ClusterBudget: object(
-    {
-      budget: str,
-      instanceId: str,
-      state: { type: 'string', description: "'connecting', 'connected', 'recovering', 'degraded' (Redis unreachable) or 'closed'." },
-      policy: { type: 'string', description: "What the instance does while Redis is unreachable ('hold', 'local' or 'strict')." },
-      database: { type: 'object', description: '{ limit, held, open, unleased, globalUsed, waiting } for the database budget.' },
-      tenants: { type: 'object', description: 'The same figures per tenant with a global limit.' },
-      instances: { type: ['integer', 'null'] },
-      lastContactAt: nullableNum,
-      degradedSince: nullableNum,
-      fallbackCap: nullableNum,
-      counters: { type: 'object' },
-    },
-    "The cluster budget the pool's connections hold slots of (@pool/cluster's ClusterBudgetStatistics), as this instance sees it.",
-    ['budget', 'state', 'database', 'tenants', 'counters'],
-  ),
-  HistogramSnapshot: histogram,
-  MonitorStatistics: object(
-    {
-      poolName: str,
-      timestamp: num,
-      state: poolState,
-      windowSpanMs: num,
-      acquisitions: int,
-      acquireFailures: int,
-      successRate: num,
-      recentSuccessRate: num,
-      throughputPerSecond: num,
-      waitTimeHistogram: ref('HistogramSnapshot'),
-      holdTimeHistogram: ref('HistogramSnapshot'),
-      createTimeHistogram: ref('HistogramSnapshot'),
-      usagePatterns: { type: 'object' },
-      efficiencyMetrics: { type: 'object' },
-    },
-    "@pool/monitoring's PoolMonitorStatistics: counters, windowed percentiles, usage patterns, efficiency.",
-  ),
-  ConnectionList: object({
-    connections: {
-      type: 'array',
-      items: object(
-        {
-          id: int,
-          state: str,
-          createdAt: num,
-          ageMs: num,
-          borrows: int,
-          label: { type: ['string', 'null'] },
-          acquiredAt: nullableNum,
-          heldMs: nullableNum,
-          idleMs: nullableNum,
-          context: { description: 'The borrow context, redacted.' },
-          retiring: { type: ['string', 'null'] },
-          leakReported: bool,
-        },
-        undefined,
-        ['id', 'state', 'createdAt', 'ageMs', 'borrows', 'leakReported'],
-      ),
-    },
-  }),
-  QueueLevel: queueLevel,
-  QueueStatistics: {
-    ...object(
-      {
-        kind: str,
-        reported: bool,
-        ...queueLevel.properties,
-        byPriority: object(Object.fromEntries(priorities.map((p) => [p, ref('QueueLevel')]))),
-      },
-      "The wait queue (the seed's get_queue_statistics). Counters the queue does not keep are null.",
-    ),
-  },
-  Partition: object(
-    {
-      id: str,
-      type: partitionType,
-      limits: partitionLimits,
-      state: { type: 'string', enum: ['active', 'draining'] },
-      isolated: bool,
-      pool: str,
-      routeKeys: { type: 'array', items: str },
-      label: { type: ['string', 'null'] },
-    },
-    "A partition (the seed's list_partitions).",
-    ['id', 'type', 'limits', 'state'],
-  ),
-  PartitionList: object({ partitions: { type: 'array', items: ref('Partition') } }),
-  PartitionStatistics: partitionStatistics,
-  PartitionStatisticsMap: {
-    type: 'object',
-    description: "Every partition's statistics, by id (the seed's get_partition_statistics).",
-    additionalProperties: ref('PartitionStatistics'),
-  },
-  PartitionDetails: object({ partition: ref('Partition'), statistics: ref('PartitionStatistics') }),
-  LeakReport: leakReport,
-  LeakList: object({
-    source: { type: 'string', enum: ['detector', 'pool'], description: "A LeakDetector's reports, or the pool's own leak flags." },
-    leaks: { type: 'array', items: ref('LeakReport') },
-  }),
-  DashboardData: object(
-    {
-      timestamp: num,
-      activeConnections: int,
-      idleConnections: int,
-      totalConnections: int,
-      maxConnections: int,
-      waiting: int,
-      successRate: num,
-      recentSuccessRate: num,
-      poolEfficiency: num,
-      waitPercentiles: ref('HistogramSnapshot'),
-      throughputPerSecond: num,
-      leaks: object({ active: int, detected: int, reports: { type: 'array', items: ref('LeakReport') } }),
-      partitions: { type: ['array', 'null'], items: { type: 'object' } },
-      queue: { type: 'object' },
-      pools: { type: 'array', items: { type: 'object' } },
-    },
-    "@pool/monitoring's DashboardData (the seed's get_dashboard_data).",
-  ),
-  PoolOverview: object(
-    {
-      name: str,
-      state: poolState,
-      suspended: bool,
-      size: ref('PoolSize'),
-      minSize: int,
-      maxSize: int,
-      acquired: int,
-      acquireFailures: int,
-      timeouts: int,
-      successRate: num,
-      throughputPerSecond: nullableNum,
-      windowSpanMs: nullableNum,
-      wait: {
-        type: ['object', 'null'],
-        description: 'Acquire waits over the monitor window, or null without a monitor.',
-        properties: histogram.properties ?? {},
-      },
-      queue: ref('QueueStatistics'),
-      partitions: { type: ['array', 'null'], items: ref('PartitionStatistics') },
-      leaks: object({ active: int, detected: int, reports: { type: 'array', items: ref('LeakReport') } }),
-    },
-    'Everything the web dashboard shows about one pool, from one snapshot.',
-  ),
-  Overview: object({
+    size: PoolSize,
+    minSize: int,
+    maxSize: int,
+    scope: z.enum(['callers', 'pool']).openapi({
+      description:
+        "'callers': acquired, failed, successRate, waiting and wait count every caller once, whichever queue (the pool's or a partition's) it waited in (a monitor watches the pool and its partition manager); 'pool': the pool's own counters (no monitor).",
+    }),
+    acquired: int,
+    acquireFailures: int,
+    successRate: num,
+    waiting: int,
+    direct: z
+      .object({ acquired: int, failed: int, waiting: int })
+      .openapi({ description: "The callers of the pool itself (not through a partition); with 'partitions' they add up to the headline." }),
+    throughputPerSecond: nullableNum,
+    windowSpanMs: nullableNum,
+    wait: HistogramSnapshot.nullable().openapi({
+      description: "Every served caller's wait over the monitor window, or null without a monitor.",
+    }),
+    queue: QueueStatistics,
+    partitions: z.array(PartitionStatistics).nullable(),
+    leaks: z.object({ active: int, detected: int, reports: z.array(LeakReport) }),
+    history: z.array(HistoryPoint).openapi({ description: "The recorded samples ('history=full'), or the latest one." }),
+  })
+  .openapi('PoolOverview', { description: 'Everything the web dashboard shows about one pool, from one snapshot.' });
+
+/** `GET /overview`. */
+export const Overview = z
+  .object({
     timestamp: num,
     refreshMs: int,
     readOnly: bool,
-    pools: { type: 'array', items: ref('PoolOverview') },
-  }),
-  ResizeRequest: {
-    type: 'object',
+    history: z.object({ windowMs: int, intervalMs: int }),
+    pools: z.array(PoolOverview),
+  })
+  .openapi('Overview');
+
+/** The body of `POST /pools/{pool}/resize` (strict). */
+export const ResizeRequest = z
+  .strictObject({
+    minSize: z.number().int().min(0).max(1_000_000).optional(),
+    maxSize: z.number().int().min(1).max(1_000_000).optional(),
+  })
+  .refine((b) => b.minSize !== undefined || b.maxSize !== undefined, { message: 'must have at least 1 of: minSize, maxSize' })
+  .openapi('ResizeRequest', {
     description: 'New bounds; give minSize, maxSize or both. Validated like the pool config (minSize <= maxSize).',
-    properties: {
-      minSize: { type: 'integer', minimum: 0, maximum: 1_000_000 },
-      maxSize: { type: 'integer', minimum: 1, maximum: 1_000_000 },
-    },
-    additionalProperties: false,
     minProperties: 1,
-  },
-  ResizeResult: object({ minSize: int, maxSize: int, size: ref('PoolSize') }),
-  EvictResult: object({ evicted: int, size: ref('PoolSize') }, 'Idle connections closed now; borrowed ones are retired when returned.'),
-  SuspendResult: object({ suspended: bool, size: ref('PoolSize') }),
-  DrainRequest: {
-    type: 'object',
-    description: "What happens to callers waiting in the partition: 'serve' them under its limits (default) or 'fail' them at once.",
-    properties: { waiters: { type: 'string', enum: ['serve', 'fail'] } },
-    additionalProperties: false,
-  },
-  DrainResult: object({
-    partition: str,
-    state: { type: 'string', enum: ['draining'] },
-    waiters: { type: 'string', enum: ['serve', 'fail'] },
-  }),
-  EmptyRequest: {
-    type: 'object',
-    description: 'No fields: send no body, or {}.',
-    properties: {},
-    additionalProperties: false,
-  },
-};
+  });
+/** The answer of `POST /pools/{pool}/resize`. */
+export const ResizeResult = z.object({ minSize: int, maxSize: int, size: PoolSize }).openapi('ResizeResult');
+/** The answer of `POST /pools/{pool}/evict`. */
+export const EvictResult = z
+  .object({ evicted: int, size: PoolSize })
+  .openapi('EvictResult', { description: 'Idle connections closed now; borrowed ones are retired when returned.' });
+/** The answer of `POST /pools/{pool}/suspend` and `/resume`. */
+export const SuspendResult = z.object({ suspended: bool, size: PoolSize }).openapi('SuspendResult');
+/** The body of `POST /pools/{pool}/partitions/{partition}/drain` (strict). */
+export const DrainRequest = z.strictObject({ waiters: z.enum(['serve', 'fail']).optional() }).openapi('DrainRequest', {
+  description: "What happens to callers waiting in the partition: 'serve' them under its limits (default) or 'fail' them at once.",
+});
+/** The answer of the drain action. */
+export const DrainResult = z
+  .object({ partition: str, state: z.literal('draining'), waiters: z.enum(['serve', 'fail']) })
+  .openapi('DrainResult');
+/** The body of actions that take no field (strict: `{}`). */
+export const EmptyRequest = z
+  .strictObject({})
+  .openapi('EmptyRequest', { description: 'No fields: send {} (or an empty body with Content-Type: application/json).' });

@@ -119,7 +119,10 @@ describe('mounting into an existing server', () => {
     const order = await fetch(`${url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id":1}' });
     expect(await order.json()).toEqual({ received: { id: 1 } });
     expect((await fetch(`${url}/admin/pools/main/size`, { headers: auth() })).status).toBe(200);
-    const suspend = await fetch(`${url}/admin/pools/main/suspend`, { method: 'POST', headers: auth(ADMIN_TOKEN) });
+    const suspend = await fetch(`${url}/admin/pools/main/suspend`, {
+      method: 'POST',
+      headers: { ...auth(ADMIN_TOKEN), 'content-type': 'application/json' },
+    });
     expect(await suspend.json()).toMatchObject({ suspended: true });
     expect((await fetch(`${url}/ops/pools/main/size`, { headers: auth() })).status).toBe(200);
     expect((await fetch(`${url}/ops/dashboard`)).status).toBe(200);

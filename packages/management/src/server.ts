@@ -11,7 +11,9 @@ export type ServeManagementOptions = (ManagementAppOptions | { app: ManagementAp
   port: number;
   /**
    * The interface to listen on. Default `'127.0.0.1'` (this machine only). Listening anywhere else
-   * (`'0.0.0.0'`, a public address) needs authentication: without tokens it is refused.
+   * (`'0.0.0.0'`, a public address) needs authentication: without tokens it is refused. A specific
+   * address is added to the app's `allowedHosts`; with a wildcard (`'0.0.0.0'`, `'::'`), list the names
+   * clients use in `allowedHosts`, or they are refused (403).
    */
   host?: string;
 };
@@ -78,6 +80,8 @@ export async function serveManagement(options: ServeManagementOptions): Promise<
       'is not a loopback address, and authentication is off: refusing to expose pool management to the network without a token (set auth: { readToken, adminToken }, or listen on 127.0.0.1)',
     );
   }
+  // The address it listens on is a name clients may use (a wildcard address is not: give allowedHosts).
+  if (host !== '0.0.0.0' && host !== '::' && !isLoopbackHost(host)) app.allowedHosts.add(host);
   const server = createAdaptorServer({
     fetch: (request, env) => app.hono.fetch(request, env),
     overrideGlobalObjects: false,

@@ -59,6 +59,10 @@ export interface DashboardData {
   maxConnections: number;
   /** Callers waiting for a connection, all pools. */
   waiting: number;
+  /** Successful acquisitions by callers since the pools were created, all pools (partition callers included when watched). */
+  acquisitions: number;
+  /** Failed acquisitions by callers, all pools: timeouts, full queues, aborts... in the pools' queues and in watched partitions'. */
+  acquireFailures: number;
   /** Successful / attempted acquisitions since the pools were created (1 before the first attempt). */
   successRate: number;
   /** The same over the monitor's window. */
@@ -266,6 +270,8 @@ export class DashboardProvider {
       totalConnections: stats.reduce((a, s) => a + s.totalConnections, 0),
       maxConnections: capacity,
       waiting: stats.reduce((a, s) => a + s.waiting, 0),
+      acquisitions: acquired,
+      acquireFailures: attempts - acquired,
       successRate: attempts === 0 ? 1 : acquired / attempts,
       recentSuccessRate: recentAttempts === 0 ? 1 : recentAcquired / recentAttempts,
       poolEfficiency: capacity > 0 ? used / capacity : 0,

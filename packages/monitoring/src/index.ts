@@ -17,6 +17,7 @@ export {
   type LeakReport,
 } from './leak-detector.js';
 export { CSV_COLUMNS, csvField, JSON_SCHEMA, type JsonExport, MonitoringExporter } from './monitoring-exporter.js';
+export type { PartitionEventSource } from './partition-watch.js';
 export {
   type AttachOptions,
   type CumulativeFigures,
@@ -40,4 +41,4 @@ export {
   readQueue,
   waitersByPriority,
 } from './sources.js';
-export type { EfficiencyMetrics, PoolMonitorStatistics, StatementCacheFigures, UsagePatterns } from './statistics.js';
+export type { EfficiencyMetrics, PartitionCallers, PoolMonitorStatistics, StatementCacheFigures, UsagePatterns } from './statistics.js';

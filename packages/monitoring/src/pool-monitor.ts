@@ -10,6 +10,7 @@ import {
   type HistogramSnapshot,
 } from './histogram.js';
 import { HourClock } from './hour-clock.js';
+import { type PartitionEventSource, PartitionWatch } from './partition-watch.js';
 import {
   type BorrowTiming,
   type MergedDurations,
@@ -152,6 +153,8 @@ export class PoolMonitor {
   readonly #layout: HistogramLayout;
   readonly #clock: HourClock;
   readonly #recorders = new Map<string, PoolRecorder>();
+  readonly #byPool = new Map<object, PoolRecorder>();
+  readonly #watches = new Map<object, PartitionWatch>();
   readonly #formatters = new Map<string, ExportFormatter>();
   readonly #scratch: MergedDurations;
   readonly #timing: BorrowTiming;
@@ -212,8 +215,67 @@ export class PoolMonitor {
     const recorder = new PoolRecorder(name, pool, this.#layout, this.windowSlots, this.#timing, t);
     recorder.setHour(this.#hour, pool.statistics());
     this.#recorders.set(name, recorder);
+    this.#byPool.set(pool, recorder);
+    for (const w of this.#watches.values()) w.adopt(pool, recorder);
     recorder.attach(t);
     return this;
+  }
+
+  /**
+   * Counts the callers of a partition manager (`@pool/partitioning`'s `PartitionManager`) in the
+   * figures of the pools its partitions draw from, so those figures cover every caller exactly once,
+   * whichever queue it waited in: a caller served through a partition counts once, with its whole wait
+   * (in the partition's queue and then in the pool's) in the wait histogram; a caller a partition
+   * failed (timed out in its queue, refused because the queue was full, a budget...) counts as a failed
+   * acquisition; `waiting` includes the callers waiting in the partitions' queues. Without it the pool
+   * sees only the acquisitions the manager makes on its callers' behalf, and misses every wait and
+   * failure in the partitions' queues.
+   *
+   * Counting starts now: watch the manager before traffic starts so that the pool's figures and the
+   * partitions' own statistics agree. While a manager is watched, the pool's `acquire` and
+   * `acquireError` events are listened to on every acquisition (one call each). Returns the monitor;
+   * watching the same manager twice does nothing.
+   *
+   * @example
+   * ```ts
+   * const monitor = new PoolMonitor(pool).watchPartitions(manager);
+   * monitor.statistics().acquireFailures; // includes callers that timed out in a partition's queue
+   * ```
+   */
+  watchPartitions(manager: PartitionEventSource): this {
+    if (this.#closed) throw new InvalidArgumentError('monitor', 'closed', 'cannot watch partitions with a closed PoolMonitor');
+    const m = manager as unknown as Partial<Record<string, unknown>> | null;
+    if (
+      typeof m !== 'object' ||
+      m === null ||
+      typeof m.pool !== 'object' ||
+      !['on', 'off', 'partition', 'listPartitions', 'getPartitionStatistics'].every((k) => typeof m[k] === 'function')
+    ) {
+      throw new InvalidArgumentError(
+        'manager',
+        manager,
+        'must be a PartitionManager from @pool/partitioning (with pool, on(), off(), partition(), listPartitions(), getPartitionStatistics())',
+      );
+    }
+    if (this.#watches.has(manager)) return this;
+    const watch = new PartitionWatch(manager, (pool) => this.#byPool.get(pool));
+    this.#watches.set(manager, watch);
+    watch.start();
+    return this;
+  }
+
+  /** Stops counting a manager's callers (figures counted so far stay). Returns false when it was not watched. */
+  unwatchPartitions(manager: PartitionEventSource): boolean {
+    const watch = this.#watches.get(manager);
+    if (watch === undefined) return false;
+    watch.stop();
+    this.#watches.delete(manager);
+    return true;
+  }
+
+  /** Whether {@link watchPartitions} was called with `manager` (and not undone). */
+  watchesPartitions(manager: object): boolean {
+    return this.#watches.has(manager);
   }
 
   /** Stops watching a pool (given as the pool or its name). Returns false when it was not attached. */
@@ -222,6 +284,7 @@ export class PoolMonitor {
       if (r.pool === poolOrName || name === poolOrName) {
         r.detach();
         this.#recorders.delete(name);
+        this.#byPool.delete(r.pool);
         if (this.#recorders.size === 0) this.#stopTimers();
         return true;
       }
@@ -337,6 +400,8 @@ export class PoolMonitor {
   close(): void {
     if (this.#closed) return;
     for (const name of [...this.#recorders.keys()]) this.detach(name);
+    for (const w of this.#watches.values()) w.stop();
+    this.#watches.clear();
     this.#stopTimers();
     this.#formatters.clear();
     this.#closed = true;
@@ -425,6 +490,11 @@ export class PoolMonitor {
     const w = r.window(this.#scratch, s);
     const span = Math.max(0, t - w.startedAt);
     const attempts = w.acquired + w.failures;
+    const acquired = r.callerAcquired(s);
+    const failures = r.callerFailures(s);
+    const tally = r.tally;
+    let partitionWaiting = 0;
+    if (tally !== null) for (const watch of this.#watches.values()) partitionWaiting += watch.waitingFor(pool);
     return {
       poolName: r.name,
       timestamp: epoch,
@@ -434,8 +504,8 @@ export class PoolMonitor {
       connectionsDestroyed: s.connectionsDestroyed,
       destroyedByReason: s.destroyedByReason,
       createFailures: s.createFailures,
-      acquisitions: s.acquired,
-      acquireFailures: s.acquireFailures,
+      acquisitions: acquired,
+      acquireFailures: failures,
       timeouts: s.timeouts,
       rejected: s.rejected,
       aborted: s.aborted,
@@ -448,10 +518,11 @@ export class PoolMonitor {
       idleConnections: s.idleConnections,
       totalConnections: s.totalConnections,
       pendingCreates: s.pendingCreates,
-      waiting: s.waiting,
+      waiting: s.waiting + partitionWaiting,
+      partitionCallers: tally === null ? null : { acquired: tally.acquired, failed: tally.failed, waiting: partitionWaiting },
       minConnections: cfg.minSize,
       maxConnections: cfg.maxSize,
-      successRate: s.successRate,
+      successRate: tally === null ? s.successRate : acquired + failures === 0 ? 1 : acquired / (acquired + failures),
       recentSuccessRate: attempts === 0 ? 1 : w.acquired / attempts,
       windowAcquisitions: w.acquired,
       windowAcquireFailures: w.failures,

@@ -102,6 +102,37 @@ export interface WindowCounts {
   cacheMissesAtStart: number;
 }
 
+/**
+ * Callers served or failed through a partition manager watched by the monitor
+ * (`PoolMonitor.watchPartitions`), counted so that the pool's figures cover every caller exactly once:
+ * the pool's own acquisitions made on a partition's behalf are taken out (`poolAcquired`, `poolFailed`)
+ * and the partition's callers are put in (`acquired`, `failed`, with their whole wait).
+ */
+export interface CallerTally {
+  /** Pool acquisitions a partition manager made for its callers (seen in the pool's `acquire` events). */
+  poolAcquired: number;
+  /** Pool acquisitions a partition manager made that failed (the pool's `acquireError` events). */
+  poolFailed: number;
+  /** Callers a partition served (the manager's `acquire` events). */
+  acquired: number;
+  /** Callers a partition failed, whatever the reason (the manager's `reject` events). */
+  failed: number;
+}
+
+/**
+ * True for the `context` of an acquisition a partition manager made (`@pool/partitioning`'s
+ * `PartitionContext`: `{ partition, request, context }`), read structurally.
+ */
+export function isPartitionContext(context: unknown): boolean {
+  return (
+    typeof context === 'object' &&
+    context !== null &&
+    typeof (context as { partition?: unknown }).partition === 'string' &&
+    'request' in context &&
+    'context' in context
+  );
+}
+
 /** A borrow sampled for its hold time, followed until it ends. */
 interface Followed {
   handle: PooledConnection<unknown>;
@@ -143,6 +174,8 @@ export class PoolRecorder {
   #capacityAcc = 0;
   #capacityAt: number;
   #attached = false;
+  /** Non-null once a partition manager drawing from this pool is watched: figures then count callers. */
+  #tally: CallerTally | null = null;
   #waitListening = false;
   #releaseListening = false;
   // Exact utilization ('all'): hold times of ended borrows + time so far of those in progress.
@@ -193,10 +226,62 @@ export class PoolRecorder {
 
   /** Attached only while callers wait (or when every acquire is validated): records waits above 0. */
   readonly onAcquire = (e: Events['acquire']): void => {
+    if (this.#tally !== null && isPartitionContext(e.connection.context)) {
+      // A partition's caller: its whole wait is recorded when the partition hands it the connection.
+      this.#tally.poolAcquired++;
+      return;
+    }
     const waitMs = e.waitMs;
     if (waitMs > 0) this.current.wait.record(waitMs);
     if (this.pool.waitQueue.size === 0 && !this.#alwaysWaits()) this.#listenWaits(false);
   };
+
+  /** Only while partition callers are counted: a pool acquisition a partition made failed. */
+  readonly onAcquireError = (e: Events['acquireError']): void => {
+    if (this.#tally !== null && isPartitionContext(e.context)) this.#tally.poolFailed++;
+  };
+
+  /** A partition served one of its callers after `waitMs` (its whole wait, partition queue and pool). */
+  partitionAcquired(waitMs: number): void {
+    if (this.#tally === null) return;
+    this.#tally.acquired++;
+    this.current.wait.record(Math.max(0, waitMs));
+  }
+
+  /** A partition failed one of its callers. */
+  partitionRejected(): void {
+    if (this.#tally !== null) this.#tally.failed++;
+  }
+
+  /**
+   * From now on, count callers rather than pool acquisitions: a partition manager draws from this pool.
+   * Listens to every acquisition (and failed one) of the pool, to tell partition callers from direct ones.
+   */
+  countCallers(): void {
+    if (this.#tally !== null) return;
+    this.#tally = { poolAcquired: 0, poolFailed: 0, acquired: 0, failed: 0 };
+    if (this.#attached) {
+      this.pool.on('acquireError', this.onAcquireError);
+      this.#listenWaits(true);
+    }
+  }
+
+  /** Callers counted through partition managers, or `null` when none is watched. */
+  get tally(): Readonly<CallerTally> | null {
+    return this.#tally;
+  }
+
+  /** Successful acquisitions by callers (the pool's, adjusted for partition callers when they are counted). */
+  callerAcquired(stats: PoolStatistics): number {
+    const t = this.#tally;
+    return t === null ? stats.acquired : stats.acquired - t.poolAcquired + t.acquired;
+  }
+
+  /** Failed acquisitions by callers, likewise. */
+  callerFailures(stats: PoolStatistics): number {
+    const t = this.#tally;
+    return t === null ? stats.acquireFailures : stats.acquireFailures - t.poolFailed + t.failed;
+  }
 
   /** A caller is about to wait: listen to acquisitions until the queue is empty again. */
   readonly onEnqueue = (): void => {
@@ -262,7 +347,7 @@ export class PoolRecorder {
   }
 
   #alwaysWaits(): boolean {
-    return this.pool.config.validateOnAcquire;
+    return this.pool.config.validateOnAcquire || this.#tally !== null;
   }
 
   #listenWaits(on: boolean): void {
@@ -290,6 +375,7 @@ export class PoolRecorder {
     p.on('destroy', this.onDestroy);
     p.on('resize', this.onResize);
     p.on('close', this.onClose);
+    if (this.#tally !== null) p.on('acquireError', this.onAcquireError);
     if (this.#alwaysWaits() || p.waitQueue.size > 0) this.#listenWaits(true);
     if (this.timing.mode === 'all') this.#listenReleases(true);
     else {
@@ -311,6 +397,7 @@ export class PoolRecorder {
     p.off('destroy', this.onDestroy);
     p.off('resize', this.onResize);
     p.off('close', this.onClose);
+    p.off('acquireError', this.onAcquireError);
     this.#listenWaits(false);
     this.#stopSampling();
   }
@@ -426,8 +513,8 @@ export class PoolRecorder {
 
   #begin(slot: WindowSlot, t: number, stats: PoolStatistics): void {
     slot.startedAt = t;
-    slot.acquiredAtStart = stats.acquired;
-    slot.failuresAtStart = stats.acquireFailures;
+    slot.acquiredAtStart = this.callerAcquired(stats);
+    slot.failuresAtStart = this.callerFailures(stats);
     slot.firstBorrowsAtStart = this.firstBorrows();
     slot.borrowedAtStart = this.borrowedIntegral(t);
     slot.capacityAtStart = this.capacityIntegral(t);
@@ -438,15 +525,16 @@ export class PoolRecorder {
 
   /** The hour of the day changed: the acquisitions since the last change go to the hour that ended. */
   setHour(hour: number, stats: PoolStatistics): void {
-    this.#hours[this.#hour]! += stats.acquired - this.#hourAcquiredAtStart;
-    this.#hourAcquiredAtStart = stats.acquired;
+    const acquired = this.callerAcquired(stats);
+    this.#hours[this.#hour]! += acquired - this.#hourAcquiredAtStart;
+    this.#hourAcquiredAtStart = acquired;
     this.#hour = hour;
   }
 
   /** Acquisitions by hour of the day since attach, the current hour included. */
   hours(stats: PoolStatistics): number[] {
     const out = Array.from(this.#hours);
-    out[this.#hour]! += stats.acquired - this.#hourAcquiredAtStart;
+    out[this.#hour]! += this.callerAcquired(stats) - this.#hourAcquiredAtStart;
     return out;
   }
 
@@ -472,14 +560,14 @@ export class PoolRecorder {
       into.create.add(slot.create);
     }
     const oldest = first ?? this.current;
-    const acquired = stats.acquired - oldest.acquiredAtStart;
+    const acquired = this.callerAcquired(stats) - oldest.acquiredAtStart;
     // Acquisitions not recorded as waits were served at once.
     into.wait.addZeros(acquired - into.wait.count);
     return {
       startedAt: oldest.startedAt,
       acquired,
       firstBorrows: this.firstBorrows() - oldest.firstBorrowsAtStart,
-      failures: stats.acquireFailures - oldest.failuresAtStart,
+      failures: this.callerFailures(stats) - oldest.failuresAtStart,
       borrowedAtStart: oldest.borrowedAtStart,
       capacityAtStart: oldest.capacityAtStart,
       cacheHitsAtStart: oldest.cacheHitsAtStart,
@@ -500,9 +588,9 @@ export class PoolRecorder {
       into.hold.add(slot.hold);
       into.create.add(slot.create);
     }
-    const acquired = stats.acquired - this.#attachAcquired;
+    const acquired = this.callerAcquired(stats) - this.#attachAcquired;
     into.wait.addZeros(acquired - into.wait.count);
-    return { acquired, firstBorrows: this.firstBorrows(), failures: stats.acquireFailures - this.#attachFailures };
+    return { acquired, firstBorrows: this.firstBorrows(), failures: this.callerFailures(stats) - this.#attachFailures };
   }
 
   /**

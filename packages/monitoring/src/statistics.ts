@@ -1,6 +1,16 @@
 import type { DestroyReason } from '@pool/core';
 import type { HistogramSnapshot } from './histogram.js';
 
+/** Callers that came through partitions (see {@link PoolMonitorStatistics.partitionCallers}). */
+export interface PartitionCallers {
+  /** Callers a partition served. */
+  acquired: number;
+  /** Callers a partition failed, whatever the reason. */
+  failed: number;
+  /** Callers waiting in the partitions' queues now. */
+  waiting: number;
+}
+
 /** When a pool is used, by hour of the day (the seed's `usage_patterns`). */
 export interface UsagePatterns {
   /** The IANA time zone the hours are counted in. */
@@ -70,12 +80,21 @@ export interface PoolMonitorStatistics {
   destroyedByReason: Record<DestroyReason, number>;
   /** `factory.create()` calls that failed or timed out. */
   createFailures: number;
-  /** Successful acquisitions. */
+  /**
+   * Successful acquisitions by callers. With a partition manager watched (`watchPartitions`), a caller
+   * served through a partition counts once, like a direct one.
+   */
   acquisitions: number;
-  /** Failed acquisitions, whatever the reason; `timeouts`, `rejected` and `aborted` break some of them down. */
+  /**
+   * Failed acquisitions by callers, whatever the reason, including (with a partition manager watched)
+   * callers a partition failed: timed out in its queue, refused because its queue was full, over a budget.
+   */
   acquireFailures: number;
+  /** Acquisitions that timed out in the pool's own queue (the pool's counter). */
   timeouts: number;
+  /** Acquisitions the pool refused because its own queue was full (the pool's counter). */
   rejected: number;
+  /** Acquisitions aborted by their caller while in the pool's own queue (the pool's counter). */
   aborted: number;
   /** Borrows released with an error. */
   releasedWithError: number;
@@ -91,11 +110,17 @@ export interface PoolMonitorStatistics {
   totalConnections: number;
   /** Connections being opened right now. */
   pendingCreates: number;
-  /** Callers waiting for a connection right now. */
+  /** Callers waiting for a connection right now: in the pool's queue, and in watched partitions' queues. */
   waiting: number;
+  /**
+   * The part of `acquisitions`, `acquireFailures` and `waiting` that came through watched partition
+   * managers (counted from when the watch started), or `null` when none is watched. The rest are
+   * direct callers of the pool.
+   */
+  partitionCallers: PartitionCallers | null;
   minConnections: number;
   maxConnections: number;
-  /** acquisitions / (acquisitions + failures) since the pool was created; 1 before the first attempt. */
+  /** acquisitions / (acquisitions + acquireFailures) since the pool was created; 1 before the first attempt. */
   successRate: number;
   /** The same ratio over the window; 1 when there was no attempt. */
   recentSuccessRate: number;

@@ -3,16 +3,16 @@
  * and no network access beyond the app: it polls `overview` every `refreshMs` with the token kept in
  * `sessionStorage` (taken once from a `#token=...` fragment, which never reaches a server log, or from
  * the sign-in form), draws the figures with `textContent` only (names and contexts are never parsed as
- * HTML) and keeps a short history per pool for the charts. Every figure carries its raw value in a
+ * HTML). The charts are drawn from the history the server keeps (the first request asks for all of it,
+ * later ones add the newest sample), on a labelled time axis. Every figure carries its raw value in a
  * `data-value` attribute next to the formatted text.
  */
 export const DASHBOARD_JS = String.raw`(function () {
   'use strict';
   var TOKEN_KEY = 'pool-management-token';
-  var HISTORY = 150;
   var PRIORITIES = ['critical', 'high', 'normal', 'low'];
   var SVG_NS = 'http://www.w3.org/2000/svg';
-  var state = { token: null, pool: null, paused: false, timer: null, refreshMs: 2000, history: {}, inFlight: null };
+  var state = { token: null, pool: null, paused: false, timer: null, refreshMs: 2000, history: {}, windowMs: 900000, full: false, inFlight: null };
 
   function $(id) { return document.getElementById(id); }
 
@@ -94,23 +94,52 @@ export const DASHBOARD_JS = String.raw`(function () {
 
   function poll() {
     if (state.inFlight) return;
-    state.inFlight = api('overview').then(function (data) {
+    $('main').setAttribute('aria-busy', 'true');
+    state.inFlight = api(state.full ? 'overview' : 'overview?history=full').then(function (data) {
       state.refreshMs = Math.max(250, data.refreshMs || 2000);
+      state.windowMs = (data.history && data.history.windowMs) || state.windowMs;
+      state.full = true;
       render(data);
     }, function (error) {
       if (error.status === 401) { showLogin(state.token ? 'That token was not accepted.' : ''); return; }
       status('Could not refresh: ' + error.message + ' (retrying)');
     }).then(function () {
       state.inFlight = null;
+      $('main').setAttribute('aria-busy', 'false');
       if ($('login').hidden) schedule();
     });
   }
 
-  function remember(name, point) {
+  /** Adds the server's samples of a pool to what the page has (newer ones only), within the window. */
+  function remember(name, samples) {
     var list = state.history[name] || (state.history[name] = []);
-    list.push(point);
-    if (list.length > HISTORY) list.shift();
+    (samples || []).forEach(function (p) {
+      if (list.length === 0 || p.t > list[list.length - 1].t) list.push(p);
+    });
+    var since = list.length === 0 ? 0 : list[list.length - 1].t - state.windowMs;
+    while (list.length > 0 && list[0].t < since) list.shift();
     return list;
+  }
+
+  function clock(t, seconds) {
+    var d = new Date(t);
+    var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+    return pad(d.getHours()) + ':' + pad(d.getMinutes()) + (seconds ? ':' + pad(d.getSeconds()) : '');
+  }
+
+  /** The time axis under a chart: five labels, evenly spaced from the start of the window to its end. */
+  function drawAxis(axis, end) {
+    if (!axis) return;
+    while (axis.firstChild) axis.removeChild(axis.firstChild);
+    var start = end - state.windowMs;
+    var seconds = state.windowMs < 10 * 60000;
+    for (var i = 0; i <= 4; i++) {
+      var label = document.createElement('span');
+      label.textContent = clock(start + (state.windowMs * i) / 4, seconds);
+      axis.appendChild(label);
+    }
+    axis.setAttribute('data-start', String(start));
+    axis.setAttribute('data-end', String(end));
   }
 
   function niceMax(value) {
@@ -138,15 +167,14 @@ export const DASHBOARD_JS = String.raw`(function () {
     label.setAttribute('x', '4'); label.setAttribute('y', '11');
     label.textContent = formatNumber(max);
     svg.appendChild(label);
-    var span = Math.min(HISTORY, Math.max(points.length, 40));
-    var step = width / Math.max(1, span - 1);
-    var offset = span - points.length;
+    var end = points.length === 0 ? Date.now() : points[points.length - 1].t;
+    var start = end - state.windowMs;
     series.forEach(function (s) {
       var coords = [];
-      points.forEach(function (p, i) {
+      points.forEach(function (p) {
         var v = p[s.key];
-        if (typeof v !== 'number' || !isFinite(v)) return;
-        coords.push(((offset + i) * step).toFixed(1) + ',' + (top + (height - top) * (1 - v / max)).toFixed(1));
+        if (typeof v !== 'number' || !isFinite(v) || p.t < start) return;
+        coords.push((((p.t - start) / state.windowMs) * width).toFixed(1) + ',' + (top + (height - top) * (1 - v / max)).toFixed(1));
       });
       if (coords.length === 0) return;
       var line = document.createElementNS(SVG_NS, 'polyline');
@@ -154,6 +182,8 @@ export const DASHBOARD_JS = String.raw`(function () {
       line.setAttribute('points', coords.join(' '));
       svg.appendChild(line);
     });
+    svg.setAttribute('data-points', String(points.length));
+    drawAxis(document.getElementById(svg.id.replace('-chart', '-axis')), end);
   }
 
   function describe(points, series, unit) {
@@ -186,16 +216,10 @@ export const DASHBOARD_JS = String.raw`(function () {
     var pool = null;
     data.pools.forEach(function (p) { if (p.name === state.pool) pool = p; });
     if (!pool) { status('No pool to show'); return; }
-    var previous = (state.history[pool.name] || [])[(state.history[pool.name] || []).length - 1];
-    var rate = null;
-    if (previous && data.timestamp > previous.t) rate = (pool.acquired - previous.acquired) / ((data.timestamp - previous.t) / 1000);
     var wait = pool.wait;
-    var points = remember(pool.name, {
-      t: data.timestamp, acquired: pool.acquired,
-      active: pool.size.active, idle: pool.size.idle, waiting: pool.size.waiting,
-      p50: wait ? wait.percentiles.p50 : null, p95: wait ? wait.percentiles.p95 : null, p99: wait ? wait.percentiles.p99 : null,
-      rate: rate
-    });
+    var points = remember(pool.name, pool.history);
+    var newest = points[points.length - 1];
+    var rate = newest ? newest.rate : null;
     var main = $('main');
     main.setAttribute('data-pool', pool.name);
     main.setAttribute('data-timestamp', String(data.timestamp));
@@ -205,7 +229,8 @@ export const DASHBOARD_JS = String.raw`(function () {
     badge.className = 'badge' + (pool.suspended || pool.state !== 'open' ? ' warn' : '');
     setFigure('active', pool.size.active, 0);
     setFigure('idle', pool.size.idle, 0);
-    setFigure('waiting', pool.size.waiting, 0);
+    setFigure('waiting', pool.waiting, 0);
+    setFigure('pool-waiting', pool.size.waiting, 0);
     setFigure('total', pool.size.total, 0);
     setFigure('pending', pool.size.pending, 0);
     setFigure('max-size', pool.maxSize, 0);
@@ -229,7 +254,14 @@ export const DASHBOARD_JS = String.raw`(function () {
     setFigure('throughput', pool.throughputPerSecond, 1);
     setFigure('acquired', pool.acquired, 0);
     setFigure('failures', pool.acquireFailures, 0);
-    setFigure('success-rate', pool.successRate * 100, 2);
+    $('scope-note').textContent = pool.scope === 'callers'
+      ? 'Every caller counts once, whichever queue it waited in (the pool\u2019s or a partition\u2019s).'
+      : 'The pool\u2019s own counters (no monitor watches it, so callers that waited or failed in a partition are not counted).';
+    // A percentage is never rounded up to 100 while something failed: 99.954 shows as 99.95.
+    var success = $('success-rate');
+    var percent = pool.successRate * 100;
+    success.textContent = percent >= 100 ? '100' : (Math.floor(percent * 100) / 100).toFixed(2);
+    success.setAttribute('data-value', String(percent));
     var rateSeries = [{ key: 'rate' }];
     drawChart($('rate-chart'), points, rateSeries);
     $('rate-chart').setAttribute('aria-label', 'Acquisitions per second over time; now ' + describe(points, rateSeries, ' per second'));
@@ -305,6 +337,7 @@ export const DASHBOARD_JS = String.raw`(function () {
       state.token = $('token').value.trim();
       try { sessionStorage.setItem(TOKEN_KEY, state.token); } catch (e) { /* in memory only */ }
       $('token').value = '';
+      state.full = false;
       poll();
     });
     poll();

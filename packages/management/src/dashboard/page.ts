@@ -39,13 +39,14 @@ export const DASHBOARD_HTML = `<!doctype html>
     <dl class="cards">
       <div class="card active"><dt>Active</dt><dd id="active">–</dd></div>
       <div class="card idle"><dt>Idle</dt><dd id="idle">–</dd></div>
-      <div class="card waiting"><dt>Waiting</dt><dd id="waiting">–</dd></div>
+      <div class="card waiting"><dt>Waiting</dt><dd><span id="waiting">–</span> <small>(<span id="pool-waiting">–</span> in the pool’s queue)</small></dd></div>
       <div class="card"><dt>Open / max</dt><dd><span id="total">–</span> / <span id="max-size">–</span></dd></div>
       <div class="card"><dt>Opening</dt><dd id="pending">–</dd></div>
     </dl>
     <figure>
       <svg id="size-chart" class="chart" role="img" aria-labelledby="size-chart-title" viewBox="0 0 600 160" preserveAspectRatio="none"><title id="size-chart-title">Active, idle and waiting over time</title></svg>
-      <figcaption><span class="key s-active">active</span> <span class="key s-idle">idle</span> <span class="key s-waiting">waiting</span></figcaption>
+      <div id="size-axis" class="axis" aria-hidden="true"></div>
+      <figcaption><span class="key s-active">active</span> <span class="key s-idle">idle</span> <span class="key s-waiting">waiting</span>; time of day on the axis</figcaption>
     </figure>
   </section>
   <section aria-labelledby="wait-heading">
@@ -60,13 +61,15 @@ export const DASHBOARD_HTML = `<!doctype html>
     </dl>
     <figure>
       <svg id="wait-chart" class="chart" role="img" aria-labelledby="wait-chart-title" viewBox="0 0 600 160" preserveAspectRatio="none"><title id="wait-chart-title">Wait-time percentiles over time</title></svg>
-      <figcaption><span class="key s-p50">p50</span> <span class="key s-p95">p95</span> <span class="key s-p99">p99</span> (ms)</figcaption>
+      <div id="wait-axis" class="axis" aria-hidden="true"></div>
+      <figcaption><span class="key s-p50">p50</span> <span class="key s-p95">p95</span> <span class="key s-p99">p99</span> (ms, over the monitor window at each sample); time of day on the axis</figcaption>
     </figure>
   </section>
   <section aria-labelledby="throughput-heading">
     <h2 id="throughput-heading">Throughput</h2>
+    <p class="note" id="scope-note"></p>
     <dl class="cards">
-      <div class="card"><dt>Now</dt><dd><span id="rate-now">–</span> /s</dd></div>
+      <div class="card"><dt>Last sample</dt><dd><span id="rate-now">–</span> /s</dd></div>
       <div class="card"><dt>Window average</dt><dd><span id="throughput">–</span> /s</dd></div>
       <div class="card"><dt>Acquired</dt><dd id="acquired">–</dd></div>
       <div class="card"><dt>Failed</dt><dd id="failures">–</dd></div>
@@ -74,7 +77,8 @@ export const DASHBOARD_HTML = `<!doctype html>
     </dl>
     <figure>
       <svg id="rate-chart" class="chart" role="img" aria-labelledby="rate-chart-title" viewBox="0 0 600 160" preserveAspectRatio="none"><title id="rate-chart-title">Acquisitions per second over time</title></svg>
-      <figcaption><span class="key s-rate">acquisitions per second</span></figcaption>
+      <div id="rate-axis" class="axis" aria-hidden="true"></div>
+      <figcaption><span class="key s-rate">acquisitions per second</span>, between samples; time of day on the axis</figcaption>
     </figure>
   </section>
   <section aria-labelledby="queue-heading">

@@ -38,6 +38,8 @@ figcaption { font-size: .8rem; color: var(--muted); }
 .chart polyline { fill: none; stroke-width: 2; vector-effect: non-scaling-stroke; }
 .chart .grid { stroke: var(--line); stroke-width: 1; vector-effect: non-scaling-stroke; }
 .chart text { fill: var(--muted); font-size: 11px; }
+.axis { display: flex; justify-content: space-between; color: var(--muted); font-size: .7rem; font-variant-numeric: tabular-nums; padding-top: .15rem; }
+dd small { font-size: .7rem; font-weight: 400; color: var(--muted); }
 .s-active { stroke: var(--active); } .s-idle { stroke: var(--idle); } .s-waiting { stroke: var(--waiting); }
 .s-p50 { stroke: var(--p50); } .s-p95 { stroke: var(--p95); } .s-p99 { stroke: var(--p99); } .s-rate { stroke: var(--rate); }
 .key::before { content: ""; display: inline-block; width: .9em; height: .25em; margin-right: .3em; vertical-align: middle; border-top: 3px solid; border-color: inherit; }

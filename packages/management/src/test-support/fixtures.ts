@@ -24,10 +24,8 @@ export async function call(
   if (token !== null) headers.authorization = `Bearer ${token}`;
   let body: string | undefined;
   if (init.rawBody !== undefined) body = init.rawBody;
-  else if (init.body !== undefined && method !== 'GET' && method !== 'HEAD') {
-    body = JSON.stringify(init.body);
-    headers['content-type'] ??= 'application/json';
-  }
+  else if (init.body !== undefined && method !== 'GET' && method !== 'HEAD') body = JSON.stringify(init.body);
+  if (method === 'POST') headers['content-type'] ??= 'application/json';
   const response = await app.fetch(new Request(`http://localhost${path}`, { method, headers, ...(body === undefined ? {} : { body }) }));
   const text = await response.text();
   let json: unknown;
