@@ -88,7 +88,8 @@ export class PoolTelemetry {
    * @throws InvalidArgumentError when `pool` is not a ConnectionPool or is already instrumented here;
    *   InvalidConfigError for a bad option.
    */
-  instrument(pool: ConnectionPool<unknown>, options: InstrumentOptions = {}): () => void {
+  instrument<C>(target: ConnectionPool<C>, options: InstrumentOptions = {}): () => void {
+    const pool = target as ConnectionPool<unknown>;
     if (this.#closed) throw new InvalidArgumentError('telemetry', this, 'is closed: create a new PoolTelemetry');
     if (typeof pool !== 'object' || pool === null || typeof (pool as ConnectionPool<unknown>).size !== 'function') {
       throw new InvalidArgumentError('pool', pool, 'must be a ConnectionPool from @pool/core');
