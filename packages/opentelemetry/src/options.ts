@@ -22,6 +22,15 @@ export interface PoolTelemetryOptions {
   requireParentSpan?: boolean;
   /** Upper bounds, in seconds and strictly ascending, advised for the three duration histograms. Default {@link DEFAULT_BUCKETS}. */
   buckets?: readonly number[];
+  /**
+   * Which borrows the wait-time and use-time histograms record. A histogram point costs the
+   * OpenTelemetry SDK several times an uncontended acquire/release, so:
+   * - `'all'` (or `1`): every borrow;
+   * - a fraction in (0, 1): the borrows that start during 100 ms sampling periods covering that fraction
+   *   of the time (`0.01`: 100 ms every 10 s, at a random phase), each followed to its release.
+   * Create times, timeouts, counts and wait spans are complete either way. Default `0.01`.
+   */
+  borrowTiming?: 'all' | number;
 }
 
 /** Options of {@link PoolTelemetry.instrument} for one pool. */
@@ -43,9 +52,10 @@ export interface ResolvedOptions {
   waitSpanThresholdMs: number | null;
   requireParentSpan: boolean;
   buckets: readonly number[];
+  borrowTiming: 'all' | number;
 }
 
-const OPTION_KEYS = ['meterProvider', 'tracerProvider', 'metrics', 'waitSpanThresholdMs', 'requireParentSpan', 'buckets'];
+const OPTION_KEYS = ['meterProvider', 'tracerProvider', 'metrics', 'waitSpanThresholdMs', 'requireParentSpan', 'buckets', 'borrowTiming'];
 const INSTRUMENT_KEYS = ['partitions', 'budget'];
 
 /** Checks {@link PoolTelemetryOptions}: each bad value gets an `InvalidConfigError` naming it. */
@@ -66,6 +76,10 @@ export function resolveOptions(options: PoolTelemetryOptions): ResolvedOptions {
   }
   const requireParentSpan = options.requireParentSpan ?? false;
   if (typeof requireParentSpan !== 'boolean') throw new InvalidConfigError('requireParentSpan', requireParentSpan, 'must be true or false');
+  const timing = options.borrowTiming ?? 0.01;
+  if (timing !== 'all' && (typeof timing !== 'number' || !(timing > 0 && timing <= 1))) {
+    throw new InvalidConfigError('borrowTiming', timing, "must be 'all' or a fraction of the time greater than 0 and at most 1");
+  }
   return {
     meterProvider,
     tracerProvider,
@@ -73,6 +87,7 @@ export function resolveOptions(options: PoolTelemetryOptions): ResolvedOptions {
     waitSpanThresholdMs: threshold,
     requireParentSpan,
     buckets: checkBuckets(options.buckets ?? DEFAULT_BUCKETS),
+    borrowTiming: timing === 1 ? 'all' : timing,
   };
 }
 
