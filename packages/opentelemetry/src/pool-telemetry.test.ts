@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { ClusterBudget } from '@pool/cluster';
 import { ConnectionPool } from '@pool/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ATTR_CONNECTION_STATE, ATTR_OUTCOME, ATTR_POOL_NAME, ATTR_PRIORITY, DEFAULT_BUCKETS, METRIC, WAIT_SPAN_NAME } from './names.js';
 import { PoolTelemetry } from './pool-telemetry.js';
-import { type FakeConnection, FakeFactory } from './test-support/fake-factory.js';
+import { FakeFactory } from './test-support/fake-factory.js';
 import { OtelHarness } from './test-support/otel-harness.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -132,5 +134,53 @@ describe('a scripted sequence on a plain pool', () => {
     expect(waits[2]?.status).toEqual({ code: SpanStatusCode.ERROR, message: expect.stringMatching(/Timed out after 50 ms/) });
     expect(waits[2]?.events.map((e) => e.name)).toEqual(['exception']);
     expect(waits[0]?.status.code).toBe(SpanStatusCode.UNSET);
+  });
+});
+
+describe('a cluster-budgeted pool', () => {
+  it("records a wait for a budget slot like any other wait, under the caller's span (real Redis)", async () => {
+    vi.useRealTimers();
+    const otel = new OtelHarness();
+    const telemetry = new PoolTelemetry({
+      meterProvider: otel.meterProvider,
+      tracerProvider: otel.tracerProvider,
+      waitSpanThresholdMs: 0,
+      borrowTiming: 'all',
+    });
+    const budget = new ClusterBudget({
+      redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      name: `otel-wait-${randomBytes(4).toString('hex')}`,
+      maxConnections: 1,
+    });
+    cleanups.push(
+      () => otel.close(),
+      () => budget.close(),
+      () => telemetry.close(),
+    );
+    await budget.ready();
+    const pool = await budget.createPool({ minSize: 0, maxSize: 2, acquireTimeoutMs: 10_000 }, new FakeFactory(), { name: 'budgeted' });
+    cleanups.push(() => pool.close());
+    telemetry.instrument(pool, { budget });
+    const a = await pool.acquire();
+    const request = otel.tracer().startSpan('request');
+    // The budget's only slot is a's: b's connection waits for it.
+    const pb = context.with(trace.setSpan(context.active(), request), () => pool.acquire());
+    const deadline = Date.now() + 10_000;
+    while (budget.statistics().database.waiting === 0) {
+      if (Date.now() > deadline) throw new Error('b never waited for a slot');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await a.destroy(); // closes a's connection: its slot goes back to the budget, and to b
+    const b = await pb;
+    b.release();
+    request.end();
+
+    const waits = otel.spans().filter((s) => s.name === WAIT_SPAN_NAME && s.parentSpanContext?.spanId === request.spanContext().spanId);
+    expect(waits.map((s) => s.attributes)).toEqual([
+      { [ATTR_POOL_NAME]: 'budgeted', [ATTR_OUTCOME]: 'acquired', [ATTR_PRIORITY]: 'normal' },
+    ]);
+    const wait = (await otel.collect()).get(METRIC.waitTime)?.histogram({ [ATTR_POOL_NAME]: 'budgeted' });
+    expect(wait?.count).toBe(2);
+    expect(wait?.max).toBeCloseTo(durationMs(waits[0] as ReadableSpan) / 1000, 3);
   });
 });
