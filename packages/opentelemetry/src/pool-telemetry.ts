@@ -15,8 +15,9 @@ import { type AcquireObserver, subscribePoolChannels } from './pool-channels.js'
 import type { BudgetSource, PartitionAcquireEvent, PartitionSource } from './sources.js';
 import { epochNow, WaitSpans } from './wait-spans.js';
 
+/** Replaced by the package's version at build time (tsup and vitest `define`); absent when its TypeScript source is run directly. */
 declare const __POOL_OPENTELEMETRY_VERSION__: string | undefined;
-const VERSION = typeof __POOL_OPENTELEMETRY_VERSION__ === 'string' ? __POOL_OPENTELEMETRY_VERSION__ : '0.1.0';
+const VERSION = typeof __POOL_OPENTELEMETRY_VERSION__ === 'string' ? __POOL_OPENTELEMETRY_VERSION__ : 'source';
 
 /** The instrumentation scope name of the meter and tracer. */
 export const INSTRUMENTATION_SCOPE = '@pool/opentelemetry';
