@@ -15,7 +15,12 @@ afterEach(async () => {
 
 async function setUp(waitSpanThresholdMs: number) {
   const otel = new OtelHarness();
-  const telemetry = new PoolTelemetry({ meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider, waitSpanThresholdMs });
+  const telemetry = new PoolTelemetry({
+    meterProvider: otel.meterProvider,
+    tracerProvider: otel.tracerProvider,
+    waitSpanThresholdMs,
+    borrowTiming: 'all',
+  });
   const pool = await ConnectionPool.create({ maxSize: 4, enablePartitioning: true }, new FakeFactory(), { name: 'shared' });
   const manager = new PartitionManager({ pool, routing: RoutingStrategy.TenantBased });
   manager.createPartition('acme', PartitionType.Tenant('acme'), { maxConnections: 1, maxWaitQueue: 1 });

@@ -1,6 +1,7 @@
-import { type Attributes, type Context, context, type Meter, metrics, trace } from '@opentelemetry/api';
+import { type Attributes, type Context, context, type Histogram, type Meter, metrics, trace } from '@opentelemetry/api';
 import { type ConnectionPool, InvalidArgumentError } from '@pool/core';
-import { type DurationHistograms, durationHistograms } from './duration-histograms.js';
+import { BorrowRecorder } from './borrow-recorder.js';
+import { durationHistograms } from './duration-histograms.js';
 import { ATTR_PARTITION, ATTR_POOL_NAME } from './names.js';
 import { type ObservedPool, observedPool, observeMetrics } from './observed-metrics.js';
 import {
@@ -11,7 +12,7 @@ import {
   resolveOptions,
 } from './options.js';
 import { traceManagerAcquires } from './partition-spans.js';
-import { type AcquireObserver, subscribePoolChannels } from './pool-channels.js';
+import { type AcquireObserver, subscribeAcquires, subscribeCreates, subscribeReleases } from './pool-channels.js';
 import type { BudgetSource, PartitionAcquireEvent, PartitionSource } from './sources.js';
 import { epochNow, WaitSpans } from './wait-spans.js';
 
@@ -52,26 +53,27 @@ interface PoolState extends ObservedPool {
  * ```
  */
 export class PoolTelemetry {
-  readonly #options: ResolvedOptions;
   readonly #meter: Meter | null;
-  readonly #histograms: DurationHistograms | null;
+  readonly #create: Histogram | null;
+  readonly #borrows: BorrowRecorder | null;
   readonly #spans: WaitSpans | null;
   readonly #pools = new Map<ConnectionPool<unknown>, PoolState>();
   readonly #budgets = new Map<BudgetSource, number>();
   readonly #partitionSources = new Set<PartitionSource>();
   #unobserve: (() => void) | null = null;
-  #unsubscribe: (() => void) | null = null;
+  #unsubscribe: (() => void)[] = [];
   #closed = false;
 
   /**
-   * @param options providers, spans threshold, histogram buckets; see {@link PoolTelemetryOptions}.
+   * @param options providers, spans threshold, sampling, histogram buckets; see {@link PoolTelemetryOptions}.
    * @throws InvalidConfigError for a bad option.
    */
   constructor(options: PoolTelemetryOptions = {}) {
-    this.#options = resolveOptions(options);
-    const o = this.#options;
+    const o: ResolvedOptions = resolveOptions(options);
     this.#meter = o.metrics ? (o.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE, VERSION) : null;
-    this.#histograms = this.#meter === null ? null : durationHistograms(this.#meter, o.buckets);
+    const histograms = this.#meter === null ? null : durationHistograms(this.#meter, o.buckets);
+    this.#create = histograms?.create ?? null;
+    this.#borrows = histograms === null ? null : new BorrowRecorder(histograms.wait, histograms.use, o.borrowTiming, subscribeReleases);
     this.#spans =
       o.waitSpanThresholdMs === null
         ? null
@@ -98,15 +100,16 @@ export class PoolTelemetry {
     if (this.#pools.has(pool)) throw new InvalidArgumentError('pool', pool.name, 'is already instrumented by this PoolTelemetry');
     checkInstrumentOptions(options);
     const partitions = options.partitions ?? null;
+    if (partitions !== null && this.#partitionSources.has(partitions)) {
+      throw new InvalidArgumentError('partitions', partitions, 'is already instrumented by this PoolTelemetry');
+    }
     const state: PoolState = { ...observedPool(pool), partitions, partitionAttrs: new Map(), undo: [] };
     if (partitions !== null) {
-      if (this.#partitionSources.has(partitions))
-        throw new InvalidArgumentError('partitions', partitions, 'is already instrumented by this PoolTelemetry');
       this.#partitionSources.add(partitions);
       state.undo.push(() => this.#partitionSources.delete(partitions));
-      if (this.#histograms !== null) {
-        const onAcquire = (e: PartitionAcquireEvent) =>
-          this.#histograms?.wait.record(e.waitMs / 1000, this.#partitionAttributes(state, e.partition));
+      const borrows = this.#borrows;
+      if (borrows !== null) {
+        const onAcquire = (e: PartitionAcquireEvent) => borrows.waited(e.waitMs, this.#partitionAttributes(state, e.partition));
         partitions.on('acquire', onAcquire);
         state.undo.push(() => partitions.off('acquire', onAcquire));
       }
@@ -122,6 +125,10 @@ export class PoolTelemetry {
       });
     }
     this.#pools.set(pool, state);
+    if (this.#borrows !== null) {
+      this.#borrows.add(pool, state.attrs);
+      state.undo.push(() => this.#borrows?.remove(pool));
+    }
     this.#start();
     let detached = false;
     return () => {
@@ -160,16 +167,23 @@ export class PoolTelemetry {
         budgets: () => this.#budgets.keys(),
       });
     }
-    if (this.#unsubscribe === null && (this.#histograms !== null || this.#spans !== null)) {
-      this.#unsubscribe = subscribePoolChannels(this.#observer());
+    if (this.#unsubscribe.length > 0) return;
+    if (this.#spans !== null || this.#borrows !== null) this.#unsubscribe.push(subscribeAcquires(this.#acquireObserver()));
+    const create = this.#create;
+    if (create !== null) {
+      this.#unsubscribe.push(
+        subscribeCreates((pool, durationMs) => {
+          const state = this.#pools.get(pool);
+          if (state !== undefined) create.record(durationMs / 1000, state.attrs);
+        }),
+      );
     }
   }
 
   #stop(): void {
     this.#unobserve?.();
     this.#unobserve = null;
-    this.#unsubscribe?.();
-    this.#unsubscribe = null;
+    for (const u of this.#unsubscribe.splice(0)) u();
   }
 
   #partitionAttributes(state: PoolState, partition: string): Attributes {
@@ -181,62 +195,37 @@ export class PoolTelemetry {
     return attrs;
   }
 
-  /** What the channel subscriptions call: finds the pool's state and records. */
-  #observer(): AcquireObserver {
+  /** What the acquire channel reports to: wait spans and wait times, for instrumented pools only. */
+  #acquireObserver(): AcquireObserver {
     const pools = this.#pools;
-    const histograms = this.#histograms;
+    const borrows = this.#borrows;
     const spans = this.#spans;
+    const span = (pool: ConnectionPool<unknown>, waitMs: number, parent: Context, priority: string | undefined, error: unknown) => {
+      if (spans === null || !spans.wants(waitMs)) return;
+      const endedAt = epochNow();
+      spans.record({ pool: pool.name, parent, startedAt: endedAt - waitMs, endedAt, priority, partition: undefined, error });
+    };
     return {
-      wantsAcquires: spans !== null || histograms !== null,
-      started(pool): { parent: Context; startedAt: number } | undefined {
-        if (spans === null || !pools.has(pool)) return undefined;
-        return { parent: context.active(), startedAt: epochNow() };
-      },
-      acquired: (pool, waitMs, start, priority, callerContext) => {
+      // Only the caller's context is kept: one AsyncLocalStorage read, no clock read.
+      started: (pool) => (spans !== null && pools.has(pool) ? { parent: context.active() } : undefined),
+      acquired: (pool, connection, waitMs, start, priority, callerContext) => {
         const state = pools.get(pool);
         if (state === undefined) return;
         const partition = partitionOf(callerContext);
-        // A manager's callers are recorded (and spanned) from the manager: their whole wait, once.
-        if (partition !== undefined && state.partitions !== null) return;
-        if (histograms !== null) {
-          histograms.wait.record(waitMs / 1000, partition === undefined ? state.attrs : this.#partitionAttributes(state, partition));
+        if (partition === undefined) {
+          borrows?.acquired(pool, connection, waitMs, state.attrs);
+          if (start !== undefined) span(pool, waitMs, start.parent, priority, undefined);
+          return;
         }
-        // A pool acquire made by a manager may run in another caller's context: its span comes from the manager only.
-        if (spans !== null && start !== undefined && partition === undefined) {
-          spans.record({
-            pool: pool.name,
-            parent: start.parent,
-            startedAt: start.startedAt,
-            endedAt: epochNow(),
-            priority,
-            partition,
-            error: undefined,
-          });
-        }
+        // An acquire made by a partition manager. With the manager instrumented, its callers' whole
+        // waits are recorded from it; its spans always come from the manager, whose acquire() runs in
+        // the caller's context (this one may run in another caller's).
+        if (state.partitions === null) borrows?.acquired(pool, connection, waitMs, this.#partitionAttributes(state, partition));
+        else borrows?.acquired(pool, connection, waitMs, null);
       },
-      failed: (pool, error, start, priority, callerContext) => {
-        const state = pools.get(pool);
-        if (state === undefined || spans === null || start === undefined) return;
-        if (partitionOf(callerContext) !== undefined) return;
-        spans.record({
-          pool: pool.name,
-          parent: start.parent,
-          startedAt: start.startedAt,
-          endedAt: epochNow(),
-          priority,
-          partition: undefined,
-          error,
-        });
-      },
-      released: (pool, holdMs) => {
-        const state = pools.get(pool);
-        if (state === undefined || histograms === null || !(holdMs >= 0)) return;
-        histograms.use.record(holdMs / 1000, state.attrs);
-      },
-      created: (pool, durationMs) => {
-        const state = pools.get(pool);
-        if (state === undefined || histograms === null) return;
-        histograms.create.record(durationMs / 1000, state.attrs);
+      failed: (pool, error, waitMs, start, priority, callerContext) => {
+        if (start === undefined || !pools.has(pool) || partitionOf(callerContext) !== undefined) return;
+        span(pool, waitMs, start.parent, priority, error);
       },
     };
   }
