@@ -8,6 +8,7 @@ import type { ConnectionValidator, ValidationOutcome } from './connection-valida
 import { DeadlineQueue } from './deadline-queue.js';
 import {
   AcquireAbortedError,
+  ConnectionCreateError,
   ConnectionTimeoutError,
   PoolClosedError,
   type PoolError,
@@ -99,6 +100,8 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
   onEnqueue = false;
   /** Outstanding `requestBorrowTiming()` calls. */
   timingRequests = 0;
+  /** Unsettled waiters that asked for `failFast` (saves looking for one in the queue when there is none). */
+  failFastWaiting = 0;
   /** No owner scope, no stack capture, no acquire-time validation: the fast path applies. */
   readonly #plain: boolean;
   /** `#plain`, open and not suspended: a plain acquire may take an idle connection directly. */
@@ -193,6 +196,7 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     let priority: QueuePriority = 'normal';
     let label: string | undefined;
     let context: unknown;
+    let failFast = false;
     if (options !== undefined) {
       const problem = checkAcquireOptions(options);
       if (problem !== null) return Promise.reject(problem);
@@ -201,6 +205,7 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
       if (options.priority !== undefined) priority = options.priority;
       label = options.label;
       context = options.context;
+      failFast = options.failFast === true;
     }
     if (this.state !== OPEN) return this.#refuse(new PoolClosedError(), context);
     if (signal?.aborted) {
@@ -216,7 +221,7 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
           const meta = context === undefined && owner === undefined && trace === undefined ? undefined : { context, owner, trace };
           return Promise.resolve(this.#lend(slot, 0, meta));
         }
-        const promise = this.#newWaiter(priority, timeoutMs, signal, label, context, owner, trace);
+        const promise = this.#newWaiter(priority, timeoutMs, signal, label, context, owner, trace, failFast);
         const waiter = this.#newest as PoolWaiter;
         this.#serve(slot, waiter, false, waiter.enqueuedAt); // the waiter's start is this very moment
         return promise;
@@ -232,7 +237,12 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
         context,
       );
     }
-    const promise = this.#newWaiter(priority, timeoutMs, signal, label, context, owner, trace);
+    if (this.opener.lastCreateError !== undefined) {
+      // Connecting fails: a caller that would wait for a new connection in vain is told at once.
+      const refusal = this.opener.refusal(failFast);
+      if (refusal !== null) return this.#refuse(refusal, context);
+    }
+    const promise = this.#newWaiter(priority, timeoutMs, signal, label, context, owner, trace, failFast);
     const waiter = this.#newest as PoolWaiter;
     this.queue.enqueue(waiter);
     if (this.onEnqueue) this.events.emit('enqueue', { waiter });
@@ -255,15 +265,17 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     context: unknown,
     owner: unknown,
     trace: { stack?: string } | undefined,
+    failFast: boolean,
   ): Promise<PooledConnection<C>> {
     const meta: AcquireMeta | undefined =
-      signal === undefined && label === undefined && context === undefined && owner === undefined && trace === undefined
+      signal === undefined && label === undefined && context === undefined && owner === undefined && trace === undefined && !failFast
         ? undefined
-        : { label, context, owner, trace, signal, onAbort: undefined };
+        : { label, context, owner, trace, signal, failFast, onAbort: undefined };
     const start = now();
     const promise = new Promise<PooledConnection<never>>(parkSettlers) as Promise<PooledConnection<C>>;
     const w = new PoolWaiter(this, ++this.#nextWaiterId, priority, start, meta);
     this.deadlines.add(w, timeoutMs, start);
+    if (failFast) this.failFastWaiting++;
     if (signal !== undefined && meta !== undefined) {
       const onAbort = (): void => {
         this.counters.aborted++;
@@ -304,7 +316,43 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     w.settled = true;
     this.deadlines.remove(w);
     const meta = w.meta;
-    if (meta !== undefined && meta.onAbort !== undefined) meta.signal?.removeEventListener('abort', meta.onAbort);
+    if (meta !== undefined) {
+      if (meta.onAbort !== undefined) meta.signal?.removeEventListener('abort', meta.onAbort);
+      if (meta.failFast) this.failFastWaiting--;
+    }
+  }
+
+  /**
+   * A connect failed: fails the waiters it leaves without hope. The first `failFast` waiter in line (one
+   * per failed attempt, as pg.Pool does); and when the error is fatal, every waiter beyond the open
+   * connections (each open connection serves one waiter as it comes back; with none open, every waiter).
+   */
+  failForCreateError(error: unknown, fatal: boolean): void {
+    const queue = this.queue;
+    if (queue.size === 0) return;
+    const why = fatal ? 'Could not open a connection, and retrying cannot fix the error' : 'Could not open a connection';
+    if (this.failFastWaiting > 0) {
+      for (const w of queue.values()) {
+        if ((w as PoolWaiter).meta?.failFast === true) {
+          this[kFailWaiter](
+            w as PoolWaiter,
+            withoutStack(() => new ConnectionCreateError(why, error)),
+            'failed',
+          );
+          break;
+        }
+      }
+    }
+    if (fatal && queue.size > this.slots.size) {
+      const line = [...queue.values()];
+      for (let i = this.slots.size; i < line.length; i++) {
+        this[kFailWaiter](
+          line[i] as PoolWaiter,
+          withoutStack(() => new ConnectionCreateError(why, error)),
+          'failed',
+        );
+      }
+    }
   }
 
   /** Fails every waiter with `error` (the pool is closing). */

@@ -3,7 +3,7 @@ import { type BoundedOperation, type Expirable, runBounded } from './bounded.js'
 import { now } from './clock.js';
 import { type ConnectionBag, OPEN } from './connection-bag.js';
 import type { DeadlineEntry } from './deadline-queue.js';
-import { ConnectionCreateError, type PoolError } from './errors.js';
+import { CallbackError, ConnectionCreateError, type PoolError } from './errors.js';
 import { Slot } from './slot.js';
 
 /** A connection's lifetime deadline, kept on the pool's operations queue (one timer for all). */
@@ -28,6 +28,8 @@ export class ConnectionOpener<C> {
   pending = 0;
   /** The error of the last failed creation, until a creation succeeds. */
   lastCreateError: unknown = undefined;
+  /** Whether the factory called {@link lastCreateError} fatal (`classifyCreateError`). */
+  lastCreateFatal = false;
   /** Bumped whenever a connection proves healthy (validated, or released without error). */
   healthEpoch = 0;
   #nextConnectionId = 0;
@@ -135,7 +137,7 @@ export class ConnectionOpener<C> {
         const error = r.timedOut
           ? new ConnectionCreateError(`factory.create() did not finish within ${bag.config.createTimeoutMs} ms`, r.error)
           : r.error;
-        this.#createFailed(error, start);
+        this.#createFailed(error, start, !r.timedOut && bag.state === OPEN && this.#isFatal(error));
         bag.closer.checkDrained();
         return error;
       }
@@ -169,6 +171,7 @@ export class ConnectionOpener<C> {
     // A connect succeeded: creations may proceed now. The failure streak ends only when a connection
     // proves healthy (see healthy()), so a database that accepts connects but fails them keeps backing off.
     this.lastCreateError = undefined;
+    this.lastCreateFatal = false;
     this.#backoffUntil = 0;
     if (bag.events.has('create')) bag.events.emit('create', { connectionId: slot.id, durationMs: t - start });
     return slot;
@@ -189,16 +192,55 @@ export class ConnectionOpener<C> {
     return Math.min(a, b);
   }
 
-  #createFailed(error: unknown, start: number): void {
+  /** Asks the factory whether a `create()` error is fatal; a hook that throws or answers nonsense says no. */
+  #isFatal(error: unknown): boolean {
+    const factory = this.#bag.factory;
+    if (factory.classifyCreateError === undefined) return false;
+    let kind: unknown;
+    try {
+      kind = factory.classifyCreateError(error);
+    } catch (thrown) {
+      this.#bag.report(new CallbackError('ERR_POOL_FACTORY', 'factory.classifyCreateError() threw; the error counts as transient', thrown));
+      return false;
+    }
+    return kind === 'fatal';
+  }
+
+  #createFailed(error: unknown, start: number, fatal: boolean): void {
     const bag = this.#bag;
     const t = now();
     bag.counters.createFailures++;
+    if (fatal) bag.counters.fatalCreateFailures++;
     this.lastCreateError = error;
+    this.lastCreateFatal = fatal;
     const delay = this.backOff(start);
     if (bag.events.has('createError')) {
-      bag.events.emit('createError', { error, durationMs: t - start, consecutiveFailures: this.#consecutiveFailures, retryInMs: delay });
+      const consecutiveFailures = this.#consecutiveFailures;
+      bag.events.emit('createError', { error, durationMs: t - start, consecutiveFailures, retryInMs: delay, fatal });
     }
-    if (bag.state === OPEN) this.fill();
+    if (bag.state !== OPEN) return;
+    bag.failForCreateError(error, fatal);
+    this.fill();
+  }
+
+  /**
+   * Why an acquire that must wait should rather fail now, or null. Asked only while the last connect
+   * failed; no refusal once the backoff allows a fresh attempt (the acquire then triggers it).
+   * Fatal error: the caller is beyond what the open connections can serve. `failFast`: the pool would
+   * open a connection for it (it is not at `maxSize`).
+   */
+  refusal(failFast: boolean): ConnectionCreateError | null {
+    const bag = this.#bag;
+    const fatal = this.lastCreateFatal;
+    if (!fatal && !failFast) return null;
+    const retryInMs = this.#backoffUntil - now();
+    if (!(retryInMs > 0)) return null;
+    if (fatal ? bag.queue.size < bag.slots.size : bag.slots.size + this.pending >= bag.maxSize) return null;
+    const next = `next attempt in ${Math.ceil(retryInMs)} ms`;
+    const why = fatal
+      ? `Could not open a connection, and retrying cannot fix the error (${next})`
+      : `Could not open a connection (the last attempt failed; ${next})`;
+    return new ConnectionCreateError(why, this.lastCreateError);
   }
 
   /**

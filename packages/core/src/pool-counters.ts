@@ -16,6 +16,7 @@ export class PoolCounters {
   destroyed = 0;
   readonly destroyedByReason = emptyReasons();
   createFailures = 0;
+  fatalCreateFailures = 0;
   acquired = 0;
   released = 0;
   releasedWithError = 0;
@@ -53,6 +54,7 @@ export class PoolCounters {
       connectionsDestroyed: this.destroyed,
       destroyedByReason: { ...this.destroyedByReason },
       createFailures: this.createFailures,
+      fatalCreateFailures: this.fatalCreateFailures,
       acquired: this.acquired,
       released: this.released,
       releasedWithError: this.releasedWithError,

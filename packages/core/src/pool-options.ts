@@ -20,6 +20,21 @@ export interface AcquireOptions {
   label?: string;
   /** Anything describing the caller (a partition request, a route); visible in events and leak reports. */
   context?: unknown;
+  /**
+   * Fail at once when connecting fails, instead of waiting for a retry (what `pg.Pool` and mysql2's pool
+   * do; their facades set it). Default `false`.
+   *
+   * - When a connection the pool opens for this caller fails to open (any error), the caller is rejected
+   *   with `ConnectionCreateError` whose `cause` is the driver's error: one such caller per failed
+   *   attempt, the first in line.
+   * - While the pool backs off after a failed connect, an acquire that no idle connection can serve is
+   *   rejected at once with `ConnectionCreateError` (`cause`: the last connect error), unless the pool
+   *   is at `maxSize`, where it waits for a release as usual.
+   *
+   * A caller without it keeps waiting through retries until its timeout, unless the error is fatal
+   * (see `ConnectionFactory.classifyCreateError`). Either way a connection released meanwhile serves it.
+   */
+  failFast?: boolean;
 }
 
 /**
@@ -53,7 +68,7 @@ export interface PoolOptions {
 }
 
 const OPTION_KEYS = ['name', 'waitQueue', 'agingPolicy', 'recyclingStrategy', 'validator', 'ownerScope', 'captureStacks'];
-const ACQUIRE_KEYS = ['signal', 'timeoutMs', 'priority', 'label', 'context'];
+const ACQUIRE_KEYS = ['signal', 'timeoutMs', 'priority', 'label', 'context', 'failFast'];
 
 /** @internal Throws `InvalidArgumentError` unless `factory` has the methods of a `ConnectionFactory`. */
 export function checkFactory(factory: unknown): void {
@@ -66,7 +81,7 @@ export function checkFactory(factory: unknown): void {
       throw new InvalidArgumentError(`factory.${name}`, f[name], 'must be a function');
     }
   }
-  for (const name of ['validate', 'reset', 'isDirty']) {
+  for (const name of ['validate', 'reset', 'isDirty', 'classifyCreateError']) {
     if (f[name] !== undefined && typeof f[name] !== 'function') {
       throw new InvalidArgumentError(`factory.${name}`, f[name], 'must be a function when given');
     }
@@ -124,7 +139,7 @@ export function checkAcquireOptions(options: AcquireOptions): InvalidArgumentErr
     return new InvalidArgumentError('options', options, 'must be an object of acquire options');
   }
   for (const key in options) {
-    if (key !== 'timeoutMs' && key !== 'signal' && key !== 'priority' && key !== 'label' && key !== 'context') {
+    if (key !== 'timeoutMs' && key !== 'signal' && key !== 'priority' && key !== 'label' && key !== 'context' && key !== 'failFast') {
       return new InvalidArgumentError(
         `options.${key}`,
         (options as Record<string, unknown>)[key],
@@ -132,7 +147,7 @@ export function checkAcquireOptions(options: AcquireOptions): InvalidArgumentErr
       );
     }
   }
-  const { timeoutMs, signal, priority, label } = options;
+  const { timeoutMs, signal, priority, label, failFast } = options;
   if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > 2_147_483_647)) {
     return new InvalidArgumentError(
       'timeoutMs',
@@ -148,6 +163,9 @@ export function checkAcquireOptions(options: AcquireOptions): InvalidArgumentErr
   }
   if (label !== undefined && typeof label !== 'string') {
     return new InvalidArgumentError('label', label, 'must be a string');
+  }
+  if (failFast !== undefined && typeof failFast !== 'boolean') {
+    return new InvalidArgumentError('failFast', failFast, 'must be true or false');
   }
   return null;
 }

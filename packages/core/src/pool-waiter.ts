@@ -16,6 +16,8 @@ export interface WaiterHost {
 export interface AcquireMeta extends BorrowMeta {
   readonly label: string | undefined;
   readonly signal: AbortSignal | undefined;
+  /** `acquire({ failFast: true })`. */
+  readonly failFast: boolean;
   onAbort: (() => void) | undefined;
 }
 
