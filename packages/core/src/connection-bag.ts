@@ -67,8 +67,13 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
   readonly name: string;
   readonly factory: ConnectionFactory<C>;
   config: PoolConfig;
-  /** `config.maxSize`, read on every return. */
-  maxSize: number;
+  /**
+   * The most connections open (or being opened) at once: `config.maxSize`, or the lower `limit`. Read on
+   * every return.
+   */
+  capacity: number;
+  /** The cap set by `ConnectionPool.setLimit()`, within `[minSize, maxSize]`; null: none. */
+  limit: number | null = null;
   readonly queue: WaitQueue;
   readonly deadlines: DeadlineQueue<PoolWaiter>;
   readonly idle = new IdleList<Slot<C>>();
@@ -120,7 +125,7 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     this.name = setup.name;
     this.factory = setup.factory;
     this.config = config;
-    this.maxSize = config.maxSize;
+    this.capacity = config.maxSize;
     this.validator = setup.validator;
     this.aging = setup.aging;
     this.recycling = setup.recycling;
@@ -158,10 +163,11 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
       this.validator?.fastValidation === true;
   }
 
-  /** Takes the config after a resize. */
-  reconfigure(config: PoolConfig): void {
+  /** Takes the config after a resize, and the limit within its new bounds. */
+  reconfigure(config: PoolConfig, limit: number | null): void {
     this.config = config;
-    this.maxSize = config.maxSize;
+    this.limit = limit;
+    this.capacity = limit === null ? config.maxSize : limit;
   }
 
   /** A problem the pool contained: an `error` event, or a process warning for the first of its kind. */
@@ -230,10 +236,10 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     // The line is full only for callers the pool cannot open a connection for: a caller that will be
     // served by a creation of its own is admitted even with maxWaitQueueSize 0.
     const queued = this.queue.size;
-    if (queued >= this.config.maxWaitQueueSize && this.slots.size + Math.max(this.opener.pending, queued) >= this.maxSize) {
+    if (queued >= this.config.maxWaitQueueSize && this.slots.size + Math.max(this.opener.pending, queued) >= this.capacity) {
       this.counters.rejected++;
       return this.#refuse(
-        new PoolExhaustedError({ active: this.slots.size - this.idle.size, max: this.config.maxSize, waiting: this.queue.size }),
+        new PoolExhaustedError({ active: this.slots.size - this.idle.size, max: this.capacity, waiting: this.queue.size }),
         context,
       );
     }
@@ -246,7 +252,7 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     const waiter = this.#newest as PoolWaiter;
     this.queue.enqueue(waiter);
     if (this.onEnqueue) this.events.emit('enqueue', { waiter });
-    if (!waiter.settled && this.slots.size + this.opener.pending < this.maxSize) this.opener.fill();
+    if (!waiter.settled && this.slots.size + this.opener.pending < this.capacity) this.opener.fill();
     return promise;
   }
 
@@ -406,7 +412,15 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     this.#validate(slot, t).then((outcome) => {
       if (outcome === 'valid' || outcome === 'skipped') {
         if (!w.settled && this.state === OPEN) {
-          this.#handOver(slot, w);
+          if (this.retireReason(slot) === null) {
+            this.#handOver(slot, w);
+            return;
+          }
+          // Retired while it was validated (the pool shrank): it goes, the waiter waits for another.
+          this.makeAvailable(slot, true);
+          this.queue.requeue(w);
+          this.dispatch();
+          this.opener.fill();
           return;
         }
         this.makeAvailable(slot, true);
@@ -486,7 +500,7 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     if (this.state !== OPEN) return 'closed';
     if (slot.retire !== null) return slot.retire;
     if (slot.brokenError !== undefined) return 'broken';
-    if (this.slots.size > this.maxSize) return 'resize';
+    if (this.slots.size > this.capacity) return this.capacity < this.config.maxSize ? 'limit' : 'resize';
     return null;
   }
 

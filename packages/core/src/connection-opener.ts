@@ -17,7 +17,7 @@ class LifetimeEntry implements Expirable {
 
 /**
  * @internal Opening connections (the create side of HikariCP's `PoolBase`, and its fill): how many
- * to open for the waiters and for `minSize` within `maxSize`, the creation throttle, exponential backoff
+ * to open for the waiters and for `minSize` within `maxSize` (or the limit), the creation throttle, exponential backoff
  * after failures, bounded `factory.create()` calls, and the warm-up of `ConnectionPool.create`.
  */
 export class ConnectionOpener<C> {
@@ -53,13 +53,13 @@ export class ConnectionOpener<C> {
     this.#consecutiveFailures = 0;
   }
 
-  /** Starts creations for waiters and for `minSize`, within `maxSize`, backoff and throttle. */
+  /** Starts creations for waiters and for `minSize`, within the capacity, backoff and throttle. */
   fill(): void {
     const bag = this.#bag;
     if (bag.state !== OPEN) return;
     const cfg = bag.config;
     const open = bag.slots.size + this.pending;
-    const room = cfg.maxSize - open;
+    const room = bag.capacity - open;
     if (room <= 0) return;
     const forWaiters = bag.suspended ? 0 : bag.queue.size - this.pending;
     const forMinimum = cfg.minSize - open;
@@ -227,7 +227,7 @@ export class ConnectionOpener<C> {
    * Why an acquire that must wait should rather fail now, or null. Asked only while the last connect
    * failed; no refusal once the backoff allows a fresh attempt (the acquire then triggers it).
    * Fatal error: the caller is beyond what the open connections can serve. `failFast`: the pool would
-   * open a connection for it (it is not at `maxSize`).
+   * open a connection for it (it is not at `maxSize` or the limit).
    */
   refusal(failFast: boolean): ConnectionCreateError | null {
     const bag = this.#bag;
@@ -235,7 +235,7 @@ export class ConnectionOpener<C> {
     if (!fatal && !failFast) return null;
     const retryInMs = this.#backoffUntil - now();
     if (!(retryInMs > 0)) return null;
-    if (fatal ? bag.queue.size < bag.slots.size : bag.slots.size + this.pending >= bag.maxSize) return null;
+    if (fatal ? bag.queue.size < bag.slots.size : bag.slots.size + this.pending >= bag.capacity) return null;
     const next = `next attempt in ${Math.ceil(retryInMs)} ms`;
     const why = fatal
       ? `Could not open a connection, and retrying cannot fix the error (${next})`

@@ -16,7 +16,8 @@ export type DestroyReason =
   | 'evicted'
   | 'resize'
   | 'reclaimed'
-  | 'closed';
+  | 'closed'
+  | 'limit';
 
 /**
  * How a borrow ended: the borrower `released` or `destroyed` it, or the pool ended it (`reclaimed` by
@@ -39,6 +40,7 @@ export const DESTROY_REASONS: readonly DestroyReason[] = Object.freeze([
   'resize',
   'reclaimed',
   'closed',
+  'limit',
 ]);
 
 /**
@@ -84,6 +86,11 @@ export interface PoolEventMap<C = unknown> {
   suspend: Record<string, never>;
   resume: Record<string, never>;
   resize: { minSize: number; maxSize: number };
+  /**
+   * `setLimit()` changed the cap on connections (null: none, `maxSize` applies), or `resize()` moved it
+   * into the new bounds (`reason: 'resize'`). `reason` is what the caller of `setLimit` gave.
+   */
+  limit: { previous: number | null; limit: number | null; reason: string | undefined };
   /** `close()` finished; nothing is open any more. */
   close: Record<string, never>;
 }

@@ -75,6 +75,7 @@ export class PoolCounters {
       totalConnections: size.total,
       pendingCreates: size.pending,
       waiting: size.waiting,
+      limit: size.limit,
       successRate: attempts === 0 ? 1 : this.acquired / attempts,
       averageAcquireTimeMs: this.acquired === 0 ? 0 : this.totalWaitMs / this.acquired,
       maxAcquireTimeMs: this.maxWaitMs,

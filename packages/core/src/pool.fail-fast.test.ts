@@ -69,7 +69,7 @@ describe('classifying create errors (ConnectionFactory.classifyCreateError)', ()
       expect((error as Error).message).toContain('password authentication failed');
     }
     expect(events[0]).toMatchObject({ fatal: true, error: factory.createError });
-    expect(pool.size()).toEqual({ total: 0, idle: 0, active: 0, pending: 0, waiting: 0 });
+    expect(pool.size()).toEqual({ total: 0, idle: 0, active: 0, pending: 0, waiting: 0, limit: 3 });
     const stats = pool.statistics();
     expect(stats.acquireFailures).toBe(5);
     expect(stats.fatalCreateFailures).toBe(stats.createFailures);

@@ -219,7 +219,7 @@ export class ConnectionPool<C> {
     const bag = this.#bag;
     const total = bag.slots.size;
     const idle = bag.idle.size;
-    return { total, idle, active: total - idle, pending: bag.opener.pending, waiting: bag.queue.size };
+    return { total, idle, active: total - idle, pending: bag.opener.pending, waiting: bag.queue.size, limit: bag.capacity };
   }
 
   /** A snapshot of the pool's counters. Cheap: no allocation beyond the returned object. */
@@ -307,15 +307,68 @@ export class ConnectionPool<C> {
       if (typeof sizes.maxSize === 'number' && bag.config.initialSize > sizes.maxSize)
         changes.initialSize = Math.max(0, Math.floor(sizes.maxSize));
     }
-    bag.reconfigure(bag.config.with(changes));
-    const config = bag.config;
-    for (const slot of bag.idle.oldestFirst()) {
-      if (bag.slots.size <= config.maxSize) break;
-      bag.closer.destroy(slot, 'resize');
-    }
+    const config = bag.config.with(changes);
+    const previous = bag.limit;
+    const limit = previous === null ? null : Math.min(config.maxSize, Math.max(config.minSize, previous));
+    bag.reconfigure(config, limit);
+    this.#closeBeyondCapacity('resize');
     bag.opener.fill();
     if (bag.events.has('resize')) bag.events.emit('resize', { minSize: config.minSize, maxSize: config.maxSize });
+    if (limit !== previous && bag.events.has('limit')) bag.events.emit('limit', { previous, limit, reason: 'resize' });
     return config;
+  }
+
+  /**
+   * Caps how many connections may be open, and so borrowed, at once, below `maxSize` and without
+   * changing the config: what an adaptive sizing policy (`@pool/adaptive`) or a cluster-wide budget
+   * moves at run time. `limit` is an integer within `[minSize, maxSize]`, or `null` to lift the cap.
+   *
+   * Lowering it never takes a connection from its borrower: new borrows wait while as many are
+   * borrowed as the limit allows, idle connections beyond it close at once (destroy reason `limit`),
+   * and borrowed ones beyond it close as they come back. Raising it opens connections for the waiters
+   * at once. `size().limit` and `statistics().limit` show the cap in force; a change emits a `limit`
+   * event with `previous`, `limit` and your `reason`. A later `resize()` moves the limit into the new
+   * bounds. Throws `InvalidArgumentError` for a value out of bounds, `PoolClosedError` once closing.
+   *
+   * @example
+   * ```ts
+   * pool.setLimit(8, 'latency rose without throughput gain');
+   * pool.size().limit; // 8
+   * pool.setLimit(null); // back to maxSize
+   * ```
+   */
+  setLimit(limit: number | null, reason?: string): void {
+    this.#assertOpen('set the limit');
+    const bag = this.#bag;
+    const { minSize, maxSize } = bag.config;
+    if (limit !== null && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < minSize || limit > maxSize)) {
+      throw new InvalidArgumentError(
+        'limit',
+        limit,
+        `must be an integer between minSize (${minSize}) and maxSize (${maxSize}), or null for no limit`,
+      );
+    }
+    if (reason !== undefined && typeof reason !== 'string') throw new InvalidArgumentError('reason', reason, 'must be a string');
+    const previous = bag.limit;
+    if (limit === previous) return;
+    bag.reconfigure(bag.config, limit);
+    this.#closeBeyondCapacity('limit');
+    bag.opener.fill();
+    if (bag.events.has('limit')) bag.events.emit('limit', { previous, limit, reason });
+  }
+
+  /** The cap set by {@link setLimit}, or null when none is (then `maxSize` applies). */
+  get limit(): number | null {
+    return this.#bag.limit;
+  }
+
+  /** Closes idle connections, oldest first, while more are open than the capacity allows. */
+  #closeBeyondCapacity(reason: 'resize' | 'limit'): void {
+    const bag = this.#bag;
+    for (const slot of bag.idle.oldestFirst()) {
+      if (bag.slots.size <= bag.capacity) break;
+      bag.closer.destroy(slot, bag.capacity < bag.config.maxSize ? 'limit' : reason);
+    }
   }
 
   /**

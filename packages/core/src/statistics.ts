@@ -13,6 +13,8 @@ export interface PoolSize {
   pending: number;
   /** Callers waiting for a connection. */
   waiting: number;
+  /** The most connections that may be open (and borrowed) at once: `maxSize`, or the lower limit `setLimit()` set. */
+  limit: number;
 }
 
 /**
@@ -64,6 +66,8 @@ export interface PoolStatistics {
   totalConnections: number;
   pendingCreates: number;
   waiting: number;
+  /** The cap on open connections in force (`size().limit`). */
+  limit: number;
   /** acquired / (acquired + acquireFailures); 1 before the first acquire. */
   successRate: number;
   /** Mean time callers waited for a connection, in ms (0 for those served at once). */
