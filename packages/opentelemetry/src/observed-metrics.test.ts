@@ -59,6 +59,7 @@ describe('metrics read from the pool at collection time', () => {
     expect(m.get(METRIC.max)?.value(orders)).toBe(3);
     expect(m.get(METRIC.limit)?.value(orders)).toBe(3);
     expect(m.get(METRIC.max)?.value(audit)).toBe(1);
+    expect(m.get(METRIC.limit)?.value(audit)).toBe(1);
     expect(m.get(METRIC.idleMin)?.value(audit)).toBe(0);
     expect(m.get(METRIC.pendingRequests)?.value(orders)).toBe(0);
     expect(m.get(METRIC.pendingRequests)?.value(audit)).toBe(1);
@@ -69,7 +70,10 @@ describe('metrics read from the pool at collection time', () => {
 
     for (const c of held) c.release();
     (await waiter).release();
+    pool.setLimit(2, 'test');
     const after = await otel.collect();
+    expect(after.get(METRIC.limit)?.value(orders)).toBe(2); // the cap in force
+    expect(after.get(METRIC.max)?.value(orders)).toBe(3); // the configured maxSize
     expect(after.get(METRIC.connectionCount)?.value({ ...orders, [ATTR_CONNECTION_STATE]: 'idle' })).toBe(2);
     expect(after.get(METRIC.connectionCount)?.value({ ...orders, [ATTR_CONNECTION_STATE]: 'used' })).toBe(0);
     expect(after.get(METRIC.pendingRequests)?.value(audit)).toBe(0);

@@ -51,7 +51,7 @@ export function observeMetrics(meter: Meter, sources: ObservedSources): () => vo
     unit: '{connection}',
   });
   const limit = meter.createObservableUpDownCounter(METRIC.limit, {
-    description: 'The maximum number of open connections allowed (maxSize; the newer name of db.client.connection.max)',
+    description: 'The maximum number of open connections allowed now: the cap set with pool.setLimit(), else maxSize',
     unit: '{connection}',
   });
   const pending = meter.createObservableUpDownCounter(METRIC.pendingRequests, {
@@ -137,7 +137,7 @@ export function observeMetrics(meter: Meter, sources: ObservedSources): () => vo
       result.observe(idleMax, config.maxSize, p.attrs);
       result.observe(idleMin, config.minSize, p.attrs);
       result.observe(max, config.maxSize, p.attrs);
-      result.observe(limit, config.maxSize, p.attrs);
+      result.observe(limit, size.limit, p.attrs);
       result.observe(pending, size.waiting, p.attrs);
       result.observe(timeouts, pool.statistics().timeouts, p.attrs);
     }
