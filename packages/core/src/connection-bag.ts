@@ -6,6 +6,7 @@ import { ConnectionCloser } from './connection-closer.js';
 import { ConnectionOpener } from './connection-opener.js';
 import type { ConnectionValidator, ValidationOutcome } from './connection-validator.js';
 import { DeadlineQueue } from './deadline-queue.js';
+import { releaseChannel, resetChannel, validateChannel } from './diagnostics.js';
 import {
   AcquireAbortedError,
   ConnectionCreateError,
@@ -15,7 +16,7 @@ import {
   PoolExhaustedError,
   ValidationFailedError,
 } from './errors.js';
-import { type DestroyReason, type PoolEventMap, PoolEvents } from './events.js';
+import { type BorrowEnd, type DestroyReason, type PoolEventMap, PoolEvents } from './events.js';
 import type { ConnectionFactory } from './factory.js';
 import { IdleList } from './idle-list.js';
 import { PoolCounters } from './pool-counters.js';
@@ -399,6 +400,8 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     this.counters.validations++;
     v.recordSkipped();
     if (this.events.has('validation')) this.events.emit('validation', { connectionId: slot.id, outcome: 'skipped', durationMs: 0 });
+    if (validateChannel.hasSubscribers)
+      validateChannel.publish({ pool: this.name, connectionId: slot.id, outcome: 'skipped', durationMs: 0 });
     return false;
   }
 
@@ -450,7 +453,7 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
   #lend(slot: Slot<C>, waitMs: number, meta: BorrowMeta | undefined): PooledConnection<C> {
     slot.state = 'borrowed';
     slot.borrows++;
-    slot.borrowedAt = this.timed ? now() : Number.NaN;
+    slot.borrowedAt = this.timed || releaseChannel.hasSubscribers ? now() : Number.NaN;
     slot.leakReported = false;
     this.counters.recordAcquired(waitMs);
     const handle = new PooledConnection(slot, meta);
@@ -483,6 +486,7 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
       if (slot.retire === null) slot.retire = agingVerdict(aging, slot.borrows, slot.outcomes);
     }
     if (this.onRelease) this.events.emit('release', { connection: handle, holdMs: t - slot.borrowedAt, error, ended: 'released' });
+    if (releaseChannel.hasSubscribers) this.publishRelease(handle, slot, Number.isNaN(t) ? now() : t, error, 'released');
     this.#recycle(slot, t);
   }
 
@@ -492,7 +496,13 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     this.counters.released++;
     if (error !== undefined) this.counters.releasedWithError++;
     if (this.onRelease) this.events.emit('release', { connection: handle, holdMs: now() - slot.borrowedAt, error, ended: 'destroyed' });
+    if (releaseChannel.hasSubscribers) this.publishRelease(handle, slot, now(), error, 'destroyed');
     return this.closer.destroy(slot, 'destroyed', error);
+  }
+
+  /** Publishes the end of a borrow on `pool:release` (the caller checked for subscribers). */
+  publishRelease(handle: PooledConnection<C>, slot: Slot<C>, t: number, error: unknown, ended: BorrowEnd): void {
+    releaseChannel.publish({ pool: this.name, connectionId: slot.id, holdMs: t - slot.borrowedAt, ended, error, context: handle.context });
   }
 
   /** Why `slot` must not be reused, or null. */
@@ -528,9 +538,17 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     // caller preferring that label prepares the connection again instead of trusting stale state.
     slot.label = undefined;
     const resetFn = factory.reset as NonNullable<ConnectionFactory<C>['reset']>;
+    const observed = resetChannel.hasSubscribers;
+    const start = observed ? now() : Number.NaN;
     runBounded('reset', this.config.resetTimeoutMs, (ctx) => resetFn.call(factory, slot.connection, ctx), {
       scheduler: this.operations,
+      ...(observed ? { start } : {}),
     }).then((r) => {
+      if (observed && resetChannel.hasSubscribers) {
+        const outcome = r.ok ? 'reset' : r.timedOut ? 'timeout' : 'failed';
+        const error = r.ok ? undefined : r.error;
+        resetChannel.publish({ pool: this.name, connectionId: slot.id, outcome, durationMs: now() - start, error });
+      }
       if (!r.ok) {
         this.counters.resetFailures++;
         this.closer.destroy(slot, 'reset', r.error);
@@ -594,7 +612,8 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
   /** Validates `slot`, bounded by the validation timeout. `t`: "now", when the caller just read the clock. */
   #validate(slot: Slot<C>, t = Number.NaN): Promise<ValidationOutcome> {
     this.counters.validations++;
-    const timed = this.events.has('validation');
+    const onEvent = this.events.has('validation');
+    const timed = onEvent || validateChannel.hasSubscribers;
     const start = timed && Number.isNaN(t) ? now() : t;
     const done = (outcome: ValidationOutcome): ValidationOutcome => {
       if (outcome === 'valid') {
@@ -602,7 +621,11 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
         if (this.timed) slot.lastSuccessAt = now();
         this.opener.healthy();
       } else if (outcome !== 'skipped') this.counters.validationFailures++;
-      if (timed) this.events.emit('validation', { connectionId: slot.id, outcome, durationMs: now() - start });
+      if (timed) {
+        const durationMs = now() - start;
+        if (onEvent) this.events.emit('validation', { connectionId: slot.id, outcome, durationMs });
+        if (validateChannel.hasSubscribers) validateChannel.publish({ pool: this.name, connectionId: slot.id, outcome, durationMs });
+      }
       return outcome;
     };
     if (this.validator !== null) return this.validator.check(this.factory, slot.connection, slot.lastSuccessAt).then(done);

@@ -1,6 +1,7 @@
 import { runBounded } from './bounded.js';
 import { now } from './clock.js';
 import { CLOSED, type ConnectionBag, OPEN } from './connection-bag.js';
+import { destroyChannel, releaseChannel } from './diagnostics.js';
 import { CallbackError, PoolClosedError } from './errors.js';
 import type { DestroyReason } from './events.js';
 import { kRevoke } from './pooled-connection.js';
@@ -35,10 +36,9 @@ export class ConnectionCloser<C> {
       slot.handle = null;
       counters.released++;
       counters.reclaimed++;
-      if (bag.onRelease) {
-        const ended = reason === 'reclaimed' ? 'reclaimed' : 'closed';
-        bag.events.emit('release', { connection: handle, holdMs: now() - slot.borrowedAt, error, ended });
-      }
+      const ended = reason === 'reclaimed' ? 'reclaimed' : 'closed';
+      if (bag.onRelease) bag.events.emit('release', { connection: handle, holdMs: now() - slot.borrowedAt, error, ended });
+      if (releaseChannel.hasSubscribers) bag.publishRelease(handle, slot, now(), error, ended);
     }
     if (slot.expiry !== null) bag.operations.remove(slot.expiry);
     slot.state = 'closing';
@@ -47,6 +47,10 @@ export class ConnectionCloser<C> {
     counters.destroyedByReason[reason]++;
     if (bag.events.has('destroy')) {
       bag.events.emit('destroy', { connectionId: slot.id, reason, ageMs: now() - slot.createdAt, borrows: slot.borrows, error });
+    }
+    if (destroyChannel.hasSubscribers) {
+      const ageMs = now() - slot.createdAt;
+      destroyChannel.publish({ pool: bag.name, connectionId: slot.id, reason, ageMs, borrows: slot.borrows, error });
     }
     if ((reason === 'validation' || reason === 'broken') && slot.healthEpoch === bag.opener.healthEpoch) {
       // Nothing has been healthy since this connection opened: new connections are bad (the database

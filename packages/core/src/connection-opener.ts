@@ -3,6 +3,7 @@ import { type BoundedOperation, type Expirable, runBounded } from './bounded.js'
 import { now } from './clock.js';
 import { type ConnectionBag, OPEN } from './connection-bag.js';
 import type { DeadlineEntry } from './deadline-queue.js';
+import { createChannel } from './diagnostics.js';
 import { CallbackError, ConnectionCreateError, type PoolError } from './errors.js';
 import { Slot } from './slot.js';
 
@@ -174,6 +175,17 @@ export class ConnectionOpener<C> {
     this.lastCreateFatal = false;
     this.#backoffUntil = 0;
     if (bag.events.has('create')) bag.events.emit('create', { connectionId: slot.id, durationMs: t - start });
+    if (createChannel.hasSubscribers) {
+      createChannel.publish({
+        pool: bag.name,
+        outcome: 'created',
+        connectionId: slot.id,
+        durationMs: t - start,
+        error: undefined,
+        fatal: false,
+        consecutiveFailures: this.#consecutiveFailures,
+      });
+    }
     return slot;
   }
 
@@ -214,9 +226,13 @@ export class ConnectionOpener<C> {
     this.lastCreateError = error;
     this.lastCreateFatal = fatal;
     const delay = this.backOff(start);
+    const consecutiveFailures = this.#consecutiveFailures;
     if (bag.events.has('createError')) {
-      const consecutiveFailures = this.#consecutiveFailures;
       bag.events.emit('createError', { error, durationMs: t - start, consecutiveFailures, retryInMs: delay, fatal });
+    }
+    if (createChannel.hasSubscribers) {
+      const durationMs = t - start;
+      createChannel.publish({ pool: bag.name, outcome: 'failed', connectionId: undefined, durationMs, error, fatal, consecutiveFailures });
     }
     if (bag.state !== OPEN) return;
     bag.failForCreateError(error, fatal);

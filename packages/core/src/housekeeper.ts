@@ -1,5 +1,6 @@
 import { now } from './clock.js';
 import { type ConnectionBag, OPEN } from './connection-bag.js';
+import { leakChannel } from './diagnostics.js';
 
 /**
  * @internal Background maintenance (HikariCP's `HouseKeeper`), every `maintenanceIntervalMs` on an
@@ -46,7 +47,10 @@ export class Housekeeper<C> {
         if (h === null || slot.leakReported || !(start - slot.borrowedAt >= leakMs)) continue;
         slot.leakReported = true;
         bag.counters.leaks++;
-        if (bag.events.has('leak')) bag.events.emit('leak', { connection: h, heldMs: start - slot.borrowedAt, stack: h.stack });
+        const heldMs = start - slot.borrowedAt;
+        if (bag.events.has('leak')) bag.events.emit('leak', { connection: h, heldMs, stack: h.stack });
+        if (leakChannel.hasSubscribers)
+          leakChannel.publish({ pool: bag.name, connectionId: slot.id, heldMs, stack: h.stack, context: h.context });
       }
     }
     bag.opener.fill();

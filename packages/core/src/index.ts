@@ -17,6 +17,16 @@ export {
   type ValidatorStatistics,
 } from './connection-validator.js';
 export { type DeadlineEntry, DeadlineQueue } from './deadline-queue.js';
+export {
+  type AcquireTrace,
+  type CreateMessage,
+  type DestroyMessage,
+  type LeakMessage,
+  PoolChannel,
+  type ReleaseMessage,
+  type ResetMessage,
+  type ValidateMessage,
+} from './diagnostics.js';
 export type { EnumValue } from './enum.js';
 export {
   AcquireAbortedError,

@@ -3,6 +3,7 @@ import { now, toEpochMs } from './clock.js';
 import { PoolConfig, type PoolConfigOptions } from './config.js';
 import { CLOSING, ConnectionBag, OPEN } from './connection-bag.js';
 import type { ConnectionValidator } from './connection-validator.js';
+import { type AcquireTrace, acquireTraced, traceAcquire } from './diagnostics.js';
 import { ConnectionCreateError, InvalidArgumentError, PoolClosedError } from './errors.js';
 import type { PoolEventMap } from './events.js';
 import type { ConnectionFactory } from './factory.js';
@@ -160,9 +161,26 @@ export class ConnectionPool<C> {
    *
    * Rejects with `ConnectionTimeoutError` (with the last creation error as `cause`), `PoolExhaustedError`
    * (wait queue full), `AcquireAbortedError`, `PoolClosedError` or `InvalidArgumentError`.
+   *
+   * Traced on the `pool:acquire` diagnostics channel when someone subscribes (see `PoolChannel`).
    */
   acquire(options?: AcquireOptions): Promise<PooledConnection<C>> {
+    if (acquireTraced()) return this.#tracedAcquire(options);
     return this.#bag.acquire(options);
+  }
+
+  #tracedAcquire(options: AcquireOptions | undefined): Promise<PooledConnection<C>> {
+    const bag = this.#bag;
+    const o: AcquireOptions | undefined = typeof options === 'object' && options !== null ? options : undefined;
+    const trace: AcquireTrace = {
+      pool: this.name,
+      priority: o?.priority ?? 'normal',
+      timeoutMs: o?.timeoutMs ?? bag.config.acquireTimeoutMs,
+      context: o?.context,
+      label: o?.label,
+      failFast: o?.failFast === true,
+    };
+    return traceAcquire(trace, () => bag.acquire(options), now);
   }
 
   /**
