@@ -1,43 +1,36 @@
 import type { Attributes, Histogram } from '@opentelemetry/api';
-import type { ConnectionPool } from '@pool/core';
+import type { ReleaseMessage } from '@pool/core';
 import { BorrowSampler } from './borrow-sampler.js';
 
-/** A sampled borrow still held this long after its period is no longer followed (ms). */
+/** A sampled borrow still held this long after its sampling period is no longer followed (ms). */
 export const FOLLOW_MAX_MS = 60_000;
 
-interface PoolTiming {
+interface PoolBorrows {
   /** The attributes of the pool's use times. */
   readonly attrs: Attributes;
-  /** Withdraws the pool's borrow timing (`requestBorrowTiming`), while it is requested. */
-  withdraw: (() => void) | null;
-  /** Borrows acquired during a sampling period, followed to their release. */
-  followed: WeakSet<object>;
-  following: number;
+  /** Connections whose current borrow started during a sampling period, followed to its release. */
+  followed: Set<number>;
 }
 
 /**
  * Records the wait-time and use-time histograms for the borrows the {@link BorrowSampler} picks: every
  * one, or those that start in a sampling period, each followed to its release (so long holds are not
- * under-represented). The pool measures hold times only while asked (`pool.requestBorrowTiming()`,
- * two clock reads per borrow): during periods, and until the followed borrows ended. The release
- * channel is subscribed only while something is followed.
+ * under-represented in the sample). `@pool/core` times borrows (two clock reads each) only while its
+ * `pool:release` channel has a subscriber, so with sampling it is subscribed only during periods and
+ * until the borrows they picked have ended.
  */
 export class BorrowRecorder {
   readonly #wait: Histogram;
   readonly #use: Histogram;
   readonly #sampler: BorrowSampler;
   readonly #all: boolean;
-  readonly #pools = new Map<ConnectionPool<unknown>, PoolTiming>();
-  readonly #subscribeReleases: (fn: (pool: ConnectionPool<unknown>, connection: object, holdMs: number) => void) => () => void;
+  readonly #pools = new Map<string, PoolBorrows>();
+  readonly #subscribeReleases: (fn: (m: ReleaseMessage) => void) => () => void;
   #unsubscribe: (() => void) | null = null;
+  #following = 0;
   #followTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(
-    wait: Histogram,
-    use: Histogram,
-    timing: 'all' | number,
-    subscribeReleases: (fn: (pool: ConnectionPool<unknown>, connection: object, holdMs: number) => void) => () => void,
-  ) {
+  constructor(wait: Histogram, use: Histogram, timing: 'all' | number, subscribeReleases: (fn: (m: ReleaseMessage) => void) => () => void) {
     this.#wait = wait;
     this.#use = use;
     this.#all = timing === 'all';
@@ -45,47 +38,45 @@ export class BorrowRecorder {
     this.#sampler = new BorrowSampler(timing, (on) => this.#onPeriod(on));
   }
 
-  /** True while acquisitions are recorded (read by the acquire handler before anything else). */
+  /** True while acquisitions are recorded. */
   get on(): boolean {
     return this.#sampler.on;
   }
 
-  /** Starts recording `pool`'s borrows; its use times with `attrs`. */
-  add(pool: ConnectionPool<unknown>, attrs: Attributes): void {
-    const t: PoolTiming = { attrs, withdraw: null, followed: new WeakSet(), following: 0 };
-    this.#pools.set(pool, t);
-    if (this.#all || this.#sampler.on) t.withdraw = pool.requestBorrowTiming();
+  /** Starts recording the borrows of the pool named `pool`; its use times with `attrs`. */
+  add(pool: string, attrs: Attributes): void {
+    this.#pools.set(pool, { attrs, followed: new Set() });
     if (this.#pools.size === 1) {
       this.#sampler.start();
       if (this.#all) this.#subscribe();
     }
   }
 
-  /** Stops recording `pool`'s borrows. */
-  remove(pool: ConnectionPool<unknown>): void {
-    const t = this.#pools.get(pool);
-    if (t === undefined) return;
+  /** Stops recording the pool's borrows. */
+  remove(pool: string): void {
+    const p = this.#pools.get(pool);
+    if (p === undefined) return;
     this.#pools.delete(pool);
-    t.withdraw?.();
+    this.#following -= p.followed.size;
     if (this.#pools.size === 0) {
       this.#sampler.stop();
-      this.#unsubscribeReleases();
       this.#clearFollowTimer();
+      this.#unsubscribeReleases();
     }
   }
 
   /**
-   * A borrow started after `waitMs`: when sampled, its wait is recorded with `attrs` (not at all with
-   * `null`: someone else records it) and it is followed to its release.
+   * A borrow of connection `connectionId` started after `waitMs`: when sampled, its wait is recorded
+   * with `attrs` (not at all with `null`: someone else records it) and it is followed to its release.
    */
-  acquired(pool: ConnectionPool<unknown>, connection: object, waitMs: number, attrs: Attributes | null): void {
+  acquired(pool: string, connectionId: number, waitMs: number, attrs: Attributes | null): void {
     if (!this.#sampler.on) return;
     if (attrs !== null) this.#wait.record(waitMs / 1000, attrs);
     if (this.#all) return;
-    const t = this.#pools.get(pool);
-    if (t === undefined || t.followed.has(connection)) return;
-    t.followed.add(connection);
-    t.following++;
+    const p = this.#pools.get(pool);
+    if (p === undefined || p.followed.has(connectionId)) return;
+    p.followed.add(connectionId);
+    this.#following++;
   }
 
   /** A wait reported by someone else (a partition manager's whole wait): recorded when sampled. */
@@ -93,58 +84,42 @@ export class BorrowRecorder {
     if (this.#sampler.on) this.#wait.record(waitMs / 1000, attrs);
   }
 
-  #released(pool: ConnectionPool<unknown>, connection: object, holdMs: number): void {
-    const t = this.#pools.get(pool);
-    if (t === undefined) return;
-    if (this.#all) {
-      if (holdMs >= 0) this.#use.record(holdMs / 1000, t.attrs);
-      return;
+  #released(m: ReleaseMessage): void {
+    const p = this.#pools.get(m.pool);
+    if (p === undefined) return;
+    if (!this.#all) {
+      if (!p.followed.delete(m.connectionId)) return;
+      this.#following--;
     }
-    if (!t.followed.has(connection)) return;
-    t.followed.delete(connection);
-    t.following--;
-    if (holdMs >= 0) this.#use.record(holdMs / 1000, t.attrs);
-    if (t.following === 0 && !this.#sampler.on) this.#stopTiming(t);
+    // NaN: a borrow that began before the pool timed borrows.
+    if (m.holdMs >= 0) this.#use.record(m.holdMs / 1000, p.attrs);
+    if (!this.#all && this.#following === 0 && !this.#sampler.on) this.#stopFollowing();
   }
 
   #onPeriod(on: boolean): void {
     if (on) {
       this.#clearFollowTimer();
-      for (const [pool, t] of this.#pools) t.withdraw ??= pool.requestBorrowTiming();
       this.#subscribe();
       return;
     }
-    // The period is over: keep timing the pools whose sampled borrows are still held, for a while.
-    let following = false;
-    for (const t of this.#pools.values()) {
-      if (t.following === 0) this.#stopTiming(t);
-      else following = true;
-    }
-    if (!following) {
+    if (this.#following === 0) {
       this.#unsubscribeReleases();
       return;
     }
-    this.#followTimer = setTimeout(() => {
-      this.#followTimer = undefined;
-      for (const t of this.#pools.values()) {
-        t.followed = new WeakSet();
-        t.following = 0;
-        this.#stopTiming(t);
-      }
-      this.#unsubscribeReleases();
-    }, FOLLOW_MAX_MS);
+    // The period is over: its borrows still held are followed for a while yet.
+    this.#followTimer = setTimeout(() => this.#stopFollowing(), FOLLOW_MAX_MS);
     this.#followTimer.unref?.();
   }
 
-  #stopTiming(t: PoolTiming): void {
-    t.withdraw?.();
-    t.withdraw = null;
-    if (!this.#sampler.on && [...this.#pools.values()].every((x) => x.following === 0)) this.#unsubscribeReleases();
+  #stopFollowing(): void {
+    this.#clearFollowTimer();
+    for (const p of this.#pools.values()) p.followed.clear();
+    this.#following = 0;
+    this.#unsubscribeReleases();
   }
 
   #subscribe(): void {
-    if (this.#unsubscribe !== null) return;
-    this.#unsubscribe = this.#subscribeReleases((pool, connection, holdMs) => this.#released(pool, connection, holdMs));
+    this.#unsubscribe ??= this.#subscribeReleases((m) => this.#released(m));
   }
 
   #unsubscribeReleases(): void {

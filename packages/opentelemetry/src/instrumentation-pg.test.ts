@@ -69,7 +69,7 @@ it("keeps pg's query span, with the pool's wait span beside it under the caller'
     const wait = children.find((s) => s.name === WAIT_SPAN_NAME);
     const pgQuery = children.find((s) => s.name.startsWith('pg.query'));
     expect(wait?.attributes).toMatchObject({ [ATTR_POOL_NAME]: 'pg-traced', [ATTR_OUTCOME]: 'acquired' });
-    expect(pgQuery?.attributes).toMatchObject({ 'db.system': 'postgresql' });
+    expect(pgQuery?.attributes).toMatchObject({ 'db.system.name': 'postgresql' });
     // The wait ends before the query starts: beside it, not around it.
     const end = (s: ReadableSpan) => s.endTime[0] * 1e9 + s.endTime[1];
     const start = (s: ReadableSpan) => s.startTime[0] * 1e9 + s.startTime[1];

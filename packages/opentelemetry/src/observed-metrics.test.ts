@@ -115,6 +115,9 @@ describe('metrics read from the pool at collection time', () => {
     expect(() => telemetry.instrument(pool, { budget: 3 as never })).toThrow(/budget.*ClusterBudget/);
     telemetry.instrument(pool);
     expect(() => telemetry.instrument(pool)).toThrow(/already instrumented/);
+    const namesake = await ConnectionPool.create({ maxSize: 1 }, new FakeFactory(), { name: 'p' });
+    cleanups.push(() => namesake.close());
+    expect(() => telemetry.instrument(namesake)).toThrow(/pool = "p".*distinct names/);
   });
 });
 

@@ -1,86 +1,65 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { Context } from '@opentelemetry/api';
-import type { ConnectionPool } from '@pool/core';
+import { type AcquireTrace, type CreateMessage, PoolChannel, type ReleaseMessage } from '@pool/core';
 
-type Pool = ConnectionPool<unknown>;
-
-/** Where and when an acquire was called: the wait span's parent. */
+/** What this package keeps on an acquire's trace object (under a symbol of its own). */
 export interface AcquireStart {
+  /** The caller's context when it called `acquire()`: the wait span's parent. */
   parent: Context;
 }
 
-/** What the acquire subscription reports. */
+/** What the acquire subscription reports, by pool name. */
 export interface AcquireObserver {
   /** An acquire was called (synchronously, in the caller's context). */
-  started(pool: Pool): AcquireStart | undefined;
-  /** It was served after `waitMs` with `connection` (a `PooledConnection`). */
-  acquired(
-    pool: Pool,
-    connection: object,
-    waitMs: number,
-    start: AcquireStart | undefined,
-    priority: string | undefined,
-    callerContext: unknown,
-  ): void;
-  /** It failed after `waitMs`. */
-  failed(
-    pool: Pool,
-    error: unknown,
-    waitMs: number,
-    start: AcquireStart | undefined,
-    priority: string | undefined,
-    callerContext: unknown,
-  ): void;
+  started(trace: AcquireTrace): AcquireStart | undefined;
+  /** It was served after `trace.waitMs`. */
+  acquired(trace: AcquireTrace, start: AcquireStart | undefined): void;
+  /** It failed (`trace.error`) after `trace.waitMs`. */
+  failed(trace: AcquireTrace, start: AcquireStart | undefined): void;
 }
 
-/** Subscribes to `@pool/core`'s acquire tracing channel; returns the function that unsubscribes. */
+const kStart: unique symbol = Symbol('@pool/opentelemetry.acquireStart');
+type Traced = AcquireTrace & { [kStart]?: AcquireStart | undefined };
+
+/**
+ * Subscribes to `@pool/core`'s `pool:acquire` tracing channel; returns the function that unsubscribes.
+ * While anyone subscribes, every `acquire()` in the process is traced by core (see `PoolChannel`).
+ */
 export function subscribeAcquires(observer: AcquireObserver): () => void {
-  const kStart = Symbol('acquireStart');
-  type Payload = {
-    pool: Pool;
-    priority?: string;
-    context?: unknown;
-    waitMs?: number;
-    connection?: object;
-    error?: unknown;
-    [kStart]?: AcquireStart | undefined;
-  };
-  const acquire = diagnostics.tracingChannel<unknown, Payload>('pool:acquire');
+  const acquire = diagnostics.tracingChannel<unknown, Traced>(PoolChannel.Acquire);
   const handlers = {
-    start(p: Payload) {
-      p[kStart] = observer.started(p.pool);
+    start(message: unknown) {
+      const t = message as Traced;
+      t[kStart] = observer.started(t);
     },
     end() {},
-    asyncStart(p: Payload) {
-      if (p.error === undefined && p.connection !== undefined) {
-        observer.acquired(p.pool, p.connection, p.waitMs ?? 0, p[kStart], p.priority, p.context);
-      }
+    asyncStart(message: unknown) {
+      const t = message as Traced;
+      if (t.error === undefined) observer.acquired(t, t[kStart]);
     },
     asyncEnd() {},
-    error(p: Payload) {
-      observer.failed(p.pool, p.error, p.waitMs ?? 0, p[kStart], p.priority, p.context);
+    error(message: unknown) {
+      const t = message as Traced;
+      observer.failed(t, t[kStart]);
     },
   };
   acquire.subscribe(handlers);
   return () => acquire.unsubscribe(handlers);
 }
 
-/** Subscribes to `@pool/core`'s release channel: `fn(pool, connection, holdMs)` for every borrow that ends. */
-export function subscribeReleases(fn: (pool: Pool, connection: object, holdMs: number) => void): () => void {
-  const listener = (message: unknown) => {
-    const p = message as { pool: Pool; connection: object; holdMs: number };
-    fn(p.pool, p.connection, p.holdMs);
-  };
-  diagnostics.subscribe('pool:release', listener);
-  return () => diagnostics.unsubscribe('pool:release', listener);
+/**
+ * Subscribes to `@pool/core`'s `pool:release` channel (while subscribed, pools time every borrow).
+ * Returns the function that unsubscribes.
+ */
+export function subscribeReleases(fn: (m: ReleaseMessage) => void): () => void {
+  const listener = (message: unknown) => fn(message as ReleaseMessage);
+  diagnostics.subscribe(PoolChannel.Release, listener);
+  return () => diagnostics.unsubscribe(PoolChannel.Release, listener);
 }
 
-/** Subscribes to `@pool/core`'s create channel: `fn(pool, durationMs)` for every connection opened. */
-export function subscribeCreates(fn: (pool: Pool, durationMs: number) => void): () => void {
-  const listener = (message: unknown) => {
-    const p = message as { pool: Pool; durationMs: number; error?: unknown };
-    if (p.error === undefined) fn(p.pool, p.durationMs);
-  };
-  diagnostics.subscribe('pool:create', listener);
-  return () => diagnostics.unsubscribe('pool:create', listener);
+/** Subscribes to `@pool/core`'s `pool:create` channel; returns the function that unsubscribes. */
+export function subscribeCreates(fn: (m: CreateMessage) => void): () => void {
+  const listener = (message: unknown) => fn(message as CreateMessage);
+  diagnostics.subscribe(PoolChannel.Create, listener);
+  return () => diagnostics.unsubscribe(PoolChannel.Create, listener);
 }

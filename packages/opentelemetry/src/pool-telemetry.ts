@@ -1,5 +1,5 @@
-import { type Attributes, type Context, context, type Histogram, type Meter, metrics, trace } from '@opentelemetry/api';
-import { type ConnectionPool, InvalidArgumentError } from '@pool/core';
+import { type Attributes, context, type Histogram, type Meter, metrics, trace } from '@opentelemetry/api';
+import { type AcquireTrace, type ConnectionPool, InvalidArgumentError } from '@pool/core';
 import { BorrowRecorder } from './borrow-recorder.js';
 import { durationHistograms } from './duration-histograms.js';
 import { ATTR_PARTITION, ATTR_POOL_NAME } from './names.js';
@@ -12,7 +12,7 @@ import {
   resolveOptions,
 } from './options.js';
 import { traceManagerAcquires } from './partition-spans.js';
-import { type AcquireObserver, subscribeAcquires, subscribeCreates, subscribeReleases } from './pool-channels.js';
+import { type AcquireObserver, type AcquireStart, subscribeAcquires, subscribeCreates, subscribeReleases } from './pool-channels.js';
 import type { BudgetSource, PartitionAcquireEvent, PartitionSource } from './sources.js';
 import { epochNow, WaitSpans } from './wait-spans.js';
 
@@ -57,7 +57,8 @@ export class PoolTelemetry {
   readonly #create: Histogram | null;
   readonly #borrows: BorrowRecorder | null;
   readonly #spans: WaitSpans | null;
-  readonly #pools = new Map<ConnectionPool<unknown>, PoolState>();
+  /** By name: core's channels name the pool. */
+  readonly #pools = new Map<string, PoolState>();
   readonly #budgets = new Map<BudgetSource, number>();
   readonly #partitionSources = new Set<PartitionSource>();
   #unobserve: (() => void) | null = null;
@@ -97,7 +98,16 @@ export class PoolTelemetry {
     if (typeof pool !== 'object' || pool === null || typeof (pool as ConnectionPool<unknown>).size !== 'function') {
       throw new InvalidArgumentError('pool', pool, 'must be a ConnectionPool from @pool/core');
     }
-    if (this.#pools.has(pool)) throw new InvalidArgumentError('pool', pool.name, 'is already instrumented by this PoolTelemetry');
+    const known = this.#pools.get(pool.name);
+    if (known !== undefined) {
+      throw new InvalidArgumentError(
+        'pool',
+        pool.name,
+        known.pool === pool
+          ? 'is already instrumented by this PoolTelemetry'
+          : 'names another pool this PoolTelemetry instruments: give pools distinct names (the `name` pool option)',
+      );
+    }
     checkInstrumentOptions(options);
     const partitions = options.partitions ?? null;
     if (partitions !== null && this.#partitionSources.has(partitions)) {
@@ -124,17 +134,17 @@ export class PoolTelemetry {
         else this.#budgets.set(budget, n);
       });
     }
-    this.#pools.set(pool, state);
+    this.#pools.set(pool.name, state);
     if (this.#borrows !== null) {
-      this.#borrows.add(pool, state.attrs);
-      state.undo.push(() => this.#borrows?.remove(pool));
+      this.#borrows.add(pool.name, state.attrs);
+      state.undo.push(() => this.#borrows?.remove(pool.name));
     }
     this.#start();
     let detached = false;
     return () => {
       if (detached) return;
       detached = true;
-      this.#detach(pool);
+      this.#detach(pool.name);
     };
   }
 
@@ -142,7 +152,7 @@ export class PoolTelemetry {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const pool of [...this.#pools.keys()]) this.#detach(pool);
+    for (const name of [...this.#pools.keys()]) this.#detach(name);
   }
 
   /** `using telemetry = new PoolTelemetry()` closes it at the end of the scope. */
@@ -150,10 +160,10 @@ export class PoolTelemetry {
     this.close();
   }
 
-  #detach(pool: ConnectionPool<unknown>): void {
-    const state = this.#pools.get(pool);
+  #detach(name: string): void {
+    const state = this.#pools.get(name);
     if (state === undefined) return;
-    this.#pools.delete(pool);
+    this.#pools.delete(name);
     for (const undo of state.undo.reverse()) undo();
     if (this.#pools.size === 0) this.#stop();
   }
@@ -172,9 +182,10 @@ export class PoolTelemetry {
     const create = this.#create;
     if (create !== null) {
       this.#unsubscribe.push(
-        subscribeCreates((pool, durationMs) => {
-          const state = this.#pools.get(pool);
-          if (state !== undefined) create.record(durationMs / 1000, state.attrs);
+        subscribeCreates((m) => {
+          const state = this.#pools.get(m.pool);
+          // A failed attempt is no creation: the conventions' create_time is the time a new connection took.
+          if (state !== undefined && m.outcome === 'created') create.record(m.durationMs / 1000, state.attrs);
         }),
       );
     }
@@ -200,32 +211,41 @@ export class PoolTelemetry {
     const pools = this.#pools;
     const borrows = this.#borrows;
     const spans = this.#spans;
-    const span = (pool: ConnectionPool<unknown>, waitMs: number, parent: Context, priority: string | undefined, error: unknown) => {
+    const span = (t: AcquireTrace, start: AcquireStart, error: unknown) => {
+      const waitMs = t.waitMs ?? 0;
       if (spans === null || !spans.wants(waitMs)) return;
       const endedAt = epochNow();
-      spans.record({ pool: pool.name, parent, startedAt: endedAt - waitMs, endedAt, priority, partition: undefined, error });
+      spans.record({
+        pool: t.pool,
+        parent: start.parent,
+        startedAt: endedAt - waitMs,
+        endedAt,
+        priority: t.priority,
+        partition: undefined,
+        error,
+      });
     };
     return {
-      // Only the caller's context is kept: one AsyncLocalStorage read, no clock read.
-      started: (pool) => (spans !== null && pools.has(pool) ? { parent: context.active() } : undefined),
-      acquired: (pool, connection, waitMs, start, priority, callerContext) => {
-        const state = pools.get(pool);
+      // Only the caller's context is kept (one AsyncLocalStorage read): the wait is measured by core.
+      started: (t) => (spans !== null && pools.has(t.pool) ? { parent: context.active() } : undefined),
+      acquired: (t, start) => {
+        const state = pools.get(t.pool);
         if (state === undefined) return;
-        const partition = partitionOf(callerContext);
+        const connectionId = t.connectionId ?? -1;
+        const waitMs = t.waitMs ?? 0;
+        const partition = partitionOf(t.context);
         if (partition === undefined) {
-          borrows?.acquired(pool, connection, waitMs, state.attrs);
-          if (start !== undefined) span(pool, waitMs, start.parent, priority, undefined);
+          borrows?.acquired(t.pool, connectionId, waitMs, state.attrs);
+          if (start !== undefined) span(t, start, undefined);
           return;
         }
         // An acquire made by a partition manager. With the manager instrumented, its callers' whole
-        // waits are recorded from it; its spans always come from the manager, whose acquire() runs in
+        // waits are recorded from it; their spans always come from the manager, whose acquire() runs in
         // the caller's context (this one may run in another caller's).
-        if (state.partitions === null) borrows?.acquired(pool, connection, waitMs, this.#partitionAttributes(state, partition));
-        else borrows?.acquired(pool, connection, waitMs, null);
+        borrows?.acquired(t.pool, connectionId, waitMs, state.partitions === null ? this.#partitionAttributes(state, partition) : null);
       },
-      failed: (pool, error, waitMs, start, priority, callerContext) => {
-        if (start === undefined || !pools.has(pool) || partitionOf(callerContext) !== undefined) return;
-        span(pool, waitMs, start.parent, priority, error);
+      failed: (t, start) => {
+        if (start !== undefined && pools.has(t.pool) && partitionOf(t.context) === undefined) span(t, start, t.error);
       },
     };
   }
