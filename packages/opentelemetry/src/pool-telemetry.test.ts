@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import diagnostics from 'node:diagnostics_channel';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ClusterBudget } from '@pool/cluster';
-import { ConnectionPool } from '@pool/core';
+import { ConnectionPool, PoolChannel } from '@pool/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ATTR_CONNECTION_STATE, ATTR_OUTCOME, ATTR_POOL_NAME, ATTR_PRIORITY, DEFAULT_BUCKETS, METRIC, WAIT_SPAN_NAME } from './names.js';
 import { PoolTelemetry } from './pool-telemetry.js';
@@ -182,5 +183,45 @@ describe('a cluster-budgeted pool', () => {
     const wait = (await otel.collect()).get(METRIC.waitTime)?.histogram({ [ATTR_POOL_NAME]: 'budgeted' });
     expect(wait?.count).toBe(2);
     expect(wait?.max).toBeCloseTo(durationMs(waits[0] as ReadableSpan) / 1000, 3);
+  });
+});
+
+describe('sampled borrows (borrowTiming as a fraction)', () => {
+  it('records the borrows that start in a sampling period, follows them to their release, and leaves the rest untimed', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0); // the first period starts at once
+    const otel = new OtelHarness();
+    // Periods of 100 ms every 200 ms.
+    const telemetry = new PoolTelemetry({ meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider, borrowTiming: 0.5 });
+    const pool = await ConnectionPool.create({ minSize: 2, maxSize: 2, initialSize: 2 }, new FakeFactory(), { name: 'sampled' });
+    cleanups.push(
+      () => otel.close(),
+      () => telemetry.close(),
+      () => pool.close(),
+    );
+    const release = diagnostics.channel(PoolChannel.Release);
+    telemetry.instrument(pool);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(release.hasSubscribers).toBe(true); // in a period: core times borrows
+    const a = await pool.acquire(); // t=0, in the period: recorded and followed
+    await vi.advanceTimersByTimeAsync(150); // the period ended at t=100
+    const b = await pool.acquire(); // t=150: not sampled
+    a.release(); // held 150 ms: recorded (followed), then nothing is followed any more
+    expect(release.hasSubscribers).toBe(false);
+    await vi.advanceTimersByTimeAsync(10);
+    b.release(); // untimed, unrecorded
+    const m = await otel.collect();
+    const attrs = { [ATTR_POOL_NAME]: 'sampled' };
+    expect(m.get(METRIC.waitTime)?.histogram(attrs)?.count).toBe(1);
+    const use = m.get(METRIC.useTime)?.histogram(attrs);
+    expect(use?.count).toBe(1);
+    expect(use?.sum).toBeCloseTo(0.15, 9);
+    // The next period (t=200..300) picks borrows again.
+    await vi.advanceTimersByTimeAsync(50);
+    const c = await pool.acquire();
+    await vi.advanceTimersByTimeAsync(20);
+    c.release();
+    const again = await otel.collect();
+    expect(again.get(METRIC.waitTime)?.histogram(attrs)?.count).toBe(2);
+    expect(again.get(METRIC.useTime)?.histogram(attrs)?.sum).toBeCloseTo(0.17, 9);
   });
 });
