@@ -152,7 +152,7 @@ it('exports a span per request with the pool wait spans under it, and the pool m
       'db.client.connection.count',
       'db.client.connection.max',
       'db.client.connection.pending_requests',
-      'db.client.connection.wait_time',
+      'db.client.connection.timeouts',
     ]) {
       expect(names).toContain(name);
     }
