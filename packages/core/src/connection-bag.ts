@@ -20,6 +20,7 @@ import { type BorrowEnd, type DestroyReason, type PoolEventMap, PoolEvents } fro
 import type { ConnectionFactory } from './factory.js';
 import { IdleList } from './idle-list.js';
 import { PoolCounters } from './pool-counters.js';
+import { PoolLog, type PoolLogger } from './pool-logger.js';
 import { type AcquireOptions, checkAcquireOptions, type OwnerScope } from './pool-options.js';
 import { type AcquireMeta, kFailWaiter, PoolWaiter, parkSettlers, type WaiterHost } from './pool-waiter.js';
 import { type BorrowMeta, kDestroyBorrowed, kGiveBack, type Lender, PooledConnection } from './pooled-connection.js';
@@ -46,6 +47,7 @@ export interface BagSetup<C> {
   readonly captureStacks: boolean;
   /** The public method callers reach `acquire` through: captured stacks start below it. */
   readonly entry: (...args: never[]) => unknown;
+  readonly logger: PoolLogger | null;
 }
 
 function captureTrace(below: (...args: never[]) => unknown): { stack?: string } {
@@ -91,6 +93,8 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
   readonly operations = createOperationScheduler();
   readonly opener: ConnectionOpener<C>;
   readonly closer: ConnectionCloser<C>;
+  /** What goes to the `logger` option, when there is one. */
+  readonly log: PoolLog | null;
   state = OPEN;
   suspended = false;
   /** An upper bound of "now" until the next maintenance pass: the idle stamp when times are not measured. */
@@ -133,6 +137,7 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     this.ownerScope = setup.ownerScope;
     this.captureStacks = setup.captureStacks;
     this.#entry = setup.entry;
+    this.log = setup.logger === null ? null : new PoolLog(setup.logger, setup.name);
     this.events = new PoolEvents((error) => this.report(error));
     this.deadlines = new DeadlineQueue<PoolWaiter>((w) => this.#expire(w));
     this.queue = setup.queue;
@@ -171,13 +176,16 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     this.capacity = limit === null ? config.maxSize : limit;
   }
 
-  /** A problem the pool contained: an `error` event, or a process warning for the first of its kind. */
+  /**
+   * A problem the pool contained: an `error` event and the logger; with neither, a process warning for
+   * the first of its kind.
+   */
   report(error: PoolError): void {
     this.counters.errors++;
-    if (this.events.has('error')) {
-      this.events.emit('error', { error });
-      return;
-    }
+    const listened = this.events.has('error');
+    if (listened) this.events.emit('error', { error });
+    if (this.log !== null) this.log.reported(error);
+    if (listened || this.log !== null) return;
     if (!this.#warned.has(error.code)) {
       this.#warned.add(error.code);
       process.emitWarning(

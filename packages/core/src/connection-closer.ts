@@ -48,6 +48,7 @@ export class ConnectionCloser<C> {
     if (bag.events.has('destroy')) {
       bag.events.emit('destroy', { connectionId: slot.id, reason, ageMs: now() - slot.createdAt, borrows: slot.borrows, error });
     }
+    if (bag.log !== null) bag.log.destroyed(slot.id, reason, now() - slot.createdAt, slot.borrows, error);
     if (destroyChannel.hasSubscribers) {
       const ageMs = now() - slot.createdAt;
       destroyChannel.publish({ pool: bag.name, connectionId: slot.id, reason, ageMs, borrows: slot.borrows, error });

@@ -175,6 +175,7 @@ export class ConnectionOpener<C> {
     this.lastCreateFatal = false;
     this.#backoffUntil = 0;
     if (bag.events.has('create')) bag.events.emit('create', { connectionId: slot.id, durationMs: t - start });
+    if (bag.log !== null) bag.log.createSucceeded();
     if (createChannel.hasSubscribers) {
       createChannel.publish({
         pool: bag.name,
@@ -230,6 +231,7 @@ export class ConnectionOpener<C> {
     if (bag.events.has('createError')) {
       bag.events.emit('createError', { error, durationMs: t - start, consecutiveFailures, retryInMs: delay, fatal });
     }
+    if (bag.log !== null && bag.state === OPEN) bag.log.createFailed(error, fatal, delay);
     if (createChannel.hasSubscribers) {
       const durationMs = t - start;
       createChannel.publish({ pool: bag.name, outcome: 'failed', connectionId: undefined, durationMs, error, fatal, consecutiveFailures });

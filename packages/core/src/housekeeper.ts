@@ -49,6 +49,7 @@ export class Housekeeper<C> {
         bag.counters.leaks++;
         const heldMs = start - slot.borrowedAt;
         if (bag.events.has('leak')) bag.events.emit('leak', { connection: h, heldMs, stack: h.stack });
+        if (bag.log !== null) bag.log.leak(slot.id, heldMs, h.stack, h.context);
         if (leakChannel.hasSubscribers)
           leakChannel.publish({ pool: bag.name, connectionId: slot.id, heldMs, stack: h.stack, context: h.context });
       }

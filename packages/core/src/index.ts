@@ -55,6 +55,7 @@ export {
   type ValidateContext,
 } from './factory.js';
 export { type AcquireOptions, ConnectionPool, type OwnerScope, type PoolOptions } from './pool.js';
+export { type LogLevel, type PoolLogger, writeLog } from './pool-logger.js';
 export { PooledConnection, type ReleaseOptions } from './pooled-connection.js';
 export { QUEUE_PRIORITIES, QueuePriority } from './queue-priority.js';
 export { checkRecyclingStrategy, RecyclingStrategy } from './recycling-strategy.js';

@@ -4,6 +4,7 @@ import type { PoolConfig } from './config.js';
 import { ConnectionValidator } from './connection-validator.js';
 import { InvalidArgumentError, InvalidConfigError } from './errors.js';
 import type { ConnectionFactory } from './factory.js';
+import { isPoolLogger, type PoolLogger } from './pool-logger.js';
 import { QUEUE_PRIORITIES, type QueuePriority } from './queue-priority.js';
 import type { RecyclingStrategy } from './recycling-strategy.js';
 import type { WaitQueue } from './waiter.js';
@@ -65,9 +66,14 @@ export interface PoolOptions {
   ownerScope?: OwnerScope | null;
   /** Record where each `acquire()` was called (for leak reports); costs a stack capture per acquire. Default `false`. */
   captureStacks?: boolean;
+  /**
+   * Where the pool reports connect failures and recoveries, leaks, retirements and contained errors
+   * (`console`, pino, winston, bunyan: see {@link PoolLogger}). Default: none (events and process warnings only).
+   */
+  logger?: PoolLogger | null;
 }
 
-const OPTION_KEYS = ['name', 'waitQueue', 'agingPolicy', 'recyclingStrategy', 'validator', 'ownerScope', 'captureStacks'];
+const OPTION_KEYS = ['name', 'waitQueue', 'agingPolicy', 'recyclingStrategy', 'validator', 'ownerScope', 'captureStacks', 'logger'];
 const ACQUIRE_KEYS = ['signal', 'timeoutMs', 'priority', 'label', 'context', 'failFast'];
 
 /** @internal Throws `InvalidArgumentError` unless `factory` has the methods of a `ConnectionFactory`. */
@@ -118,6 +124,13 @@ export function checkPoolOptions(cfg: PoolConfig, factory: ConnectionFactory<unk
   const scope = options.ownerScope;
   if (scope != null && (typeof scope.current !== 'function' || typeof scope.run !== 'function')) {
     throw new InvalidConfigError('ownerScope', scope, 'must have current() and run(fn)');
+  }
+  if (options.logger != null && !isPoolLogger(options.logger)) {
+    throw new InvalidConfigError(
+      'logger',
+      options.logger,
+      'must have debug, info, warn and error methods (console, pino, winston and bunyan do)',
+    );
   }
   if (options.captureStacks !== undefined && typeof options.captureStacks !== 'boolean') {
     throw new InvalidConfigError('captureStacks', options.captureStacks, 'must be true or false');

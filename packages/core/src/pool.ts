@@ -8,6 +8,7 @@ import { ConnectionCreateError, InvalidArgumentError, PoolClosedError } from './
 import type { PoolEventMap } from './events.js';
 import type { ConnectionFactory } from './factory.js';
 import { Housekeeper } from './housekeeper.js';
+import type { PoolLogger } from './pool-logger.js';
 import { type AcquireOptions, checkFactory, checkPoolOptions, type OwnerScope, type PoolOptions } from './pool-options.js';
 import { kLender, PooledConnection, type ReleaseOptions } from './pooled-connection.js';
 import { checkRecyclingStrategy, RecyclingStrategy } from './recycling-strategy.js';
@@ -55,6 +56,7 @@ export class ConnectionPool<C> {
       ownerScope: options.ownerScope ?? null,
       captureStacks: options.captureStacks ?? false,
       entry: ConnectionPool.prototype.acquire,
+      logger: options.logger ?? null,
     });
     this.#housekeeper = new Housekeeper(this.#bag);
     queue.attach?.(this);
@@ -135,6 +137,11 @@ export class ConnectionPool<C> {
   /** The aging policy in use, if any. */
   get agingPolicy(): AgingPolicy | null {
     return this.#bag.aging;
+  }
+
+  /** The `logger` option, for adapters that log through the same object (see `writeLog`); null without one. */
+  get logger(): PoolLogger | null {
+    return this.#bag.log?.logger ?? null;
   }
 
   /** The recycling strategy in use. */
