@@ -2,11 +2,11 @@ import diagnostics from 'node:diagnostics_channel';
 import type { Context } from '@opentelemetry/api';
 import { type AcquireTrace, type CreateMessage, PoolChannel, type ReleaseMessage } from '@pool/core';
 
-/** What this package keeps on an acquire's trace object (under a symbol of its own). */
-export interface AcquireStart {
-  /** The caller's context when it called `acquire()`: the wait span's parent. */
-  parent: Context;
-}
+/**
+ * What this package keeps on an acquire's trace object (under a symbol of its own): the caller's
+ * context when it called `acquire()`, the wait span's parent.
+ */
+export type AcquireStart = Context;
 
 /** What the acquire subscription reports, by pool name. */
 export interface AcquireObserver {

@@ -217,7 +217,7 @@ export class PoolTelemetry {
       const endedAt = epochNow();
       spans.record({
         pool: t.pool,
-        parent: start.parent,
+        parent: start,
         startedAt: endedAt - waitMs,
         endedAt,
         priority: t.priority,
@@ -227,7 +227,7 @@ export class PoolTelemetry {
     };
     return {
       // Only the caller's context is kept (one AsyncLocalStorage read): the wait is measured by core.
-      started: (t) => (spans !== null && pools.has(t.pool) ? { parent: context.active() } : undefined),
+      started: (t) => (spans !== null && pools.has(t.pool) ? context.active() : undefined),
       acquired: (t, start) => {
         const state = pools.get(t.pool);
         if (state === undefined) return;
