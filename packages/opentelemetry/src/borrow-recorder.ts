@@ -26,11 +26,23 @@ export class BorrowRecorder {
   readonly #all: boolean;
   readonly #pools = new Map<string, PoolBorrows>();
   readonly #subscribeReleases: (fn: (m: ReleaseMessage) => void) => () => void;
+  readonly #onSampling: (on: boolean) => void;
   #unsubscribe: (() => void) | null = null;
   #following = 0;
   #followTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(wait: Histogram, use: Histogram, timing: 'all' | number, subscribeReleases: (fn: (m: ReleaseMessage) => void) => () => void) {
+  /**
+   * @param onSampling told when sampling periods start and end (`true`/`false`): whoever feeds
+   *   {@link acquired} may listen to acquisitions only meanwhile. Never called with `'all'`.
+   */
+  constructor(
+    wait: Histogram,
+    use: Histogram,
+    timing: 'all' | number,
+    subscribeReleases: (fn: (m: ReleaseMessage) => void) => () => void,
+    onSampling: (on: boolean) => void = () => {},
+  ) {
+    this.#onSampling = onSampling;
     this.#wait = wait;
     this.#use = use;
     this.#all = timing === 'all';
@@ -97,6 +109,7 @@ export class BorrowRecorder {
   }
 
   #onPeriod(on: boolean): void {
+    this.#onSampling(on);
     if (on) {
       this.#clearFollowTimer();
       this.#subscribe();

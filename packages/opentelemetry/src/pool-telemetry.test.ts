@@ -224,4 +224,29 @@ describe('sampled borrows (borrowTiming as a fraction)', () => {
     expect(again.get(METRIC.waitTime)?.histogram(attrs)?.count).toBe(2);
     expect(again.get(METRIC.useTime)?.histogram(attrs)?.sum).toBeCloseTo(0.17, 9);
   });
+
+  it('without spans, has core trace acquisitions only during sampling periods', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5); // the first period starts at 100 ms
+    const otel = new OtelHarness();
+    const telemetry = new PoolTelemetry({ meterProvider: otel.meterProvider, waitSpanThresholdMs: null, borrowTiming: 0.5 });
+    const pool = await ConnectionPool.create({ minSize: 1, maxSize: 1, initialSize: 1 }, new FakeFactory(), { name: 'unspanned' });
+    cleanups.push(
+      () => otel.close(),
+      () => telemetry.close(),
+      () => pool.close(),
+    );
+    const traced = diagnostics.tracingChannel(PoolChannel.Acquire).start;
+    telemetry.instrument(pool);
+    expect(traced.hasSubscribers).toBe(false);
+    (await pool.acquire()).release(); // not traced, not recorded
+    await vi.advanceTimersByTimeAsync(100);
+    expect(traced.hasSubscribers).toBe(true);
+    (await pool.acquire()).release(); // in the period: recorded
+    await vi.advanceTimersByTimeAsync(100);
+    expect(traced.hasSubscribers).toBe(false);
+    const wait = (await otel.collect()).get(METRIC.waitTime)?.histogram({ [ATTR_POOL_NAME]: 'unspanned' });
+    expect(wait?.count).toBe(1);
+    telemetry.close();
+    expect(traced.hasSubscribers).toBe(false);
+  });
 });

@@ -63,6 +63,9 @@ export class PoolTelemetry {
   readonly #partitionSources = new Set<PartitionSource>();
   #unobserve: (() => void) | null = null;
   #unsubscribe: (() => void)[] = [];
+  /** Whether the acquire channel is subscribed while pools are instrumented, or only in sampling periods. */
+  readonly #acquiresAlways: boolean;
+  #unsubscribeAcquires: (() => void) | null = null;
   #closed = false;
 
   /**
@@ -74,7 +77,18 @@ export class PoolTelemetry {
     this.#meter = o.metrics ? (o.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE, VERSION) : null;
     const histograms = this.#meter === null ? null : durationHistograms(this.#meter, o.buckets);
     this.#create = histograms?.create ?? null;
-    this.#borrows = histograms === null ? null : new BorrowRecorder(histograms.wait, histograms.use, o.borrowTiming, subscribeReleases);
+    // Without spans, acquisitions matter only to the sampled wait times: the acquire channel (which has
+    // core trace every acquire in the process) is then subscribed during sampling periods only.
+    const sampledOnly = o.waitSpanThresholdMs === null && o.borrowTiming !== 'all';
+    this.#borrows =
+      histograms === null
+        ? null
+        : new BorrowRecorder(histograms.wait, histograms.use, o.borrowTiming, subscribeReleases, (on) => {
+            if (!sampledOnly) return;
+            if (on) this.#unsubscribeAcquires ??= subscribeAcquires(this.#acquireObserver());
+            else this.#stopAcquires();
+          });
+    this.#acquiresAlways = !sampledOnly;
     this.#spans =
       o.waitSpanThresholdMs === null
         ? null
@@ -177,8 +191,10 @@ export class PoolTelemetry {
         budgets: () => this.#budgets.keys(),
       });
     }
+    if ((this.#spans !== null || this.#borrows !== null) && this.#acquiresAlways) {
+      this.#unsubscribeAcquires ??= subscribeAcquires(this.#acquireObserver());
+    }
     if (this.#unsubscribe.length > 0) return;
-    if (this.#spans !== null || this.#borrows !== null) this.#unsubscribe.push(subscribeAcquires(this.#acquireObserver()));
     const create = this.#create;
     if (create !== null) {
       this.#unsubscribe.push(
@@ -194,7 +210,13 @@ export class PoolTelemetry {
   #stop(): void {
     this.#unobserve?.();
     this.#unobserve = null;
+    this.#stopAcquires();
     for (const u of this.#unsubscribe.splice(0)) u();
+  }
+
+  #stopAcquires(): void {
+    this.#unsubscribeAcquires?.();
+    this.#unsubscribeAcquires = null;
   }
 
   #partitionAttributes(state: PoolState, partition: string): Attributes {
