@@ -1,10 +1,11 @@
+import diagnostics from 'node:diagnostics_channel';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ConnectionPool } from '@pool/core';
+import { ConnectionPool, PoolChannel } from '@pool/core';
 import { PoolTelemetry } from '@pool/opentelemetry';
 import { closeFake, openFake } from '../fake.js';
 import { measureBatches } from '../measure.js';
@@ -49,8 +50,8 @@ export const opentelemetryOverhead: Scenario = {
   id: '7b',
   title: 'OpenTelemetry overhead (scenario 1 with @pool/opentelemetry attached)',
   description:
-    "Scenario 1's uncontended acquire + release on core alone and on core instrumented by @pool/opentelemetry's PoolTelemetry (default options) with the SDK's MeterProvider, a tracer provider and the AsyncLocalStorage context manager; every borrow inside an active span; metrics collected once at the end.",
-  subjects: ['core', 'core+opentelemetry'],
+    "Scenario 1's uncontended acquire + release, the SDK's MeterProvider, a tracer provider and the AsyncLocalStorage context manager set up, every borrow inside an active span: core alone; core with a no-op subscriber on its pool:acquire tracing channel (what tracing every acquire costs in core); core instrumented by @pool/opentelemetry's PoolTelemetry with its defaults (wait spans on); and without wait spans (metrics only). Metrics collected once at the end.",
+  subjects: ['core', 'core+traced', 'core+opentelemetry', 'core+opentelemetry-nospans'],
   primary: 'nsPerOp',
   metrics: [
     { key: 'nsPerOp', label: 'ns/op', digits: 0 },
@@ -58,13 +59,20 @@ export const opentelemetryOverhead: Scenario = {
   ],
   floor: 'core',
   run: async (subject, opts) => {
-    if (subject !== 'core' && subject !== 'core+opentelemetry') throw new Error(`unknown subject '${subject}'`);
+    if (!opentelemetryOverhead.subjects.includes(subject)) throw new Error(`unknown subject '${subject}'`);
     const contextManager = new AsyncLocalStorageContextManager().enable();
     context.setGlobalContextManager(contextManager);
     const reader = new EndReader();
     const meterProvider = new MeterProvider({ readers: [reader] });
     const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())] });
-    const telemetry = subject === 'core' ? null : new PoolTelemetry({ meterProvider, tracerProvider });
+    const telemetry =
+      subject === 'core+opentelemetry'
+        ? new PoolTelemetry({ meterProvider, tracerProvider })
+        : subject === 'core+opentelemetry-nospans'
+          ? new PoolTelemetry({ meterProvider, tracerProvider, waitSpanThresholdMs: null })
+          : null;
+    const noop = { start() {}, end() {}, asyncStart() {}, asyncEnd() {}, error() {} };
+    if (subject === 'core+traced') diagnostics.tracingChannel(PoolChannel.Acquire).subscribe(noop);
     const request = tracerProvider.getTracer('bench').startSpan('request');
     const { pool, r } = await context.with(trace.setSpan(context.active(), request), () =>
       uncontendedLoop(ConnectionPool, opts, telemetry === null ? undefined : (p) => telemetry.instrument(p)),
