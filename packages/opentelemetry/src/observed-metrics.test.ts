@@ -113,6 +113,13 @@ describe('metrics read from the pool at collection time', () => {
     expect(() => telemetry.instrument({} as never)).toThrow(/pool/);
     expect(() => telemetry.instrument(pool, { partitions: {} as never })).toThrow(/partitions.*PartitionManager/);
     expect(() => telemetry.instrument(pool, { budget: 3 as never })).toThrow(/budget.*ClusterBudget/);
+    const shared = await ConnectionPool.create({ maxSize: 1, enablePartitioning: true }, new FakeFactory(), { name: 'shared' });
+    const manager = new PartitionManager({ pool: shared, routing: RoutingStrategy.TenantBased });
+    cleanups.push(
+      () => shared.close(),
+      () => manager.close(),
+    );
+    expect(() => telemetry.instrument(pool, { partitions: manager })).toThrow(/partitions = "shared".*another pool/);
     telemetry.instrument(pool);
     expect(() => telemetry.instrument(pool)).toThrow(/already instrumented/);
     const namesake = await ConnectionPool.create({ maxSize: 1 }, new FakeFactory(), { name: 'p' });

@@ -1,5 +1,5 @@
 import { type Attributes, context, type Histogram, type Meter, metrics, trace } from '@opentelemetry/api';
-import { type AcquireTrace, type ConnectionPool, InvalidArgumentError } from '@pool/core';
+import { type AcquireTrace, type ConnectionPool, InvalidArgumentError, InvalidConfigError } from '@pool/core';
 import { BorrowRecorder } from './borrow-recorder.js';
 import { durationHistograms } from './duration-histograms.js';
 import { ATTR_PARTITION, ATTR_POOL_NAME } from './names.js';
@@ -124,6 +124,13 @@ export class PoolTelemetry {
     }
     checkInstrumentOptions(options);
     const partitions = options.partitions ?? null;
+    if (partitions !== null && (partitions.pool as unknown) !== pool) {
+      throw new InvalidConfigError(
+        'partitions',
+        partitions.pool?.name,
+        `is the PartitionManager of another pool: give the manager of '${pool.name}'`,
+      );
+    }
     if (partitions !== null && this.#partitionSources.has(partitions)) {
       throw new InvalidArgumentError('partitions', partitions, 'is already instrumented by this PoolTelemetry');
     }
