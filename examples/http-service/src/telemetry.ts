@@ -41,7 +41,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv): Telemetry | null {
   });
   metrics.setGlobalMeterProvider(meterProvider);
   // Uses the global providers just registered. A wait span for each acquire that waited at least
-  // POOL_WAIT_SPAN_MS (default 1 ms; 0: every acquire).
+  // POOL_WAIT_SPAN_MS (default here 1 ms; 0: every acquire; spans are off unless a threshold is given).
   const poolTelemetry = new PoolTelemetry({ waitSpanThresholdMs: Number(env.POOL_WAIT_SPAN_MS ?? 1) });
   return {
     endpoint,

@@ -14,8 +14,10 @@ export interface PoolTelemetryOptions {
   metrics?: boolean;
   /**
    * Write a `pool.acquire` span for every acquire that waited at least this many milliseconds, as a
-   * child of the span active where `acquire()` was called. `0` writes one for every acquire (also those
-   * served at once); `null` writes none. Default `1`.
+   * child of the span active where `acquire()` was called (`1` is a good start). `0` writes one for
+   * every acquire (also those served at once); `null` writes none. Default `null`: while spans are on,
+   * `@pool/core` traces every acquire in the process, which today costs more than an uncontended
+   * acquire itself (see the README's costs).
    */
   waitSpanThresholdMs?: number | null;
   /** Write wait spans only when `acquire()` was called inside a span (no root spans of their own). Default `false`. */
@@ -70,7 +72,7 @@ export function resolveOptions(options: PoolTelemetryOptions): ResolvedOptions {
   }
   const metrics = options.metrics ?? true;
   if (typeof metrics !== 'boolean') throw new InvalidConfigError('metrics', metrics, 'must be true or false');
-  const threshold = options.waitSpanThresholdMs === undefined ? 1 : options.waitSpanThresholdMs;
+  const threshold = options.waitSpanThresholdMs === undefined ? null : options.waitSpanThresholdMs;
   if (threshold !== null && (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold < 0)) {
     throw new InvalidConfigError('waitSpanThresholdMs', threshold, 'must be a finite number of milliseconds >= 0, or null for no spans');
   }

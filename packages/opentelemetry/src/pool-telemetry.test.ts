@@ -41,6 +41,7 @@ describe('a scripted sequence on a plain pool', () => {
     const telemetry = new PoolTelemetry({
       meterProvider: otel.meterProvider,
       tracerProvider: otel.tracerProvider,
+      waitSpanThresholdMs: 1,
       borrowTiming: 'all',
     });
     const factory = new FakeFactory();

@@ -31,7 +31,7 @@ it('quick start and SDK setup: the pool on the global providers, a request span,
   metrics.setGlobalMeterProvider(meterProvider);
 
   const pool = await ConnectionPool.create({ minSize: 2, maxSize: 10 }, factory, { name: 'main' });
-  const telemetry = new PoolTelemetry(); // the global MeterProvider and TracerProvider
+  const telemetry = new PoolTelemetry({ waitSpanThresholdMs: 1 }); // the global providers; spans for waits of 1 ms or more
   telemetry.instrument(pool);
 
   await trace.getTracer('app').startActiveSpan('GET /orders', async (span) => {
