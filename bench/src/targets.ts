@@ -159,6 +159,27 @@ export function checkTargets(results: Results, corePg = 'core+pg'): TargetCheck[
       (v) => `monitoring costs ${(v * 100).toFixed(1)}% of the throughput`,
     ),
   );
+  // Issue 18: OpenTelemetry attached costs at most 10% of scenario 1; core's channels cost nothing unheard.
+  const otelRatio = subject(results, '7b', 'core+opentelemetry')?.timeVsFloor?.median;
+  out.push(
+    check(
+      '7b-overhead',
+      'Scenario 7b: @pool/opentelemetry costs at most 10% of scenario 1’s throughput',
+      otelRatio === undefined ? undefined : 1 - 1 / otelRatio,
+      (v) => v <= 0.1,
+      (v) => `OpenTelemetry costs ${(v * 100).toFixed(1)}% of the throughput`,
+    ),
+  );
+  const ab = subject(results, '1ab', 'core')?.timeVsFloor ?? undefined;
+  out.push(
+    check(
+      '1ab-noise',
+      'Scenario 1ab: core with no subscriber within noise of the baseline build (paired ratio within its round-to-round spread, or within 3%)',
+      ab?.median,
+      (v) => Math.abs(v - 1) <= 0.03 || (ab !== undefined && ab.min <= 1 && ab.max >= 1),
+      (v) => `core at ${v.toFixed(3)}× the baseline’s time per operation (rounds ${ab?.min.toFixed(3)}–${ab?.max.toFixed(3)})`,
+    ),
+  );
   // Issue 12: a cluster budget must not talk to Redis when a pool lends an open connection.
   out.push(
     check(

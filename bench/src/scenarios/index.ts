@@ -1,6 +1,7 @@
 import type { Scenario } from '../scenario.js';
 import { clusterBorrow, clusterChurn } from './cluster.js';
 import { observability } from './observability.js';
+import { coreAB, opentelemetryOverhead } from './opentelemetry.js';
 import { overload } from './overload.js';
 import { partitionFlood } from './partition-flood.js';
 import { churn, contended100, contended1000, uncontended, validateOnBorrow } from './pools.js';
@@ -21,10 +22,12 @@ export const SCENARIOS: readonly Scenario[] = [
   cancelWaiters,
   postgres,
   observability,
+  opentelemetryOverhead,
   overload,
   partitionFlood,
   clusterBorrow,
   clusterChurn,
+  coreAB,
 ];
 
 /** The scenario with `id`, or an error listing the known ids. */

@@ -6,18 +6,22 @@
  *   - pool errors mapped to HTTP: no connection in time is a 503 with `Retry-After`, not a 500;
  *   - `GET /metrics`: Prometheus text from prom-client's registry, the pool's metrics
  *     (`@pool/prometheus`) beside the service's own;
+ *   - OpenTelemetry, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set: a span per request, the pool's wait
+ *     spans under it, and the pool's `db.client.connection.*` metrics (`@pool/opentelemetry`), over OTLP;
  *   - `/admin/*`: the management API and its dashboard (`@pool/management`), behind bearer tokens;
  *   - `GET /healthz`: can the pool serve a query right now;
  *   - a graceful shutdown: stop accepting, finish what is in flight, close the pool.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { ConnectionTimeoutError, PoolClosedError, PoolExhaustedError } from '@pool/core';
 import { createManagementApp, type ManagementApp } from '@pool/management';
 import { PoolMonitor } from '@pool/monitoring';
 import { createPgPool, type PgConnection, type PgPool } from '@pool/pg';
 import { PrometheusCollector } from '@pool/prometheus';
 import { Counter, register } from 'prom-client';
+import type { Telemetry } from './telemetry.js';
 
 /** What {@link startService} needs. */
 export interface ServiceOptions {
@@ -28,6 +32,8 @@ export interface ServiceOptions {
   port: number;
   readToken: string;
   adminToken: string;
+  /** OpenTelemetry, when the service exports it (see `startTelemetry`). */
+  telemetry?: Telemetry | null;
 }
 
 /** A running service. */
@@ -70,6 +76,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const monitor = new PoolMonitor(pool.pool);
   const collector = new PrometheusCollector(monitor);
   const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests served', labelNames: ['route', 'status'] });
+  // The same pool through OpenTelemetry, when it is set up: metrics and wait spans.
+  const telemetry = options.telemetry ?? null;
+  telemetry?.instrument(pool.pool);
 
   // The management API and dashboard under /admin, reusing the same monitor and collector.
   const management: ManagementApp = createManagementApp({
@@ -144,17 +153,34 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       return;
     }
     const at = { route: 'unmatched' };
-    routes(req, res, path, at).then(
-      ([status, body]) => {
-        requests.inc({ route: at.route, status });
-        sendJson(res, status, body);
-      },
-      (error: unknown) => {
-        const [status, message, retry] = toHttp(error);
-        requests.inc({ route: at.route, status });
-        if (status === 500) console.error(error);
-        sendJson(res, status, { error: message }, retry ? { 'retry-after': '1' } : {});
-      },
+    const serve = (): Promise<number> =>
+      routes(req, res, path, at).then(
+        ([status, body]) => {
+          requests.inc({ route: at.route, status });
+          sendJson(res, status, body);
+          return status;
+        },
+        (error: unknown) => {
+          const [status, message, retry] = toHttp(error);
+          requests.inc({ route: at.route, status });
+          if (status === 500) console.error(error);
+          sendJson(res, status, { error: message }, retry ? { 'retry-after': '1' } : {});
+          return status;
+        },
+      );
+    if (telemetry === null) {
+      void serve();
+      return;
+    }
+    // One span per request, active while it is served: the pool's wait spans (and a driver
+    // instrumentation's query spans) become its children.
+    void telemetry.tracer.startActiveSpan(`${req.method}`, { kind: SpanKind.SERVER }, (span) =>
+      serve().then((status) => {
+        span.updateName(`${req.method} ${at.route}`);
+        span.setAttributes({ 'http.request.method': req.method ?? '', 'http.route': at.route, 'http.response.status_code': status });
+        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      }),
     );
   });
   await new Promise<void>((resolve, reject) => {
@@ -178,6 +204,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         register.removeSingleMetric('http_requests_total');
         monitor.close();
         await pool.query(`DROP TABLE IF EXISTS ${table}`);
+        await telemetry?.shutdown(); // exports the last spans and metrics while the pool is still open
         const stats = pool.statistics();
         await pool.end();
         return `Stopped cleanly: ${stats.acquired} borrows served, pool closed (${pool.size().total} connections open), table ${options.table} dropped.`;

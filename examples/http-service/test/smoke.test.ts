@@ -1,4 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
@@ -12,10 +14,12 @@ afterEach(() => {
 });
 
 /** Starts the service the way `pnpm start` does, on a free port. */
-function startService() {
+function startService(extraEnv: NodeJS.ProcessEnv = {}) {
   const env: NodeJS.ProcessEnv = { ...process.env, PG_URL: databaseUrl, PORT: '0' };
   delete env.POOL_READ_TOKEN;
   delete env.POOL_ADMIN_TOKEN;
+  delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  Object.assign(env, extraEnv);
   const proc = spawn(process.execPath, ['--conditions=@pool/source', '--import', 'tsx', 'src/main.ts'], { cwd: root, env });
   child = proc;
   let stdout = '';
@@ -80,5 +84,85 @@ it('serves notes from PostgreSQL, metrics, the management API and dashboard, and
     expect((await client.query('SELECT to_regclass($1) AS t', [table])).rows[0]?.t).toBeNull();
   } finally {
     await client.end();
+  }
+});
+
+/** What an OTLP/HTTP receiver (a Collector) got, by path: the JSON bodies. */
+async function startOtlpReceiver() {
+  const received: Record<string, unknown[]> = {};
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      (received[req.url ?? ''] ??= []).push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { endpoint: `http://127.0.0.1:${port}`, received, close: () => new Promise((r) => server.close(r)) };
+}
+
+type OtlpAttribute = { key: string; value: { stringValue?: string; intValue?: string | number } };
+type OtlpSpan = { name: string; spanId: string; parentSpanId?: string; attributes: OtlpAttribute[] };
+type OtlpMetric = { name: string; [kind: string]: unknown };
+
+it('exports a span per request with the pool wait spans under it, and the pool metrics, over OTLP/HTTP', async () => {
+  const receiver = await startOtlpReceiver();
+  try {
+    const service = startService({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, POOL_WAIT_SPAN_MS: '0' });
+    const [, base] = await service.waitFor(/^Listening on (http:\/\/127\.0\.0\.1:\d+)$/m);
+    await service.waitFor(/^ {2}OpenTelemetry: traces and metrics to http:\/\/127\.0\.0\.1:\d+ over OTLP\/HTTP$/m);
+    const created = await fetch(`${base}/notes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"text":"traced"}',
+    });
+    expect(created.status).toBe(201);
+    // Prometheus keeps working beside OpenTelemetry.
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(
+      /^db_client_connection_count\{pool_name="http-service",state="idle"\} \d+$/m,
+    );
+    service.proc.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
+    expect(service.output().stderr).toBe('');
+
+    const spans = (receiver.received['/v1/traces'] ?? []).flatMap((body) =>
+      (body as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] }).resourceSpans.flatMap((r) =>
+        r.scopeSpans.flatMap((s) => s.spans),
+      ),
+    );
+    const request = spans.find((s) => s.name === 'POST /notes');
+    expect(request).toBeDefined();
+    const wait = spans.find((s) => s.name === 'pool.acquire' && s.parentSpanId === request?.spanId);
+    expect(wait?.attributes).toEqual(
+      expect.arrayContaining([
+        { key: 'db.client.connection.pool.name', value: { stringValue: 'http-service' } },
+        { key: 'connection_pool.acquire.outcome', value: { stringValue: 'acquired' } },
+      ]),
+    );
+
+    const metrics = (receiver.received['/v1/metrics'] ?? []).flatMap((body) =>
+      (body as { resourceMetrics: { scopeMetrics: { metrics: OtlpMetric[] }[] }[] }).resourceMetrics.flatMap((r) =>
+        r.scopeMetrics.flatMap((s) => s.metrics),
+      ),
+    );
+    const names = new Set(metrics.map((m) => m.name));
+    for (const name of [
+      'db.client.connection.count',
+      'db.client.connection.max',
+      'db.client.connection.pending_requests',
+      'db.client.connection.timeouts',
+    ]) {
+      expect(names).toContain(name);
+    }
+    const count = metrics.find((m) => m.name === 'db.client.connection.count') as unknown as {
+      sum: { dataPoints: { attributes: OtlpAttribute[] }[] };
+    };
+    expect(
+      count.sum.dataPoints.map((p) => p.attributes.find((a) => a.key === 'db.client.connection.pool.name')?.value.stringValue),
+    ).toContain('http-service');
+  } finally {
+    await receiver.close();
   }
 });

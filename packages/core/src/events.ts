@@ -16,7 +16,8 @@ export type DestroyReason =
   | 'evicted'
   | 'resize'
   | 'reclaimed'
-  | 'closed';
+  | 'closed'
+  | 'limit';
 
 /**
  * How a borrow ended: the borrower `released` or `destroyed` it, or the pool ended it (`reclaimed` by
@@ -39,6 +40,7 @@ export const DESTROY_REASONS: readonly DestroyReason[] = Object.freeze([
   'resize',
   'reclaimed',
   'closed',
+  'limit',
 ]);
 
 /**
@@ -64,8 +66,12 @@ export interface PoolEventMap<C = unknown> {
   release: { connection: PooledConnection<C>; holdMs: number; error: unknown; ended: BorrowEnd };
   /** A new connection opened in `durationMs`. */
   create: { connectionId: number; durationMs: number };
-  /** `factory.create()` failed (or timed out); the pool retries after `retryInMs`. */
-  createError: { error: unknown; durationMs: number; consecutiveFailures: number; retryInMs: number };
+  /**
+   * `factory.create()` failed (or timed out); the pool retries after `retryInMs`. `fatal`: the factory
+   * says retrying cannot fix it (`classifyCreateError`), so the waiters only a new connection could
+   * serve were failed at once.
+   */
+  createError: { error: unknown; durationMs: number; consecutiveFailures: number; retryInMs: number; fatal: boolean };
   /** A connection left the pool. */
   destroy: { connectionId: number; reason: DestroyReason; ageMs: number; borrows: number; error: unknown };
   /** A validation finished. `outcome` is `'skipped'` when fast validation trusted a recently used connection. */
@@ -80,6 +86,11 @@ export interface PoolEventMap<C = unknown> {
   suspend: Record<string, never>;
   resume: Record<string, never>;
   resize: { minSize: number; maxSize: number };
+  /**
+   * `setLimit()` changed the cap on connections (null: none, `maxSize` applies), or `resize()` moved it
+   * into the new bounds (`reason: 'resize'`). `reason` is what the caller of `setLimit` gave.
+   */
+  limit: { previous: number | null; limit: number | null; reason: string | undefined };
   /** `close()` finished; nothing is open any more. */
   close: Record<string, never>;
 }

@@ -17,6 +17,16 @@ export {
   type ValidatorStatistics,
 } from './connection-validator.js';
 export { type DeadlineEntry, DeadlineQueue } from './deadline-queue.js';
+export {
+  type AcquireTrace,
+  type CreateMessage,
+  type DestroyMessage,
+  type LeakMessage,
+  PoolChannel,
+  type ReleaseMessage,
+  type ResetMessage,
+  type ValidateMessage,
+} from './diagnostics.js';
 export type { EnumValue } from './enum.js';
 export {
   AcquireAbortedError,
@@ -36,8 +46,16 @@ export {
   ValidationFailedError,
 } from './errors.js';
 export { type BorrowEnd, DESTROY_REASONS, type DestroyReason, type PoolEventMap, type PoolEventName, PoolEvents } from './events.js';
-export type { ConnectionFactory, CreateContext, FactoryStatistics, OperationContext, ValidateContext } from './factory.js';
+export {
+  type ConnectionFactory,
+  type CreateContext,
+  CreateErrorKind,
+  type FactoryStatistics,
+  type OperationContext,
+  type ValidateContext,
+} from './factory.js';
 export { type AcquireOptions, ConnectionPool, type OwnerScope, type PoolOptions } from './pool.js';
+export { type LogLevel, type PoolLogger, writeLog } from './pool-logger.js';
 export { PooledConnection, type ReleaseOptions } from './pooled-connection.js';
 export { QUEUE_PRIORITIES, QueuePriority } from './queue-priority.js';
 export { checkRecyclingStrategy, RecyclingStrategy } from './recycling-strategy.js';

@@ -16,7 +16,7 @@ describe('ConnectionPool.create', () => {
     const factory = new FakeFactory();
     const pool = await ConnectionPool.create({ minSize: 2, maxSize: 5, initialSize: 3 }, factory);
     expect(factory.open.size).toBe(3);
-    expect(pool.size()).toEqual({ total: 3, idle: 3, active: 0, pending: 0, waiting: 0 });
+    expect(pool.size()).toEqual({ total: 3, idle: 3, active: 0, pending: 0, waiting: 0, limit: 5 });
     await pool.close();
   });
 
@@ -211,7 +211,7 @@ describe('acquire and release', () => {
     const err = await pool.acquire(options as never).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect((err as InvalidArgumentError).argument).toBe(argument);
-    expect(pool.size()).toEqual({ total: 1, idle: 1, active: 0, pending: 0, waiting: 0 });
+    expect(pool.size()).toEqual({ total: 1, idle: 1, active: 0, pending: 0, waiting: 0, limit: 1 });
     (await pool.acquire()).release();
     await pool.close();
   });

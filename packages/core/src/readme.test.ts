@@ -1,15 +1,19 @@
+import diagnostics_channel from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  type AcquireTrace,
   AgingPolicy,
   type ConnectionFactory,
   ConnectionPool,
   ConnectionTimeoutError,
   ConnectionValidator,
   type CreateContext,
+  PoolChannel,
   PoolConfig,
   PoolExhaustedError,
   RecyclingStrategy,
+  type ReleaseMessage,
   ValidationFailedError,
 } from './index.js';
 
@@ -244,6 +248,40 @@ describe('README examples', () => {
     console.log(`Validation success rate: ${(validatorStats.successRate * 100).toFixed(2)}%`);
     expect(isValid).toBe(true);
     expect(lines).toEqual(['Validation success rate: 100.00%']);
+  });
+
+  it('Diagnostics channels', async () => {
+    const { pool } = await basicPool();
+    const waits: { pool: string; waitMs: number | undefined }[] = [];
+    const holds: { pool: string; connectionId: number; holdMs: number; context: unknown }[] = [];
+
+    // How long callers wait for a connection, per pool
+    const waitTracer = {
+      start() {},
+      end() {},
+      asyncStart() {},
+      asyncEnd(message: unknown) {
+        const trace = message as AcquireTrace;
+        if (trace.error === undefined) waits.push({ pool: trace.pool, waitMs: trace.waitMs });
+      },
+      error() {},
+    };
+    diagnostics_channel.tracingChannel(PoolChannel.Acquire).subscribe(waitTracer);
+
+    // How long connections are held, and by whom
+    const onRelease = (message: unknown) => {
+      const { pool, connectionId, holdMs, context } = message as ReleaseMessage;
+      holds.push({ pool, connectionId, holdMs, context });
+    };
+    diagnostics_channel.subscribe(PoolChannel.Release, onRelease);
+    try {
+      await pool.use(() => {}, { context: 'report' });
+    } finally {
+      diagnostics_channel.tracingChannel(PoolChannel.Acquire).unsubscribe(waitTracer);
+      diagnostics_channel.unsubscribe(PoolChannel.Release, onRelease);
+    }
+    expect(waits).toEqual([{ pool: pool.name, waitMs: expect.any(Number) }]);
+    expect(holds).toEqual([{ pool: pool.name, connectionId: expect.any(Number), holdMs: expect.any(Number), context: 'report' }]);
   });
 
   it('shows no TypeScript in the README that this file does not run', () => {

@@ -13,6 +13,8 @@ export interface PoolSize {
   pending: number;
   /** Callers waiting for a connection. */
   waiting: number;
+  /** The most connections that may be open (and borrowed) at once: `maxSize`, or the lower limit `setLimit()` set. */
+  limit: number;
 }
 
 /**
@@ -29,6 +31,8 @@ export interface PoolStatistics {
   destroyedByReason: Record<DestroyReason, number>;
   /** `factory.create()` calls that failed or timed out. */
   createFailures: number;
+  /** ...of which the factory called fatal (`classifyCreateError`): retrying could not fix them. */
+  fatalCreateFailures: number;
   /** Successful acquisitions. */
   acquired: number;
   /** Borrows that ended (release, destroy, reclaim). */
@@ -62,6 +66,8 @@ export interface PoolStatistics {
   totalConnections: number;
   pendingCreates: number;
   waiting: number;
+  /** The cap on open connections in force (`size().limit`). */
+  limit: number;
   /** acquired / (acquired + acquireFailures); 1 before the first acquire. */
   successRate: number;
   /** Mean time callers waited for a connection, in ms (0 for those served at once). */

@@ -115,7 +115,7 @@ export function getPoolStatistics(pool: ManagedPool, options: RedactOptions = {}
  */
 export function getPoolSize(pool: ManagedPool): PoolSize {
   const s = pool.size();
-  return { total: s.total, idle: s.idle, active: s.active, pending: s.pending, waiting: s.waiting };
+  return { total: s.total, idle: s.idle, active: s.active, pending: s.pending, waiting: s.waiting, limit: s.limit };
 }
 
 function num(value: unknown): number | null {

@@ -332,7 +332,7 @@ describe('read endpoints', () => {
   it('serve what the api functions return, for every pool', async () => {
     const { app, main, plain } = await fixture();
     const conn = await main.acquire();
-    expect((await call(app, 'GET', '/pools/main/size')).json).toEqual({ total: 2, idle: 1, active: 1, pending: 0, waiting: 0 });
+    expect((await call(app, 'GET', '/pools/main/size')).json).toEqual({ total: 2, idle: 1, active: 1, pending: 0, waiting: 0, limit: 4 });
     expect((await call(app, 'GET', '/pools/plain/size')).json).toEqual(plain.size());
     const stats = (await call(app, 'GET', '/pools/main/statistics')).json;
     expect(stats).toMatchObject({ name: 'main', acquired: 1, activeConnections: 1 });

@@ -161,7 +161,7 @@ describe('README: quick start', () => {
     console.log(`API: ${server.url}/pools, dashboard: ${server.url}/dashboard#token=${readToken}`);
     // --- end ---
     const size = await fetch(`${server.url}/pools/main/size`, { headers: { authorization: `Bearer ${readToken}` } });
-    expect(await size.json()).toEqual({ total: 2, idle: 2, active: 0, pending: 0, waiting: 0 });
+    expect(await size.json()).toEqual({ total: 2, idle: 2, active: 0, pending: 0, waiting: 0, limit: 10 });
     const resize = await fetch(`${server.url}/pools/main/resize`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },

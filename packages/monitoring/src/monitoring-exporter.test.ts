@@ -144,6 +144,7 @@ describe('MonitoringExporter CSV', () => {
       'destroyed_resize',
       'destroyed_reclaimed',
       'destroyed_closed',
+      'destroyed_limit',
     ]);
   });
 

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import type { LogLevel } from '@pool/core';
 import { abortable, ConnectionLifecycle, type FactoryCounters } from '@pool/core/adapter';
 import type { Redis } from 'ioredis';
 
@@ -12,6 +13,8 @@ export interface ConnectionHost {
   readonly db: number;
   /** Counts the borrowers' failed commands (`queryErrors`). */
   readonly counters: FactoryCounters<RedisConnection>;
+  /** Writes to the factory's logger (nothing without one); `server` is added. */
+  readonly log: (level: LogLevel, message: string, fields: Record<string, unknown>) => void;
 }
 
 /** @internal */
@@ -88,7 +91,19 @@ export class RedisConnection {
       this.#lastError = error;
     });
     client.on('close', () => {
-      this.#lifecycle.markBroken(this.#lastError ?? new Error('Connection closed by the server'));
+      const lifecycle = this.#lifecycle;
+      const news = !lifecycle.broken && !lifecycle.closing && lifecycle.live;
+      const error = this.#lastError ?? new Error('Connection closed by the server');
+      lifecycle.markBroken(error);
+      // A connection the pool had, cut by the server or the network (CLIENT KILL, a restart, a failover).
+      if (news) {
+        host.log('warn', 'A pooled Redis connection was closed by the server or the network: the pool replaces it', {
+          connection: this.serial,
+          clientId: this.#clientId,
+          commandsInFlight: this.#inflight,
+          error,
+        });
+      }
     });
   }
 

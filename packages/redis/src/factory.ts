@@ -1,5 +1,5 @@
-import type { CreateContext, OperationContext, ValidateContext } from '@pool/core';
-import { InvalidConfigError } from '@pool/core';
+import type { CreateContext, LogLevel, OperationContext, PoolLogger, ValidateContext } from '@pool/core';
+import { InvalidConfigError, writeLog } from '@pool/core';
 import {
   abortable,
   checkInteger,
@@ -46,12 +46,19 @@ export interface RedisFactoryOptions {
   onConnect?: ((conn: RedisConnection) => Promise<void> | void) | null;
   /** The client class. Default: ioredis's `Redis`. */
   Redis?: RedisClass;
+  /**
+   * Where the factory reports what happens to its connections below the pool (a connection the server
+   * or the network cut, how sessions are reset): the pool's `logger` (`console`, pino, winston,
+   * bunyan...). `createRedisPool` passes its pool's `logger` here. Default: none.
+   */
+  logger?: PoolLogger | null;
 }
 
 /** ioredis options, or a URL (`redis://user:password@host:6379/0`, `rediss://` for TLS). */
 export type RedisConfig = string | RedisOptions;
 
-const OPTION_KEYS: readonly string[] = ['resetMode', 'validationCommand', 'onConnect', 'Redis'];
+const OPTION_KEYS: readonly string[] = ['resetMode', 'validationCommand', 'onConnect', 'Redis', 'logger'];
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const RESET_MODES: readonly RedisResetMode[] = ['auto', 'reset', 'commands'];
 
 /**
@@ -152,6 +159,14 @@ export class RedisFactory extends DriverFactory<RedisConnection> {
         'must be a non-negative integer (null would let commands wait forever)',
       );
     }
+    const logger = options.logger ?? null;
+    if (logger !== null && (typeof logger !== 'object' || LOG_LEVELS.some((level) => typeof logger[level] !== 'function'))) {
+      throw new InvalidConfigError(
+        'logger',
+        logger,
+        'must be an object with debug, info, warn and error methods (console, pino, winston, bunyan...)',
+      );
+    }
     const db = checkInteger('db', resolved.db ?? 0, 0);
     if (resolved.port !== undefined) checkInteger('port', resolved.port, 1, 65_535);
 
@@ -166,7 +181,13 @@ export class RedisFactory extends DriverFactory<RedisConnection> {
     this.#secrets = collectSecrets([resolved.password]);
     this.#onConnect = onConnect;
     this.#Redis = Redis;
-    this.#host = { describe: describe(resolved), db, counters: this.counters };
+    const server = describe(resolved);
+    this.#host = {
+      describe: server,
+      db,
+      counters: this.counters,
+      log: logger === null ? () => {} : (level, message, fields) => writeLog(logger, level, message, { server, ...fields }),
+    };
     if (mode !== 'auto') this.#resetCommand = Promise.resolve(mode);
   }
 
@@ -216,10 +237,27 @@ export class RedisFactory extends DriverFactory<RedisConnection> {
     const detecting = conn[kInternals].run(['INFO', 'server'], signal).then((info) => {
       const version = versionOf(String(info));
       this.#serverVersion = version === null ? null : version.join('.');
-      return version !== null && (version[0] > 6 || (version[0] === 6 && version[1] >= 2)) ? 'reset' : 'commands';
+      const command = version !== null && (version[0] > 6 || (version[0] === 6 && version[1] >= 2)) ? 'reset' : 'commands';
+      this.#host.log(
+        'debug',
+        `Redis ${this.#serverVersion ?? '(version unknown)'}: dirty sessions are reset with ${command === 'reset' ? 'RESET' : 'individual commands'}`,
+        {
+          redisVersion: this.#serverVersion,
+          resetCommand: command,
+        },
+      );
+      return command;
     });
-    detecting.catch(() => {
+    detecting.catch((error: unknown) => {
       if (this.#resetCommand === detecting) this.#resetCommand = null;
+      if (signal.aborted) return;
+      this.#host.log(
+        'info',
+        'Could not read the Redis server version (INFO server): dirty sessions are reset with individual commands until a later connection reads it',
+        {
+          error: scrubSecrets(error, this.#secrets),
+        },
+      );
     });
     return detecting;
   }

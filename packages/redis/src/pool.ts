@@ -7,7 +7,7 @@ import {
   type PooledConnection,
   type PoolOptions,
 } from '@pool/core';
-import { checkOptionKeys, DriverPool } from '@pool/core/adapter';
+import { checkOptionKeys, DriverPool, optionConflict } from '@pool/core/adapter';
 import type { RedisConnection } from './connection.js';
 import { type RedisConfig, type RedisFactory, type RedisFactoryOptions, redisFactory } from './factory.js';
 
@@ -35,7 +35,7 @@ export interface RedisSubscribeOptions extends AcquireOptions {
   onError?: (error: unknown) => void;
 }
 
-const POOL_KEYS = ['poolConfig', 'poolOptions', 'resetMode', 'validationCommand', 'onConnect', 'Redis'];
+const POOL_KEYS = ['poolConfig', 'poolOptions', 'resetMode', 'validationCommand', 'onConnect', 'Redis', 'logger'];
 
 /**
  * A subscriber holding one pooled connection (from {@link RedisPool.subscribe}). `close()` unsubscribes
@@ -168,7 +168,13 @@ export class RedisPool extends DriverPool<RedisConnection, RedisFactory> {
  */
 export function createRedisPool(config: RedisConfig, options: RedisPoolOptions = {}): RedisPool {
   checkOptionKeys(options, POOL_KEYS, 'createRedisPool', '(ioredis options go in the first argument)');
-  const { poolConfig = {}, poolOptions = {}, ...rest } = options;
-  const factory = redisFactory(config, rest);
-  return new RedisPool(ConnectionPool.open(poolConfig, factory, poolOptions), factory);
+  const { poolConfig = {}, poolOptions = {}, logger: given, ...rest } = options;
+  // One logger for the engine and the adapter, given either way.
+  const poolLogger = typeof poolOptions === 'object' && poolOptions !== null ? poolOptions.logger : undefined;
+  if (given != null && poolLogger != null && given !== poolLogger) {
+    throw optionConflict('logger', given, 'poolOptions.logger', 'give one logger: the pool and the adapter both log to it');
+  }
+  const logger = given ?? poolLogger ?? null;
+  const factory = redisFactory(config, { ...rest, logger });
+  return new RedisPool(ConnectionPool.open(poolConfig, factory, logger === null ? poolOptions : { ...poolOptions, logger }), factory);
 }
