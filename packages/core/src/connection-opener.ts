@@ -37,6 +37,8 @@ export class ConnectionOpener<C> {
   #consecutiveFailures = 0;
   #lastFailureAt = Number.NEGATIVE_INFINITY;
   #backoffUntil = 0;
+  /** When the last `factory.create()` started (probes are spaced from it). */
+  #lastAttemptAt = Number.NEGATIVE_INFINITY;
   #tokens: number;
   #tokensAt: number;
   #fillTimer: ReturnType<typeof setTimeout> | undefined;
@@ -74,13 +76,34 @@ export class ConnectionOpener<C> {
     for (const op of [...this.#creations]) op.abandon(error);
   }
 
+  /**
+   * When the next connect may start after a failed one. While callers wait (`forCallers`), a probe is
+   * due `createProbeIntervalMs` after the last attempt, even if the backoff runs longer; a fatal error,
+   * or no probe interval, leaves only the backoff.
+   */
+  #nextAttemptAt(forCallers: boolean): number {
+    const interval = this.#bag.config.createProbeIntervalMs;
+    if (!forCallers || interval === null || this.lastCreateFatal) return this.#backoffUntil;
+    return Math.min(this.#backoffUntil, this.#lastAttemptAt + interval);
+  }
+
   #mayCreate(): boolean {
     const t = now();
-    if (t < this.#backoffUntil) {
+    const bag = this.#bag;
+    if (this.lastCreateError !== undefined) {
+      // Connecting fails: one attempt at a time (its end calls fill() again), on the probe interval while
+      // callers wait, else on the backoff. The first success ends it and opens the rest at once.
+      if (this.pending > 0) return false;
+      const at = this.#nextAttemptAt(!bag.suspended && bag.queue.size > 0);
+      if (t < at) {
+        this.#scheduleFill(at);
+        return false;
+      }
+    } else if (t < this.#backoffUntil) {
       this.#scheduleFill(this.#backoffUntil);
       return false;
     }
-    const rate = this.#bag.config.creationThrottle;
+    const rate = bag.config.creationThrottle;
     if (rate === null) return true;
     this.#tokens = Math.min(rate, this.#tokens + ((t - this.#tokensAt) * rate) / 1000);
     this.#tokensAt = t;
@@ -112,6 +135,7 @@ export class ConnectionOpener<C> {
     const bag = this.#bag;
     this.pending++;
     const start = now();
+    this.#lastAttemptAt = start;
     let slot: Slot<C> | undefined;
     let brokenEarly: unknown;
     const markBroken = (error?: unknown): void => {
@@ -145,6 +169,8 @@ export class ConnectionOpener<C> {
       slot = this.#adopt(r.value, start);
       if (brokenEarly !== undefined) slot.brokenError = brokenEarly;
       bag.makeAvailable(slot, true);
+      // After failures only one connect was in flight: open the rest for the callers still waiting.
+      if (bag.queue.size > 0) this.fill();
       bag.closer.checkDrained();
       return true;
     });
@@ -171,6 +197,8 @@ export class ConnectionOpener<C> {
     bag.counters.totalCreateMs += t - start;
     // A connect succeeded: creations may proceed now. The failure streak ends only when a connection
     // proves healthy (see healthy()), so a database that accepts connects but fails them keeps backing off.
+    // While connects failed only one was in flight: open the rest (for minSize) on the next tick.
+    if (this.lastCreateError !== undefined) this.#scheduleFill(t);
     this.lastCreateError = undefined;
     this.lastCreateFatal = false;
     this.#backoffUntil = 0;
@@ -226,7 +254,8 @@ export class ConnectionOpener<C> {
     if (fatal) bag.counters.fatalCreateFailures++;
     this.lastCreateError = error;
     this.lastCreateFatal = fatal;
-    const delay = this.backOff(start);
+    this.backOff(start);
+    const delay = Math.max(0, this.#nextAttemptAt(!bag.suspended && bag.queue.size > 0) - t);
     const consecutiveFailures = this.#consecutiveFailures;
     if (bag.events.has('createError')) {
       bag.events.emit('createError', { error, durationMs: t - start, consecutiveFailures, retryInMs: delay, fatal });
@@ -251,7 +280,7 @@ export class ConnectionOpener<C> {
     const bag = this.#bag;
     const fatal = this.lastCreateFatal;
     if (!fatal && !failFast) return null;
-    const retryInMs = this.#backoffUntil - now();
+    const retryInMs = this.#nextAttemptAt(!fatal) - now();
     if (!(retryInMs > 0)) return null;
     if (fatal ? bag.queue.size < bag.slots.size : bag.slots.size + this.pending >= bag.capacity) return null;
     const next = `next attempt in ${Math.ceil(retryInMs)} ms`;
