@@ -23,8 +23,8 @@ class LifetimeEntry implements Expirable {
  */
 export class ConnectionOpener<C> {
   readonly #bag: ConnectionBag<C>;
-  /** Creations in progress (abandoned on close). */
-  readonly #creations = new Set<BoundedOperation<unknown>>();
+  /** Creations in progress (abandoned on close), with when each began. */
+  readonly #creations = new Map<BoundedOperation<unknown>, number>();
   /** Connections being created (they count against `maxSize`). */
   pending = 0;
   /** The error of the last failed creation, until a creation succeeds. */
@@ -50,6 +50,13 @@ export class ConnectionOpener<C> {
     this.#tokensAt = now();
   }
 
+  /** How long the oldest creation in progress has been running, in ms; undefined when none is. */
+  oldestPendingMs(): number | undefined {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const start of this.#creations.values()) if (start < oldest) oldest = start;
+    return oldest === Number.POSITIVE_INFINITY ? undefined : now() - oldest;
+  }
+
   /** A connection proved healthy: the failure streak is over. */
   healthy(): void {
     this.healthEpoch++;
@@ -73,7 +80,7 @@ export class ConnectionOpener<C> {
   /** Stops the retry timer and abandons every creation in progress (the pool is closing). */
   stop(error: PoolError): void {
     if (this.#fillTimer !== undefined) clearTimeout(this.#fillTimer);
-    for (const op of [...this.#creations]) op.abandon(error);
+    for (const op of [...this.#creations.keys()]) op.abandon(error);
   }
 
   /**
@@ -153,7 +160,7 @@ export class ConnectionOpener<C> {
       { scheduler: bag.operations, start, markBroken, onLate: (conn) => bag.closer.closeQuietly(conn) },
       (started) => {
         op = started;
-        this.#creations.add(started as BoundedOperation<unknown>);
+        this.#creations.set(started as BoundedOperation<unknown>, start);
       },
     ).then((r) => {
       this.pending--;
