@@ -535,7 +535,8 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     if (error !== undefined) this.counters.releasedWithError++;
     if (this.onRelease) this.events.emit('release', { connection: handle, holdMs: now() - slot.borrowedAt, error, ended: 'destroyed' });
     if (releaseChannel.hasSubscribers) this.publishRelease(handle, slot, now(), error, 'destroyed');
-    return this.closer.destroy(slot, 'destroyed', error);
+    // The caller may await the close: the process stays up until it ends (bounded by closeTimeoutMs).
+    return this.closer.holdWhile(this.closer.destroy(slot, 'destroyed', error));
   }
 
   /** Publishes the end of a borrow on `pool:release` (the caller checked for subscribers). */
