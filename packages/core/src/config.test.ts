@@ -37,6 +37,7 @@ describe('PoolConfig', () => {
       closeTimeoutMs: 30_000,
       createRetryDelayMs: 100,
       createRetryMaxDelayMs: 5_000,
+      createProbeIntervalMs: 150,
     });
   });
 

@@ -62,6 +62,13 @@ export interface PoolConfigOptions {
   createRetryDelayMs?: number;
   /** Upper bound of that retry delay. Default `5000`. */
   createRetryMaxDelayMs?: number;
+  /**
+   * While connects fail and callers wait, one probe connect is made this often (one connect in flight at
+   * a time), whatever the retry delay has grown to: the pool notices a recovered database within about
+   * this long instead of `createRetryMaxDelayMs`, without a connect storm. `null`: retry only on the
+   * backoff. Default `150`.
+   */
+  createProbeIntervalMs?: number | null;
 }
 
 /** The full, validated configuration: every field present. */
@@ -117,6 +124,7 @@ const FIELDS = {
   closeTimeoutMs: { default: 30_000, rule: duration(0) },
   createRetryDelayMs: { default: 100, rule: duration(1) },
   createRetryMaxDelayMs: { default: 5_000, rule: duration(1) },
+  createProbeIntervalMs: { default: 150, rule: orNull(duration(10)) },
 } as const satisfies Record<keyof PoolConfigOptions, { default: unknown; rule: Rule }>;
 
 const FIELD_NAMES = Object.keys(FIELDS) as (keyof PoolConfigOptions)[];
@@ -202,6 +210,7 @@ export class PoolConfig {
   declare readonly closeTimeoutMs: number;
   declare readonly createRetryDelayMs: number;
   declare readonly createRetryMaxDelayMs: number;
+  declare readonly createProbeIntervalMs: number | null;
 
   private constructor(values: PoolConfigValues) {
     Object.assign(this, values);

@@ -14,6 +14,7 @@ import {
   PoolClosedError,
   type PoolError,
   PoolExhaustedError,
+  type TimeoutSituation,
   ValidationFailedError,
 } from './errors.js';
 import { type BorrowEnd, type DestroyReason, type PoolEventMap, PoolEvents } from './events.js';
@@ -48,6 +49,11 @@ export interface BagSetup<C> {
   /** The public method callers reach `acquire` through: captured stacks start below it. */
   readonly entry: (...args: never[]) => unknown;
   readonly logger: PoolLogger | null;
+}
+
+/** `1 connect`, `2 connects`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function captureTrace(below: (...args: never[]) => unknown): { stack?: string } {
@@ -310,10 +316,34 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
   #expire(w: PoolWaiter): void {
     if (w.settled) return;
     this.counters.timeouts++;
-    const error = withoutStack(() => new ConnectionTimeoutError(w.timeoutMs, w.lastError ?? this.opener.lastCreateError));
+    const error = withoutStack(
+      () => new ConnectionTimeoutError(w.timeoutMs, w.lastError ?? this.opener.lastCreateError, this.#situation()),
+    );
     if (this.events.has('timeout'))
       this.events.emit('timeout', { waitMs: now() - w.enqueuedAt, timeoutMs: w.timeoutMs, context: w.context });
     this[kFailWaiter](w, error, 'timeout');
+  }
+
+  /** What the pool is doing for its waiters right now, for a timeout's message. */
+  #situation(): TimeoutSituation {
+    const pendingConnects = this.opener.pending;
+    const oldestConnectMs = this.opener.oldestPendingMs();
+    const borrowed = this.slots.size - this.idle.size;
+    const capacity = this.capacity;
+    const waiting = Math.max(0, this.queue.size - 1);
+    const others = waiting === 0 ? '' : `, ${count(waiting, 'other caller')} waiting`;
+    let summary: string;
+    if (pendingConnects > 0) {
+      const age = oldestConnectMs === undefined ? '' : ` for ${Math.round(oldestConnectMs).toLocaleString('en-US')} ms`;
+      summary = `${count(pendingConnects, 'connect')} pending${age} (the database is slow to accept connections)${others}`;
+    } else if (this.suspended) {
+      summary = `the pool is suspended${others}`;
+    } else {
+      const bound = capacity < this.config.maxSize ? `limit ${capacity}, maxSize ${this.config.maxSize}` : `maxSize ${capacity}`;
+      const all = borrowed >= capacity ? `all ${capacity} connections are borrowed` : `${borrowed} of ${capacity} connections are borrowed`;
+      summary = `${all} (${bound})${others}`;
+    }
+    return { pendingConnects, oldestConnectMs, borrowed, capacity, waiting, summary };
   }
 
   /** @internal Fails a waiter unless it already settled: the implementation of `Waiter.fail`. */
@@ -505,7 +535,8 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
     if (error !== undefined) this.counters.releasedWithError++;
     if (this.onRelease) this.events.emit('release', { connection: handle, holdMs: now() - slot.borrowedAt, error, ended: 'destroyed' });
     if (releaseChannel.hasSubscribers) this.publishRelease(handle, slot, now(), error, 'destroyed');
-    return this.closer.destroy(slot, 'destroyed', error);
+    // The caller may await the close: the process stays up until it ends (bounded by closeTimeoutMs).
+    return this.closer.holdWhile(this.closer.destroy(slot, 'destroyed', error));
   }
 
   /** Publishes the end of a borrow on `pool:release` (the caller checked for subscribers). */

@@ -7,6 +7,8 @@ import type { DestroyReason } from './events.js';
 import { kRevoke } from './pooled-connection.js';
 import type { Slot } from './slot.js';
 
+function noop(): void {}
+
 /**
  * @internal Taking connections out of the pool (the close side of HikariCP's `PoolBase`): destroying a
  * connection for a reason, closing it within `closeTimeoutMs` whatever the driver does, and shutting
@@ -18,6 +20,10 @@ export class ConnectionCloser<C> {
   readonly #closing = new Set<Promise<void>>();
   /** Resolves `close()`'s wait for borrowed connections once none is left. */
   #drained: (() => void) | undefined;
+  /** Closes someone awaits (`close()`, `conn.destroy()`), which keep the process alive. */
+  #held = 0;
+  /** A ref'd timer while {@link #held} > 0: the bounds on those closes sit on an unref'd timer. */
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
 
   constructor(bag: ConnectionBag<C>) {
     this.#bag = bag;
@@ -62,6 +68,24 @@ export class ConnectionCloser<C> {
     if (bag.state === OPEN) bag.opener.fill();
     else this.checkDrained();
     return closed;
+  }
+
+  /**
+   * Keeps the process alive until `work` settles. The bounds on closes (`closeTimeoutMs`) run on the
+   * pool's unref'd timer so that background closes never hold a process; a close the caller awaits must,
+   * or Node exits mid-await when the driver's close hangs with nothing else pending (exit 13 in ESM, the
+   * rest of the program silently skipped in CommonJS). One ref'd timer serves every such close.
+   */
+  holdWhile<T>(work: Promise<T>): Promise<T> {
+    if (this.#held++ === 0) this.#keepAlive = setInterval(noop, 1_000_000_000);
+    const release = (): void => {
+      if (--this.#held === 0) {
+        clearInterval(this.#keepAlive);
+        this.#keepAlive = undefined;
+      }
+    };
+    work.then(release, release);
+    return work;
   }
 
   /** Closes a connection the pool never adopted (it arrived after its creation was given up). */

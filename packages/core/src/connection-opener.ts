@@ -23,8 +23,8 @@ class LifetimeEntry implements Expirable {
  */
 export class ConnectionOpener<C> {
   readonly #bag: ConnectionBag<C>;
-  /** Creations in progress (abandoned on close). */
-  readonly #creations = new Set<BoundedOperation<unknown>>();
+  /** Creations in progress (abandoned on close), with when each began. */
+  readonly #creations = new Map<BoundedOperation<unknown>, number>();
   /** Connections being created (they count against `maxSize`). */
   pending = 0;
   /** The error of the last failed creation, until a creation succeeds. */
@@ -37,6 +37,8 @@ export class ConnectionOpener<C> {
   #consecutiveFailures = 0;
   #lastFailureAt = Number.NEGATIVE_INFINITY;
   #backoffUntil = 0;
+  /** When the last `factory.create()` started (probes are spaced from it). */
+  #lastAttemptAt = Number.NEGATIVE_INFINITY;
   #tokens: number;
   #tokensAt: number;
   #fillTimer: ReturnType<typeof setTimeout> | undefined;
@@ -46,6 +48,13 @@ export class ConnectionOpener<C> {
     this.#bag = bag;
     this.#tokens = bag.config.creationThrottle ?? 0;
     this.#tokensAt = now();
+  }
+
+  /** How long the oldest creation in progress has been running, in ms; undefined when none is. */
+  oldestPendingMs(): number | undefined {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const start of this.#creations.values()) if (start < oldest) oldest = start;
+    return oldest === Number.POSITIVE_INFINITY ? undefined : now() - oldest;
   }
 
   /** A connection proved healthy: the failure streak is over. */
@@ -71,16 +80,37 @@ export class ConnectionOpener<C> {
   /** Stops the retry timer and abandons every creation in progress (the pool is closing). */
   stop(error: PoolError): void {
     if (this.#fillTimer !== undefined) clearTimeout(this.#fillTimer);
-    for (const op of [...this.#creations]) op.abandon(error);
+    for (const op of [...this.#creations.keys()]) op.abandon(error);
+  }
+
+  /**
+   * When the next connect may start after a failed one. While callers wait (`forCallers`), a probe is
+   * due `createProbeIntervalMs` after the last attempt, even if the backoff runs longer; a fatal error,
+   * or no probe interval, leaves only the backoff.
+   */
+  #nextAttemptAt(forCallers: boolean): number {
+    const interval = this.#bag.config.createProbeIntervalMs;
+    if (!forCallers || interval === null || this.lastCreateFatal) return this.#backoffUntil;
+    return Math.min(this.#backoffUntil, this.#lastAttemptAt + interval);
   }
 
   #mayCreate(): boolean {
     const t = now();
-    if (t < this.#backoffUntil) {
+    const bag = this.#bag;
+    if (this.lastCreateError !== undefined) {
+      // Connecting fails: one attempt at a time (its end calls fill() again), on the probe interval while
+      // callers wait, else on the backoff. The first success ends it and opens the rest at once.
+      if (this.pending > 0) return false;
+      const at = this.#nextAttemptAt(!bag.suspended && bag.queue.size > 0);
+      if (t < at) {
+        this.#scheduleFill(at);
+        return false;
+      }
+    } else if (t < this.#backoffUntil) {
       this.#scheduleFill(this.#backoffUntil);
       return false;
     }
-    const rate = this.#bag.config.creationThrottle;
+    const rate = bag.config.creationThrottle;
     if (rate === null) return true;
     this.#tokens = Math.min(rate, this.#tokens + ((t - this.#tokensAt) * rate) / 1000);
     this.#tokensAt = t;
@@ -112,6 +142,7 @@ export class ConnectionOpener<C> {
     const bag = this.#bag;
     this.pending++;
     const start = now();
+    this.#lastAttemptAt = start;
     let slot: Slot<C> | undefined;
     let brokenEarly: unknown;
     const markBroken = (error?: unknown): void => {
@@ -129,7 +160,7 @@ export class ConnectionOpener<C> {
       { scheduler: bag.operations, start, markBroken, onLate: (conn) => bag.closer.closeQuietly(conn) },
       (started) => {
         op = started;
-        this.#creations.add(started as BoundedOperation<unknown>);
+        this.#creations.set(started as BoundedOperation<unknown>, start);
       },
     ).then((r) => {
       this.pending--;
@@ -145,6 +176,8 @@ export class ConnectionOpener<C> {
       slot = this.#adopt(r.value, start);
       if (brokenEarly !== undefined) slot.brokenError = brokenEarly;
       bag.makeAvailable(slot, true);
+      // After failures only one connect was in flight: open the rest for the callers still waiting.
+      if (bag.queue.size > 0) this.fill();
       bag.closer.checkDrained();
       return true;
     });
@@ -171,6 +204,8 @@ export class ConnectionOpener<C> {
     bag.counters.totalCreateMs += t - start;
     // A connect succeeded: creations may proceed now. The failure streak ends only when a connection
     // proves healthy (see healthy()), so a database that accepts connects but fails them keeps backing off.
+    // While connects failed only one was in flight: open the rest (for minSize) on the next tick.
+    if (this.lastCreateError !== undefined) this.#scheduleFill(t);
     this.lastCreateError = undefined;
     this.lastCreateFatal = false;
     this.#backoffUntil = 0;
@@ -226,7 +261,8 @@ export class ConnectionOpener<C> {
     if (fatal) bag.counters.fatalCreateFailures++;
     this.lastCreateError = error;
     this.lastCreateFatal = fatal;
-    const delay = this.backOff(start);
+    this.backOff(start);
+    const delay = Math.max(0, this.#nextAttemptAt(!bag.suspended && bag.queue.size > 0) - t);
     const consecutiveFailures = this.#consecutiveFailures;
     if (bag.events.has('createError')) {
       bag.events.emit('createError', { error, durationMs: t - start, consecutiveFailures, retryInMs: delay, fatal });
@@ -251,7 +287,7 @@ export class ConnectionOpener<C> {
     const bag = this.#bag;
     const fatal = this.lastCreateFatal;
     if (!fatal && !failFast) return null;
-    const retryInMs = this.#backoffUntil - now();
+    const retryInMs = this.#nextAttemptAt(!fatal) - now();
     if (!(retryInMs > 0)) return null;
     if (fatal ? bag.queue.size < bag.slots.size : bag.slots.size + this.pending >= bag.capacity) return null;
     const next = `next attempt in ${Math.ceil(retryInMs)} ms`;

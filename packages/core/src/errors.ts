@@ -45,21 +45,43 @@ export class PoolError extends Error {
   }
 }
 
+/** What the pool was doing when an acquire timed out (see {@link ConnectionTimeoutError}). */
+export interface TimeoutSituation {
+  /** Connects in flight (`factory.create()` calls not finished). */
+  readonly pendingConnects: number;
+  /** How long the oldest of them had been running, in ms (undefined when none). */
+  readonly oldestConnectMs: number | undefined;
+  /** Connections borrowed (or being validated or reset between borrows). */
+  readonly borrowed: number;
+  /** The most connections the pool may have open: `maxSize`, or its lower limit. */
+  readonly capacity: number;
+  /** Callers still waiting besides this one. */
+  readonly waiting: number;
+  /** A sentence saying why no connection came (the slow database, the full pool), for the message. */
+  readonly summary: string;
+}
+
 /**
  * An acquire waited `timeoutMs` without getting a connection. `cause` holds the last error seen while
- * trying to provide one (a failed `create()` or validation), when there was one.
+ * trying to provide one (a failed `create()` or validation), when there was one. The message and
+ * `situation` say what the pool was doing meanwhile: connects pending for how long (a slow database),
+ * or every connection borrowed (a busy pool).
  */
 export class ConnectionTimeoutError extends PoolError {
   /** How long the caller waited, in milliseconds. */
   readonly timeoutMs: number;
+  /** What the pool was doing when the wait ended, when the pool said (it does for its own timeouts). */
+  readonly situation: TimeoutSituation | undefined;
 
-  constructor(timeoutMs: number, cause?: unknown) {
+  constructor(timeoutMs: number, cause?: unknown, situation?: TimeoutSituation) {
+    const what = situation === undefined ? '' : `: ${situation.summary}`;
     const why = cause === undefined ? '' : `; last error: ${describe(cause)}`;
-    super('ERR_POOL_CONNECTION_TIMEOUT', `Timed out after ${timeoutMs} ms waiting for a connection${why}`, {
+    super('ERR_POOL_CONNECTION_TIMEOUT', `Timed out after ${timeoutMs} ms waiting for a connection${what}${why}`, {
       cause,
     });
     this.name = 'ConnectionTimeoutError';
     this.timeoutMs = timeoutMs;
+    this.situation = situation;
   }
 }
 

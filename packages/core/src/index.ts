@@ -42,6 +42,7 @@ export {
   PoolError,
   type PoolErrorCode,
   PoolExhaustedError,
+  type TimeoutSituation,
   toPoolError,
   ValidationFailedError,
 } from './errors.js';

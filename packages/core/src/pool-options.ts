@@ -28,9 +28,10 @@ export interface AcquireOptions {
    * - When a connection the pool opens for this caller fails to open (any error), the caller is rejected
    *   with `ConnectionCreateError` whose `cause` is the driver's error: one such caller per failed
    *   attempt, the first in line.
-   * - While the pool backs off after a failed connect, an acquire that no idle connection can serve is
-   *   rejected at once with `ConnectionCreateError` (`cause`: the last connect error), unless the pool
-   *   is at `maxSize`, where it waits for a release as usual.
+   * - While the pool backs off after a failed connect (until the next attempt is due, at most
+   *   `createProbeIntervalMs` after the last), an acquire that no idle connection can serve is rejected
+   *   at once with `ConnectionCreateError` (`cause`: the last connect error), unless the pool is at
+   *   `maxSize`, where it waits for a release as usual. Once an attempt is due, the acquire makes it.
    *
    * A caller without it keeps waiting through retries until its timeout, unless the error is fatal
    * (see `ConnectionFactory.classifyCreateError`). Either way a connection released meanwhile serves it.

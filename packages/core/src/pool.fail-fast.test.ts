@@ -235,13 +235,13 @@ describe('acquire({ failFast: true })', () => {
     await pool.close();
   });
 
-  it('rejects at once with the last connect error while the pool backs off, without a connect attempt', async () => {
+  it('rejects at once with the last connect error until the next attempt is due, without a connect attempt', async () => {
     const factory = new FakeFactory();
     factory.createDefault = 'fail';
     const pool = ConnectionPool.open({ createRetryDelayMs: 1_000, createRetryMaxDelayMs: 1_000, acquireTimeoutMs: 30_000 }, factory);
     expect((await outcome(pool.acquire({ failFast: true }))).ok).toBe(false);
     expect(factory.createCalls).toBe(1);
-    await vi.advanceTimersByTimeAsync(200);
+    await vi.advanceTimersByTimeAsync(100); // within the probe interval (150 ms) and the backoff
     const refused = await outcome(pool.acquire({ failFast: true }));
     expect(refused.ok).toBe(false);
     const error = refused.ok ? undefined : refused.error;
@@ -251,7 +251,7 @@ describe('acquire({ failFast: true })', () => {
     expect(factory.createCalls).toBe(1);
     expect(pool.size()).toMatchObject({ waiting: 0, pending: 0 });
 
-    await vi.advanceTimersByTimeAsync(1_200); // the backoff is over: a fresh attempt for the next caller
+    await vi.advanceTimersByTimeAsync(100); // the probe interval is over: a fresh attempt for the next caller
     factory.createDefault = 'ok';
     const served = await outcome(pool.acquire({ failFast: true }));
     expect(served.ok).toBe(true);

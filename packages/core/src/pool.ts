@@ -443,7 +443,8 @@ export class ConnectionPool<C> {
     this.#bag.state = CLOSING;
     this.#bag.retime();
     this.#housekeeper.stop();
-    this.#closePromise = this.#bag.closer.shutDown();
+    // Awaited, this keeps the process alive until every connection is closed or its bound expired.
+    this.#closePromise = this.#bag.closer.holdWhile(this.#bag.closer.shutDown());
     return this.#closePromise;
   }
 
