@@ -18,7 +18,8 @@ import {
   runOrAbandon,
   scrubSecrets,
 } from '@pool/core/adapter';
-import mysql, { type Connection, type ConnectionOptions } from 'mysql2';
+import type { Connection, ConnectionOptions } from 'mysql2';
+import { Mysql2ConnectionConfig, ObservedConnection } from './client.js';
 import { type ConnectionHost, kInternals, MysqlConnection, type MysqlResetCommand } from './connection.js';
 
 /**
@@ -55,6 +56,17 @@ export interface MysqlFactoryOptions {
    * to refuse the connection.
    */
   onConnect?: ((conn: MysqlConnection) => Promise<void> | void) | null;
+}
+
+/**
+ * @internal How `createMysqlPool` makes the factory's connections the mysql2 pool connections its users
+ * borrow, and sees each one open.
+ */
+export interface MysqlFactoryHooks {
+  /** Makes the (not yet connected) mysql2 connection for the factory's connection options. */
+  client(options: ConnectionOptions): Connection;
+  /** A connection opened, before the pool gets it. Statements it queues on the connection are its session setup. */
+  created(conn: MysqlConnection): void;
 }
 
 /** A mysql2 connection config (`ConnectionOptions`), or a URL (`mysql://user:password@host:3306/db?charset=utf8mb4`). */
@@ -127,11 +139,12 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
   readonly #secrets: string[];
   readonly #onConnect: ((conn: MysqlConnection) => Promise<void> | void) | null;
   readonly #host: ConnectionHost;
+  readonly #hooks: MysqlFactoryHooks | null;
   /** The reset command in use: `'reset'` until the server refuses it in `'auto'` mode. */
   #resetCommand: MysqlResetCommand;
 
-  /** @internal Use {@link mysqlFactory}. */
-  constructor(config: MysqlConfig, options: MysqlFactoryOptions = {}) {
+  /** @internal Use {@link mysqlFactory}. `hooks` is for `createMysqlPool`. */
+  constructor(config: MysqlConfig, options: MysqlFactoryOptions = {}, hooks: MysqlFactoryHooks | null = null) {
     let connectionConfig: ConnectionOptions;
     if (typeof config === 'string') connectionConfig = { uri: checkUrl(config) };
     else if (typeof config === 'object' && config !== null && !Array.isArray(config)) {
@@ -181,11 +194,17 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
       connectionConfig.uri,
     );
     this.#onConnect = onConnect;
+    this.#hooks = hooks;
     this.#host = {
       trackSessionState: track,
       counters: this.counters,
       describe: describeConfig(connectionConfig),
     };
+  }
+
+  /** @internal The mysql2 connection options every connection is opened with (passwords included: never show them). */
+  get connectionOptions(): ConnectionOptions {
+    return { ...this.#connectionConfig };
   }
 
   /** The reset command in use now (`'auto'` settles on `'changeUser'` if the server refuses `COM_RESET_CONNECTION`). */
@@ -202,7 +221,11 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
   async create(ctx: CreateContext): Promise<MysqlConnection> {
     const { signal } = ctx;
     if (signal.aborted) throw signal.reason;
-    const client = mysql.createConnection({ ...this.#connectionConfig });
+    const hooks = this.#hooks;
+    const client =
+      hooks === null
+        ? new ObservedConnection({ config: new Mysql2ConnectionConfig({ ...this.#connectionConfig }) })
+        : hooks.client({ ...this.#connectionConfig });
     const conn = new MysqlConnection(client, this.#host, ctx.markBroken);
     const internals = conn[kInternals];
     const setUp = async (): Promise<void> => {
@@ -221,6 +244,7 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
     });
     internals.lifecycle.markLive();
     this.counters.opened(conn);
+    if (hooks !== null) internals.recordSetup(() => hooks.created(conn));
     return conn;
   }
 
@@ -275,9 +299,10 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
     this.counters.closed(conn);
     const internals = conn[kInternals];
     // A statement still running (one whose caller gave up) would hold COM_QUIT back: close the socket.
-    const busy = internals.busy();
-    internals.lifecycle.markClosing();
+    // So does a connection mysql2 already closes (`destroy()`, `end()` by its borrower).
     const client = conn.client;
+    const busy = internals.busy() || (client as unknown as { _closing?: boolean })._closing === true;
+    internals.lifecycle.markClosing();
     const quit = (): Promise<void> => new Promise((resolve, reject) => client.end((err) => (err ? reject(err) : resolve())));
     await endOrDestroy(ctx.signal, conn.broken || busy ? null : quit, () => destroySocket(client));
   }
