@@ -28,9 +28,16 @@ export interface ClientObserver {
   event(event: string | symbol, arg: unknown): void;
 }
 
+/**
+ * @internal Set on a connection the application is closing itself (`destroy()`, `end()`): the factory
+ * then waits for its socket to close instead of sending COM_QUIT.
+ */
+export const kAbandoned: unique symbol = Symbol('pool.mysql.abandoned');
+
 /** @internal What a connection class of ours carries. */
 export interface ObservedClient {
   [kObserver]?: ClientObserver;
+  [kAbandoned]?: boolean;
 }
 
 interface Commandable {

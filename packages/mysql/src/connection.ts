@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { InvalidArgumentError } from '@pool/core';
 import { abortable, ConnectionLifecycle, type FactoryCounters } from '@pool/core/adapter';
 import { LRUCache } from 'lru-cache';
-import type { Connection, FieldPacket, QueryOptions, QueryResult } from 'mysql2';
+import mysql, { type Connection, type FieldPacket, type QueryOptions, type QueryResult } from 'mysql2';
 import { classify, type Effects } from './classify.js';
 import { kObserver, type MysqlCommand, type ObservedClient } from './client.js';
 
@@ -38,6 +38,8 @@ interface RawClient {
   };
   /** True while mysql2 holds incoming packets back (a result stream whose reader is not reading). */
   _paused?: boolean;
+  /** mysql2's prepared-statement LRU. */
+  _statements?: StatementLru;
   stream?: { destroy(error?: Error): void; destroyed?: boolean };
   query(options: QueryOptions, values: unknown, cb: Callback): unknown;
   execute(options: QueryOptions, values: unknown, cb: Callback): { statement?: { query: string } };
@@ -138,10 +140,14 @@ export class MysqlConnection {
   #inflight = 0;
   /** True while the factory sends a command of its own: the observer neither classifies nor records it. */
   #quiet = false;
+  /** True while {@link execute} queues its statement (it counts cache hits and misses itself). */
+  #ownStatement = false;
   /** Non-null while session setup is being recorded (see `kInternals.recordSetup`). */
   #recording: SetupStatement[] | null = null;
   /** Statements that set the session up (the pool's `connection` listeners), replayed after each reset. */
   #setup: SetupStatement[] = [];
+  /** The last statement error since the connection was last handed out (for the pool's error accounting). */
+  #failure: unknown = undefined;
 
   /** @internal Made by the factory only. */
   constructor(client: Connection, host: ConnectionHost, markBroken: (error?: unknown) => void) {
@@ -228,9 +234,9 @@ export class MysqlConnection {
     return this.#lifecycle.broken || this.#inflight > 0 || this.#inTransaction || this.#sessionDirty;
   }
 
-  /** Prepared statements cached on this connection right now. */
+  /** Prepared statements cached on this connection right now (mysql2 keeps each one {@link execute} keeps, too). */
   get cachedStatements(): number {
-    return this.#cache?.size ?? 0;
+    return Math.max(this.#cache?.size ?? 0, this.#raw._statements?.size ?? 0);
   }
 
   /** Tells the pool this session was changed outside {@link query} / {@link execute} (through `client`), so it is reset before reuse. */
@@ -303,6 +309,11 @@ export class MysqlConnection {
         this.#schemaChanged = false;
       },
       busy: () => this.#inflight > 0,
+      takeFailure: () => {
+        const failure = this.#failure;
+        this.#failure = undefined;
+        return failure;
+      },
       recordSetup: (fn) => {
         const recording: SetupStatement[] = [];
         this.#recording = recording;
@@ -382,6 +393,7 @@ export class MysqlConnection {
       return;
     }
     if (name === 'Prepare') {
+      if (!this.#ownStatement) this.#countPrepare(command);
       // Its failure (a syntax error, say) is the statement's: mysql2 reports it to `execute()`'s callback directly.
       this.#follow(command, NO_EFFECTS, false);
       return;
@@ -391,47 +403,78 @@ export class MysqlConnection {
   }
 
   /**
+   * Counts a statement prepared through mysql2's own `execute()` / `prepare()` (on the pool or the
+   * borrowed connection) in the cache figures: mysql2 keeps it in its per-connection LRU
+   * (`maxPreparedStatements`, which is `statementCacheSize`); it is a hit when that LRU has it when
+   * the command starts, and a miss on a full LRU evicts (and closes) the least recently used one.
+   */
+  #countPrepare(command: MysqlCommand): void {
+    const prepare = command as MysqlCommand & { start(packet: unknown, connection: unknown): unknown; options?: object };
+    const start = prepare.start;
+    const counters = this.#host.counters;
+    prepare.start = function (this: unknown, packet, connection) {
+      const statements = (connection as { _statements?: StatementLru })._statements;
+      if (statements !== undefined && prepare.options !== undefined) {
+        if (statements.has(statementKey(prepare.options))) counters.hits++;
+        else {
+          counters.misses++;
+          if (statements.size >= statements.max) counters.evictions++;
+        }
+      }
+      return start.call(this, packet, connection);
+    };
+  }
+
+  /**
    * Counts `command` in flight until it ends and reads its outcome before its callback or listeners
-   * run (a borrower that releases the connection from its callback must find the state up to date).
-   * `quiet`: only counted (the factory's own commands, recorded session setup). `fatal`: any error of
-   * this command leaves the session in an unknown state (a failed `changeUser`).
+   * run: mysql2 emits each OK packet as a `'result'` event (in callback mode too) and `'end'` before it
+   * calls a callback, and mysql2's pool releases a connection on `'end'`, so the state is up to date
+   * when the connection comes back. `quiet`: only counted (the factory's own commands, recorded session
+   * setup). `fatal`: any error of this command leaves the session in an unknown state (a failed `changeUser`).
    */
   #follow(command: MysqlCommand, effects: Effects, quiet: boolean, fatal = false): void {
     this.#inflight++;
     let running = true;
+    let failed = false;
+    let reported = false;
     const finish = (): void => {
       if (!running) return;
       running = false;
       this.#inflight--;
+      // No OK packet said otherwise: a statement that opens a transaction may have.
+      if (!quiet && !failed && !reported && effects.transaction) this.#inTransaction = true;
     };
-    const outcome = (err: unknown, result: unknown): void => {
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      if (!quiet) {
+        this.#host.counters.queryErrors++;
+        this.#failure = err;
+        // The status of a failed statement is unknown; a statement that opens a transaction may have.
+        if (effects.transaction) this.#inTransaction = true;
+      }
+      this.#failed(err, fatal);
       finish();
-      if (err !== null && err !== undefined) {
-        if (!quiet) {
-          this.#host.counters.queryErrors++;
-          // The status of a failed statement is unknown; a statement that opens a transaction may have.
-          if (effects.transaction) this.#inTransaction = true;
-        }
-        this.#failed(err, fatal);
-      } else if (!quiet) this.#observe(result, effects.transaction);
+    };
+    const observe = (packet: unknown): void => {
+      reported = true;
+      this.#observe(packet, effects.transaction);
     };
     const onResult = command.onResult;
     if (typeof onResult === 'function') {
       command.onResult = function (this: unknown, err, result, fields) {
-        outcome(err, result);
+        if (err !== null && err !== undefined) fail(err);
+        else finish();
         return onResult.call(this, err, result, fields);
       };
     }
-    // Event-emitter mode (no callback): read the OK packets and the error as they are emitted, without
-    // adding a listener (an 'error' listener would change what an unhandled error does). Either mode:
-    // 'end' closes the command.
+    // Read without adding a listener (an 'error' listener would change what an unhandled error does).
     const emit = command.emit;
     command.emit = function (this: unknown, event, ...args) {
-      if (event === 'end') finish();
-      else if (typeof onResult !== 'function') {
-        if (event === 'error') outcome(args[0], undefined);
-        else if (event === 'result' && !quiet && isOkPacket(args[0])) outcome(null, args[0]);
-      }
+      if (event === 'result') {
+        if (!quiet && isOkPacket(args[0])) observe(args[0]);
+      } else if (event === 'error') fail(args[0]);
+      else if (event === 'end') finish();
       return emit.call(this, event, ...args);
     };
   }
@@ -471,10 +514,13 @@ export class MysqlConnection {
         if (err) reject(err);
         else resolve([result, fields]);
       };
+      this.#ownStatement = true;
       try {
         cmd = kind === 'query' ? this.#raw.query(options, values, cb) : this.#raw.execute(options, values, cb);
       } catch (error) {
         reject(error);
+      } finally {
+        this.#ownStatement = false;
       }
     });
   }
@@ -597,12 +643,24 @@ export interface ConnectionInternals {
   /** Forgets session changes made so far (after the factory's own setup). */
   clean(): void;
   busy(): boolean;
+  /** The last statement error since the previous call, if any (reported to the pool with the release). */
+  takeFailure(): unknown;
   /**
    * Runs `fn`; the statements queued on the connection while it runs (the pool's `connection`
    * listeners, say) are its session setup: they do not make it dirty, and they run again after each reset.
    */
   recordSetup(fn: () => void): void;
 }
+
+/** The parts of mysql2's statement LRU (lru.min) read here. */
+interface StatementLru {
+  readonly size: number;
+  readonly max: number;
+  has(key: string): boolean;
+}
+
+/** mysql2's key of a prepared statement in its LRU (`Connection.statementKey`). */
+const statementKey = (mysql.Connection as unknown as { statementKey(options: object): string }).statementKey;
 
 const NO_EFFECTS: Effects = Object.freeze({ session: false, transaction: false, routine: false, schema: false });
 

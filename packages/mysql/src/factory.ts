@@ -19,7 +19,7 @@ import {
   scrubSecrets,
 } from '@pool/core/adapter';
 import type { Connection, ConnectionOptions } from 'mysql2';
-import { Mysql2ConnectionConfig, ObservedConnection } from './client.js';
+import { kAbandoned, Mysql2Connection, Mysql2ConnectionConfig, type ObservedClient, ObservedConnection } from './client.js';
 import { type ConnectionHost, kInternals, MysqlConnection, type MysqlResetCommand } from './connection.js';
 
 /**
@@ -67,6 +67,8 @@ export interface MysqlFactoryHooks {
   client(options: ConnectionOptions): Connection;
   /** A connection opened, before the pool gets it. Statements it queues on the connection are its session setup. */
   created(conn: MysqlConnection): void;
+  /** The pool is closing a connection. */
+  closing(conn: MysqlConnection): void;
 }
 
 /** A mysql2 connection config (`ConnectionOptions`), or a URL (`mysql://user:password@host:3306/db?charset=utf8mb4`). */
@@ -110,13 +112,24 @@ export function statementCacheSizeOf(statementCacheSize: unknown, maxPreparedSta
   return statementCacheSize ?? maxPreparedStatements;
 }
 
+/**
+ * Closes the socket. Only the socket: mysql2 then fails the commands still queued ('Connection lost'),
+ * which `connection.destroy()` would leave waiting forever (it marks the connection as closing first),
+ * and a pool connection's `destroy()` would also take it out of its pool again.
+ */
 function destroySocket(client: Connection): void {
-  try {
-    client.destroy();
-  } catch {
-    // already closed
-  }
-  (client as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.();
+  const stream = (client as unknown as { stream?: { destroy?: () => void } }).stream;
+  if (stream?.destroy !== undefined) stream.destroy();
+  else Mysql2Connection.prototype.destroy.call(client);
+}
+
+/** Resolves when the connection's socket has closed. */
+function socketClosed(client: Connection): Promise<void> {
+  const stream = (
+    client as unknown as { stream?: { destroyed?: boolean; closed?: boolean; once(event: 'close', listener: () => void): unknown } }
+  ).stream;
+  if (stream === undefined || stream.destroyed === true || stream.closed === true) return Promise.resolve();
+  return new Promise((resolve) => stream.once('close', () => resolve()));
 }
 
 function errnoOf(error: unknown): number | undefined {
@@ -294,17 +307,30 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
     return conn.dirty;
   }
 
-  /** Ends the session (`COM_QUIT`); safe on a broken connection. When the signal aborts first, the socket is destroyed. */
+  /**
+   * Ends the session (`COM_QUIT`); safe on a broken connection. When the signal aborts first, the
+   * socket is destroyed. A connection its borrower is closing itself (`destroy()`, `end()`) is given
+   * the time to do it.
+   */
   async close(conn: MysqlConnection, ctx: OperationContext): Promise<void> {
     this.counters.closed(conn);
+    this.#hooks?.closing(conn);
     const internals = conn[kInternals];
-    // A statement still running (one whose caller gave up) would hold COM_QUIT back: close the socket.
-    // So does a connection mysql2 already closes (`destroy()`, `end()` by its borrower).
     const client = conn.client;
+    const destroy = (): void => destroySocket(client);
+    if ((client as ObservedClient)[kAbandoned] === true) {
+      internals.lifecycle.markClosing();
+      await endOrDestroy(ctx.signal, () => socketClosed(client), destroy);
+      return;
+    }
+    // A statement still running (one whose caller gave up) would hold COM_QUIT back: close the socket.
+    // So does a connection mysql2 already closes.
     const busy = internals.busy() || (client as unknown as { _closing?: boolean })._closing === true;
     internals.lifecycle.markClosing();
-    const quit = (): Promise<void> => new Promise((resolve, reject) => client.end((err) => (err ? reject(err) : resolve())));
-    await endOrDestroy(ctx.signal, conn.broken || busy ? null : quit, () => destroySocket(client));
+    // mysql2's own end (COM_QUIT): a pool connection's `end()` means "release".
+    const quit = (): Promise<void> =>
+      new Promise((resolve, reject) => Mysql2Connection.prototype.end.call(client, (err: unknown) => (err ? reject(err) : resolve())));
+    await endOrDestroy(ctx.signal, conn.broken || busy ? null : quit, destroy);
   }
 
   /** A short description (the password is never shown). */

@@ -11,7 +11,8 @@ import { FaultProxy } from '@pool/testkit';
 import { useCleanup } from '@pool/testkit/conformance';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import { describe, expect, it, vi } from 'vitest';
-import { createMysqlPool, type MysqlPool, mapMysqlPoolOptions } from './pool.js';
+import { createMysqlPool, type MysqlPool } from './pool.js';
+import { DEFAULT_POOL_STATEMENT_CACHE_SIZE, mapMysqlPoolOptions } from './pool-config.js';
 import { admin, kill, MYSQL_TARGET, MYSQL_URL, uniqueName, urlVia } from './test-support/mysql.js';
 
 const cleanup = useCleanup();
@@ -78,16 +79,16 @@ describe('createMysqlPool', () => {
     {
       await using again = await db.getConnection();
       expect(again.threadId).toBe(thread);
-      expect(again.connection.inTransaction).toBe(false);
       expect((await again.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table}`))[0]).toEqual([{ n: 0 }]);
     }
-    const doomed = await db.connect();
-    await doomed.destroy();
+    const doomed = await db.getConnection();
+    doomed.destroy();
     expect(db.statistics().destroyedByReason.destroyed).toBe(1);
     const fresh = await db.getConnection();
     expect(fresh.threadId).not.toBe(thread);
     fresh.release();
-    expect(() => fresh.release()).toThrow(/released/);
+    fresh.release(); // a second release does nothing, as in mysql2
+    expect(db.size()).toMatchObject({ idle: 1, active: 0 });
   });
 
   it('use() always releases, also when the callback throws', async () => {
@@ -111,17 +112,23 @@ describe('createMysqlPool', () => {
     await vi.waitFor(() => expect(checked.statistics().resets).toBe(3), { timeout: 10_000 });
   });
 
-  it('rejects bad statement arguments with errors naming them', async () => {
+  it('rejects bad statement arguments with mysql2 errors, and releases the connection', async () => {
     const db = pool({ connectionLimit: 1 });
-    await expect(db.query(42 as never)).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(db.execute('SELECT ?', [undefined])).rejects.toThrow(/values\[0\]/);
-    expect(db.statistics().releasedWithError).toBe(2);
+    await expect(db.execute('SELECT ?', [undefined])).rejects.toThrow(/must not contain undefined/);
+    await expect(db.execute('SELECT ?', { invalid: 'object' })).rejects.toBeInstanceOf(TypeError);
+    expect(() => db.end(42 as never)).toThrow(InvalidArgumentError);
+    expect(db.size()).toMatchObject({ idle: 1, active: 0 });
   });
 
   it('fails at once instead of waiting with waitForConnections: false', async () => {
     const db = pool({ connectionLimit: 1, waitForConnections: false });
     const held = await db.getConnection();
-    await expect(db.query('SELECT 1')).rejects.toBeInstanceOf(PoolExhaustedError);
+    const refused = await db.query('SELECT 1').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toMatchObject({ message: 'No connections available.' });
+    expect((refused as Error).cause).toBeInstanceOf(PoolExhaustedError);
     held.release();
     await db.query('SELECT 1');
   });
@@ -134,11 +141,12 @@ describe('createMysqlPool', () => {
     expect(String((error as Error).cause)).toMatch(/ECONNREFUSED/);
   });
 
-  it('end() is idempotent and later statements fail with PoolClosedError', async () => {
+  it("end() is idempotent and later statements fail with mysql2's 'Pool is closed.'", async () => {
     const db = pool();
     await db.query('SELECT 1');
     await Promise.all([db.end(), db.end()]);
-    await expect(db.query('SELECT 1')).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    await expect(db.query('SELECT 1')).rejects.toMatchObject({ message: 'Pool is closed.' });
+    await expect(db.getConnection()).rejects.toMatchObject({ message: 'Pool is closed.' });
   });
 });
 
@@ -173,9 +181,11 @@ describe('createMysqlPool survives KILL and outages', () => {
     );
     await kill(thread);
     await expect(running).rejects.toThrow(/killed|lost|closed/i);
+    // As in mysql2, the failed connection left the pool at once; releasing it later does nothing.
+    expect(db._allConnections.length).toBe(0);
     conn.release();
     expect(await threadOf(db)).not.toBe(thread);
-    expect(db.statistics().destroyedByReason.broken).toBe(1);
+    expect(db.statistics().destroyedByReason.destroyed).toBe(1);
     expect(db.statistics().releasedWithError).toBe(1);
   });
 
@@ -219,7 +229,7 @@ describe('mysql2 pool option mapping', () => {
     expect(config).toMatchObject({
       maxSize: 20,
       idleTimeoutMs: 10_000,
-      maintenanceIntervalMs: 5_000,
+      maintenanceIntervalMs: 1_000,
       maxWaitQueueSize: 50,
       statementCacheSize: 64,
     });
@@ -232,7 +242,11 @@ describe('mysql2 pool option mapping', () => {
     expect(mapMysqlPoolOptions({ queueLimit: 0 }).config.maxWaitQueueSize).toBe(Number.MAX_SAFE_INTEGER);
     expect(mapMysqlPoolOptions({ waitForConnections: false }).config.maxWaitQueueSize).toBe(0);
     expect(mapMysqlPoolOptions(MYSQL_URL).connection).toEqual({ uri: MYSQL_URL });
-    expect(mapMysqlPoolOptions({}).config.toJSON()).toEqual(PoolConfig.default().toJSON());
+    expect(mapMysqlPoolOptions({}).config.toJSON()).toEqual({
+      ...PoolConfig.default().toJSON(),
+      statementCacheSize: DEFAULT_POOL_STATEMENT_CACHE_SIZE,
+    });
+    expect(mapMysqlPoolOptions({ statementCacheSize: 0 }).config.statementCacheSize).toBe(0);
   });
 
   it('accepts a PoolConfig and pool options, and refuses conflicts', () => {
