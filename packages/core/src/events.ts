@@ -64,8 +64,12 @@ export interface PoolEventMap<C = unknown> {
   release: { connection: PooledConnection<C>; holdMs: number; error: unknown; ended: BorrowEnd };
   /** A new connection opened in `durationMs`. */
   create: { connectionId: number; durationMs: number };
-  /** `factory.create()` failed (or timed out); the pool retries after `retryInMs`. */
-  createError: { error: unknown; durationMs: number; consecutiveFailures: number; retryInMs: number };
+  /**
+   * `factory.create()` failed (or timed out); the pool retries after `retryInMs`. `fatal`: the factory
+   * says retrying cannot fix it (`classifyCreateError`), so the waiters only a new connection could
+   * serve were failed at once.
+   */
+  createError: { error: unknown; durationMs: number; consecutiveFailures: number; retryInMs: number; fatal: boolean };
   /** A connection left the pool. */
   destroy: { connectionId: number; reason: DestroyReason; ageMs: number; borrows: number; error: unknown };
   /** A validation finished. `outcome` is `'skipped'` when fast validation trusted a recently used connection. */

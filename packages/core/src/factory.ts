@@ -1,3 +1,5 @@
+import type { EnumValue } from './enum.js';
+
 /**
  * What `create()` receives. `signal` aborts when the pool gives up on this creation (its
  * `createTimeoutMs` passed, or the pool is closing); a factory should pass it to its driver's connect.
@@ -24,6 +26,24 @@ export interface OperationContext {
   readonly signal: AbortSignal;
 }
 
+/**
+ * What a failed `create()` means for the next attempt (see {@link ConnectionFactory.classifyCreateError}):
+ *
+ * - `Fatal`: retrying cannot fix it until someone changes something (authentication failed, the
+ *   database or user does not exist, the TLS configuration is wrong). The pool fails the callers that
+ *   only a new connection could serve at once instead of letting them wait out their timeouts.
+ * - `Transient`: the next attempt may succeed (connection refused or reset, a timeout, too many
+ *   connections, the server starting up or shutting down). The pool retries with backoff while callers
+ *   wait. The default for an error a factory does not classify.
+ */
+export const CreateErrorKind = Object.freeze({
+  Fatal: 'fatal',
+  Transient: 'transient',
+} as const);
+
+/** One of the {@link CreateErrorKind} values. */
+export type CreateErrorKind = EnumValue<typeof CreateErrorKind>;
+
 /** Figures a factory reports about its own caches, read by `@pool/monitoring` and `@pool/prometheus`. */
 export interface FactoryStatistics {
   /** The prepared-statement cache, summed over the factory's connections. */
@@ -46,8 +66,8 @@ export interface FactoryStatistics {
  * (`@pool/pg`, `@pool/mysql`, `@pool/redis`) implement it; `@pool/testkit` checks an implementation.
  *
  * Every method may throw or reject; the pool contains the failure (a failed `create` is retried with
- * backoff, a failed `validate` or `reset` destroys that connection, a failed `close` is reported as an
- * `error` event) and never lets it corrupt its state.
+ * backoff unless `classifyCreateError` calls it fatal, a failed `validate` or `reset` destroys that
+ * connection, a failed `close` is reported as an `error` event) and never lets it corrupt its state.
  *
  * @example
  * ```ts
@@ -73,6 +93,27 @@ export interface ConnectionFactory<C> {
    * treated as dirty, so `reset` runs on each release when present.
    */
   isDirty?(conn: C): boolean;
+  /**
+   * Tells the pool whether an error thrown by `create()` is worth retrying. Return `'fatal'` for errors
+   * no retry can fix (authentication failed, unknown database or user, a bad TLS configuration), and
+   * `'transient'` for anything else; when in doubt, `'transient'` (a wrongly fatal error fails callers
+   * that a retry would have served). Without this hook every error is transient.
+   *
+   * A fatal error fails the waiting callers that only a new connection could serve (every waiter when no
+   * connection is open) with `ConnectionCreateError` at once, and until a connect succeeds again an
+   * acquire that would need a new connection fails at once with it while the pool backs off (a fresh
+   * attempt is made when the backoff allows). Called synchronously once per failed `create()`, never
+   * for the pool's own `createTimeoutMs`; a hook that throws or returns anything else counts as
+   * `'transient'`.
+   *
+   * @example
+   * ```ts
+   * // node-postgres: 28P01 invalid password, 28000 invalid authorization, 3D000 unknown database
+   * classifyCreateError: (error) =>
+   *   ['28P01', '28000', '3D000'].includes((error as { code?: string }).code ?? '') ? 'fatal' : 'transient',
+   * ```
+   */
+  classifyCreateError?(error: unknown): CreateErrorKind;
   /** Closes a connection. It must be safe to call on a broken connection. */
   close(conn: C, ctx: OperationContext): Promise<void>;
   /**

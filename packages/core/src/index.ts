@@ -36,7 +36,14 @@ export {
   ValidationFailedError,
 } from './errors.js';
 export { type BorrowEnd, DESTROY_REASONS, type DestroyReason, type PoolEventMap, type PoolEventName, PoolEvents } from './events.js';
-export type { ConnectionFactory, CreateContext, FactoryStatistics, OperationContext, ValidateContext } from './factory.js';
+export {
+  type ConnectionFactory,
+  type CreateContext,
+  CreateErrorKind,
+  type FactoryStatistics,
+  type OperationContext,
+  type ValidateContext,
+} from './factory.js';
 export { type AcquireOptions, ConnectionPool, type OwnerScope, type PoolOptions } from './pool.js';
 export { PooledConnection, type ReleaseOptions } from './pooled-connection.js';
 export { QUEUE_PRIORITIES, QueuePriority } from './queue-priority.js';

@@ -29,6 +29,8 @@ export interface PoolStatistics {
   destroyedByReason: Record<DestroyReason, number>;
   /** `factory.create()` calls that failed or timed out. */
   createFailures: number;
+  /** ...of which the factory called fatal (`classifyCreateError`): retrying could not fix them. */
+  fatalCreateFailures: number;
   /** Successful acquisitions. */
   acquired: number;
   /** Borrows that ended (release, destroy, reclaim). */

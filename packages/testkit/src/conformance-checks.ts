@@ -344,7 +344,7 @@ export const CHECKS: readonly Check[] = [
     },
   },
   {
-    name: 'create rejects when the server cannot be reached',
+    name: 'create rejects when the server cannot be reached, and classifies that as transient',
     applies: (o) => has(o, 'unreachableFactory'),
     async run(h) {
       const factory = await (h.options.unreachableFactory as () => Promise<ConnectionFactory<unknown>>)();
@@ -357,6 +357,8 @@ export const CHECKS: readonly Check[] = [
       }
       expect(error).toBeInstanceOf(Error);
       if (h.options.secret !== undefined) expectNoSecret(h.options.secret, error);
+      // A server that cannot be reached may be back soon: retrying can fix it, so it is never fatal.
+      if (typeof factory.classifyCreateError === 'function') expect(factory.classifyCreateError(error)).toBe('transient');
     },
   },
   // ------------------------------------------------------------------ validate

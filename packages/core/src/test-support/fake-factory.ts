@@ -1,4 +1,4 @@
-import type { ConnectionFactory, CreateContext, OperationContext, ValidateContext } from '../factory.js';
+import type { ConnectionFactory, CreateContext, CreateErrorKind, OperationContext, ValidateContext } from '../factory.js';
 
 /** A connection made by {@link FakeFactory}. */
 export interface FakeConnection {
@@ -94,6 +94,20 @@ export class FakeFactory implements ConnectionFactory<FakeConnection> {
     if (behaviour === 'hang') return new Promise(() => {});
     if (ms <= 0) return Promise.resolve();
     return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
+
+/**
+ * A {@link FakeFactory} whose `classifyCreateError` answers `createErrorKind` (`'fatal'` by default) for
+ * its own `createError`, and `'transient'` for anything else; it counts the questions.
+ */
+export class ClassifyingFakeFactory extends FakeFactory {
+  createErrorKind: CreateErrorKind = 'fatal';
+  classifyCalls = 0;
+
+  classifyCreateError(error: unknown): CreateErrorKind {
+    this.classifyCalls++;
+    return error === this.createError ? this.createErrorKind : 'transient';
   }
 }
 

@@ -1,0 +1,286 @@
+import { agingLifetimeMs } from './aging-policy.js';
+import { type BoundedOperation, type Expirable, runBounded } from './bounded.js';
+import { now } from './clock.js';
+import { type ConnectionBag, OPEN } from './connection-bag.js';
+import type { DeadlineEntry } from './deadline-queue.js';
+import { CallbackError, ConnectionCreateError, type PoolError } from './errors.js';
+import { Slot } from './slot.js';
+
+/** A connection's lifetime deadline, kept on the pool's operations queue (one timer for all). */
+class LifetimeEntry implements Expirable {
+  deadline = 0;
+  dlPrev: DeadlineEntry | null = null;
+  dlNext: DeadlineEntry | null = null;
+  dlLane: unknown = null;
+  constructor(readonly expire: () => void) {}
+}
+
+/**
+ * @internal Opening connections (the create side of HikariCP's `PoolBase`, and its fill): how many
+ * to open for the waiters and for `minSize` within `maxSize`, the creation throttle, exponential backoff
+ * after failures, bounded `factory.create()` calls, and the warm-up of `ConnectionPool.create`.
+ */
+export class ConnectionOpener<C> {
+  readonly #bag: ConnectionBag<C>;
+  /** Creations in progress (abandoned on close). */
+  readonly #creations = new Set<BoundedOperation<unknown>>();
+  /** Connections being created (they count against `maxSize`). */
+  pending = 0;
+  /** The error of the last failed creation, until a creation succeeds. */
+  lastCreateError: unknown = undefined;
+  /** Whether the factory called {@link lastCreateError} fatal (`classifyCreateError`). */
+  lastCreateFatal = false;
+  /** Bumped whenever a connection proves healthy (validated, or released without error). */
+  healthEpoch = 0;
+  #nextConnectionId = 0;
+  #consecutiveFailures = 0;
+  #lastFailureAt = Number.NEGATIVE_INFINITY;
+  #backoffUntil = 0;
+  #tokens: number;
+  #tokensAt: number;
+  #fillTimer: ReturnType<typeof setTimeout> | undefined;
+  #fillAt = Number.POSITIVE_INFINITY;
+
+  constructor(bag: ConnectionBag<C>) {
+    this.#bag = bag;
+    this.#tokens = bag.config.creationThrottle ?? 0;
+    this.#tokensAt = now();
+  }
+
+  /** A connection proved healthy: the failure streak is over. */
+  healthy(): void {
+    this.healthEpoch++;
+    this.#consecutiveFailures = 0;
+  }
+
+  /** Starts creations for waiters and for `minSize`, within `maxSize`, backoff and throttle. */
+  fill(): void {
+    const bag = this.#bag;
+    if (bag.state !== OPEN) return;
+    const cfg = bag.config;
+    const open = bag.slots.size + this.pending;
+    const room = cfg.maxSize - open;
+    if (room <= 0) return;
+    const forWaiters = bag.suspended ? 0 : bag.queue.size - this.pending;
+    const forMinimum = cfg.minSize - open;
+    let want = Math.min(room, Math.max(forWaiters, forMinimum));
+    while (want-- > 0 && this.#mayCreate()) void this.create();
+  }
+
+  /** Stops the retry timer and abandons every creation in progress (the pool is closing). */
+  stop(error: PoolError): void {
+    if (this.#fillTimer !== undefined) clearTimeout(this.#fillTimer);
+    for (const op of [...this.#creations]) op.abandon(error);
+  }
+
+  #mayCreate(): boolean {
+    const t = now();
+    if (t < this.#backoffUntil) {
+      this.#scheduleFill(this.#backoffUntil);
+      return false;
+    }
+    const rate = this.#bag.config.creationThrottle;
+    if (rate === null) return true;
+    this.#tokens = Math.min(rate, this.#tokens + ((t - this.#tokensAt) * rate) / 1000);
+    this.#tokensAt = t;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return true;
+    }
+    this.#scheduleFill(t + ((1 - this.#tokens) * 1000) / rate);
+    return false;
+  }
+
+  #scheduleFill(at: number): void {
+    if (this.#fillTimer !== undefined && this.#fillAt <= at) return;
+    if (this.#fillTimer !== undefined) clearTimeout(this.#fillTimer);
+    this.#fillAt = at;
+    this.#fillTimer = setTimeout(
+      () => {
+        this.#fillTimer = undefined;
+        this.#fillAt = Number.POSITIVE_INFINITY;
+        this.fill();
+      },
+      Math.max(0, Math.ceil(at - now())),
+    );
+    this.#fillTimer.unref?.();
+  }
+
+  /** Opens one connection. Resolves true on success, or the error. Never rejects. */
+  create(): Promise<true | unknown> {
+    const bag = this.#bag;
+    this.pending++;
+    const start = now();
+    let slot: Slot<C> | undefined;
+    let brokenEarly: unknown;
+    const markBroken = (error?: unknown): void => {
+      const why = error ?? new Error('connection reported broken by its factory');
+      if (slot !== undefined) this.#onBroken(slot, why);
+      else brokenEarly = why;
+    };
+    const factory = bag.factory;
+    let op: BoundedOperation<C> | undefined;
+    return runBounded<C>(
+      'create',
+      bag.config.createTimeoutMs,
+      (ctx) => factory.create(ctx),
+      // A connection that arrives after the pool gave up on it is unwanted, but never leaked.
+      { scheduler: bag.operations, start, markBroken, onLate: (conn) => bag.closer.closeQuietly(conn) },
+      (started) => {
+        op = started;
+        this.#creations.add(started as BoundedOperation<unknown>);
+      },
+    ).then((r) => {
+      this.pending--;
+      this.#creations.delete(op as BoundedOperation<unknown>);
+      if (!r.ok) {
+        const error = r.timedOut
+          ? new ConnectionCreateError(`factory.create() did not finish within ${bag.config.createTimeoutMs} ms`, r.error)
+          : r.error;
+        this.#createFailed(error, start, !r.timedOut && bag.state === OPEN && this.#isFatal(error));
+        bag.closer.checkDrained();
+        return error;
+      }
+      slot = this.#adopt(r.value, start);
+      if (brokenEarly !== undefined) slot.brokenError = brokenEarly;
+      bag.makeAvailable(slot, true);
+      bag.closer.checkDrained();
+      return true;
+    });
+  }
+
+  #adopt(conn: C, start: number): Slot<C> {
+    const bag = this.#bag;
+    const t = now();
+    const lifetime = this.#lifetimeMs();
+    const expiresAt = lifetime === null ? Number.POSITIVE_INFINITY : start + lifetime - Math.random() * lifetime * 0.025;
+    const slot = new Slot(bag, ++this.#nextConnectionId, conn, t, expiresAt);
+    slot.healthEpoch = this.healthEpoch;
+    if (lifetime !== null) {
+      // An entry on the pool's deadline queue (no timer of its own) retires it at its lifetime, even when
+      // idle. Every connection's entry goes in the lane of the pool's lifetime, whatever its jitter, so
+      // connections share one lane rather than each making its own.
+      slot.expiry = new LifetimeEntry(() => this.#expireSlot(slot));
+      const lane = Math.ceil(lifetime);
+      bag.operations.add(slot.expiry, lane, expiresAt - lane);
+    }
+    bag.slots.add(slot);
+    slot.state = 'validating';
+    bag.counters.created++;
+    bag.counters.totalCreateMs += t - start;
+    // A connect succeeded: creations may proceed now. The failure streak ends only when a connection
+    // proves healthy (see healthy()), so a database that accepts connects but fails them keeps backing off.
+    this.lastCreateError = undefined;
+    this.lastCreateFatal = false;
+    this.#backoffUntil = 0;
+    if (bag.events.has('create')) bag.events.emit('create', { connectionId: slot.id, durationMs: t - start });
+    return slot;
+  }
+
+  #expireSlot(slot: Slot<C>): void {
+    slot.expiry = null;
+    if (slot.state === 'closing') return;
+    if (slot.retire === null) slot.retire = 'lifetime';
+    if (slot.state === 'idle') this.#bag.closer.destroy(slot, slot.retire);
+  }
+
+  #lifetimeMs(): number | null {
+    const a = this.#bag.config.maxLifetimeMs;
+    const b = agingLifetimeMs(this.#bag.aging);
+    if (a === null) return b;
+    if (b === null) return a;
+    return Math.min(a, b);
+  }
+
+  /** Asks the factory whether a `create()` error is fatal; a hook that throws or answers nonsense says no. */
+  #isFatal(error: unknown): boolean {
+    const factory = this.#bag.factory;
+    if (factory.classifyCreateError === undefined) return false;
+    let kind: unknown;
+    try {
+      kind = factory.classifyCreateError(error);
+    } catch (thrown) {
+      this.#bag.report(new CallbackError('ERR_POOL_FACTORY', 'factory.classifyCreateError() threw; the error counts as transient', thrown));
+      return false;
+    }
+    return kind === 'fatal';
+  }
+
+  #createFailed(error: unknown, start: number, fatal: boolean): void {
+    const bag = this.#bag;
+    const t = now();
+    bag.counters.createFailures++;
+    if (fatal) bag.counters.fatalCreateFailures++;
+    this.lastCreateError = error;
+    this.lastCreateFatal = fatal;
+    const delay = this.backOff(start);
+    if (bag.events.has('createError')) {
+      const consecutiveFailures = this.#consecutiveFailures;
+      bag.events.emit('createError', { error, durationMs: t - start, consecutiveFailures, retryInMs: delay, fatal });
+    }
+    if (bag.state !== OPEN) return;
+    bag.failForCreateError(error, fatal);
+    this.fill();
+  }
+
+  /**
+   * Why an acquire that must wait should rather fail now, or null. Asked only while the last connect
+   * failed; no refusal once the backoff allows a fresh attempt (the acquire then triggers it).
+   * Fatal error: the caller is beyond what the open connections can serve. `failFast`: the pool would
+   * open a connection for it (it is not at `maxSize`).
+   */
+  refusal(failFast: boolean): ConnectionCreateError | null {
+    const bag = this.#bag;
+    const fatal = this.lastCreateFatal;
+    if (!fatal && !failFast) return null;
+    const retryInMs = this.#backoffUntil - now();
+    if (!(retryInMs > 0)) return null;
+    if (fatal ? bag.queue.size < bag.slots.size : bag.slots.size + this.pending >= bag.maxSize) return null;
+    const next = `next attempt in ${Math.ceil(retryInMs)} ms`;
+    const why = fatal
+      ? `Could not open a connection, and retrying cannot fix the error (${next})`
+      : `Could not open a connection (the last attempt failed; ${next})`;
+    return new ConnectionCreateError(why, this.lastCreateError);
+  }
+
+  /**
+   * Delays the next creation exponentially (with up to 20% jitter) after a failure of a connection
+   * attempt that started at `start`. Returns the delay.
+   */
+  backOff(start: number): number {
+    const t = now();
+    // Failures of attempts that started before the previous failure belong to the same round.
+    if (start > this.#lastFailureAt || this.#consecutiveFailures === 0) this.#consecutiveFailures++;
+    this.#lastFailureAt = t;
+    const cfg = this.#bag.config;
+    const exp = Math.min(this.#consecutiveFailures - 1, 30);
+    const base = Math.min(cfg.createRetryMaxDelayMs, cfg.createRetryDelayMs * 2 ** exp);
+    const delay = Math.min(cfg.createRetryMaxDelayMs, base * (1 + Math.random() * 0.2));
+    this.#backoffUntil = t + delay;
+    return delay;
+  }
+
+  /** Opens `n` connections (within the creation throttle) for `ConnectionPool.create`. */
+  async warmUp(n: number): Promise<(true | unknown)[]> {
+    const bag = this.#bag;
+    const runs: Promise<true | unknown>[] = [];
+    for (let i = 0; i < n && bag.state === OPEN; i++) {
+      const rate = bag.config.creationThrottle;
+      if (rate !== null) {
+        const t = now();
+        this.#tokens = Math.min(rate, this.#tokens + ((t - this.#tokensAt) * rate) / 1000);
+        this.#tokensAt = t;
+        if (this.#tokens < 1) await new Promise((r) => setTimeout(r, Math.ceil(((1 - this.#tokens) * 1000) / rate)));
+        this.#tokens = Math.max(0, this.#tokens - 1);
+      }
+      runs.push(this.create());
+    }
+    return Promise.all(runs);
+  }
+
+  #onBroken(slot: Slot<C>, error: unknown): void {
+    if (slot.state === 'closing') return;
+    slot.brokenError = error;
+    if (slot.state === 'idle') this.#bag.closer.destroy(slot, 'broken', error);
+  }
+}

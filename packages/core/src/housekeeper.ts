@@ -1,0 +1,55 @@
+import { now } from './clock.js';
+import { type ConnectionBag, OPEN } from './connection-bag.js';
+
+/**
+ * @internal Background maintenance (HikariCP's `HouseKeeper`), every `maintenanceIntervalMs` on an
+ * unref'd timer: closes connections idle past `idleTimeoutMs` (oldest first, down to `minSize`) and
+ * those due for retirement, flags borrows held past `leakDetectionThresholdMs`, and refills to `minSize`.
+ */
+export class Housekeeper<C> {
+  readonly #bag: ConnectionBag<C>;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(bag: ConnectionBag<C>) {
+    this.#bag = bag;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.run(), this.#bag.config.maintenanceIntervalMs);
+    this.#timer.unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** One maintenance pass. */
+  run(): void {
+    const bag = this.#bag;
+    if (bag.state !== OPEN) return;
+    const start = now();
+    const cfg = bag.config;
+    const idleTimeout = cfg.idleTimeoutMs;
+    bag.nextTickAt = start + cfg.maintenanceIntervalMs;
+    for (const slot of bag.idle.oldestFirst()) {
+      let reason = bag.retireReason(slot);
+      if (reason === null && idleTimeout !== null && start - slot.idleSince >= idleTimeout && bag.slots.size > cfg.minSize) {
+        reason = 'idle';
+      }
+      if (reason !== null) bag.closer.destroy(slot, reason);
+    }
+    const leakMs = cfg.leakDetectionThresholdMs;
+    if (leakMs !== null) {
+      for (const slot of bag.slots) {
+        const h = slot.handle;
+        // NaN (a borrow that began before times were measured) never compares as a leak.
+        if (h === null || slot.leakReported || !(start - slot.borrowedAt >= leakMs)) continue;
+        slot.leakReported = true;
+        bag.counters.leaks++;
+        if (bag.events.has('leak')) bag.events.emit('leak', { connection: h, heldMs: start - slot.borrowedAt, stack: h.stack });
+      }
+    }
+    bag.opener.fill();
+    if (bag.events.has('maintenance')) bag.events.emit('maintenance', { durationMs: now() - start });
+  }
+}
