@@ -1,4 +1,4 @@
-import type { CreateContext, OperationContext, ValidateContext } from '@pool/core';
+import type { CreateContext, CreateErrorKind, OperationContext, ValidateContext } from '@pool/core';
 import { InvalidConfigError } from '@pool/core';
 import {
   abortable,
@@ -21,6 +21,7 @@ import {
 import type { Connection, ConnectionOptions } from 'mysql2';
 import { kAbandoned, Mysql2Connection, Mysql2ConnectionConfig, type ObservedClient, ObservedConnection } from './client.js';
 import { type ConnectionHost, kInternals, MysqlConnection, type MysqlResetCommand } from './connection.js';
+import { classifyMysqlCreateError } from './create-errors.js';
 
 /**
  * How `reset()` cleans a session. `'auto'` (default): `COM_RESET_CONNECTION` when the driver and the
@@ -300,6 +301,15 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
       await abortable(this.#onConnect(conn), ctx.signal);
       internals.clean();
     }
+  }
+
+  /**
+   * Fatal for connect errors no retry fixes (wrong password, unknown account or database, a host the
+   * server refuses, TLS the server does not offer or a certificate that does not verify), transient for
+   * the rest (refused, reset, timed out, `Too many connections`...). See {@link classifyMysqlCreateError}.
+   */
+  classifyCreateError(error: unknown): CreateErrorKind {
+    return classifyMysqlCreateError(error);
   }
 
   /** See {@link MysqlConnection.dirty}. */

@@ -76,7 +76,10 @@ export function mapMysqlPoolOptions(options: MysqlPoolOptions | string): MappedP
   if (given.maxIdle !== undefined) {
     maxIdle = checkInteger('maxIdle', given.maxIdle, 0);
     if (maxIdle >= effectiveLimit) mapping.set('maxIdle', 'idleTimeoutMs', null);
-    else mapping.set('maxIdle', 'idleTimeoutMs', idleTimeout ?? 60_000);
+    else {
+      mapping.set('maxIdle', 'idleTimeoutMs', idleTimeout ?? 60_000);
+      mapping.set('maxIdle', 'maxIdle', maxIdle);
+    }
   } else if (idleTimeout !== undefined) mapping.set('idleTimeout', 'idleTimeoutMs', idleTimeout);
   const reap = mapping.get('idleTimeoutMs');
   if (typeof reap === 'number') mapping.maintainFor(Math.min(reap, 2_000));

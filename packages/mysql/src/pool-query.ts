@@ -56,6 +56,7 @@ export function awaitable<T extends QueryResult>(query: Query): { query: PoolQue
     return promise;
   };
   Object.defineProperties(command, {
+    // biome-ignore lint/suspicious/noThenProperty: the command is meant to be awaitable, as mysql2/promise's query is.
     then: { value: (onFulfilled?: never, onRejected?: never) => result().then(onFulfilled, onRejected), configurable: true },
     catch: { value: (onRejected?: never) => result().catch(onRejected), configurable: true },
     finally: { value: (onFinally?: never) => result().finally(onFinally), configurable: true },

@@ -13,7 +13,7 @@ import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import { describe, expect, it, vi } from 'vitest';
 import { createMysqlPool, type MysqlPool } from './pool.js';
 import { DEFAULT_POOL_STATEMENT_CACHE_SIZE, mapMysqlPoolOptions } from './pool-config.js';
-import { admin, kill, MYSQL_TARGET, MYSQL_URL, uniqueName, urlVia } from './test-support/mysql.js';
+import { admin, kill, MYSQL_TARGET, MYSQL_URL, secretUrl, uniqueName, urlVia } from './test-support/mysql.js';
 
 const cleanup = useCleanup();
 
@@ -133,12 +133,32 @@ describe('createMysqlPool', () => {
     await db.query('SELECT 1');
   });
 
-  it('times out with ConnectionTimeoutError when the server is unreachable', async () => {
-    const db = createMysqlPool({ uri: urlVia({ host: '127.0.0.1', port: 1 }, MYSQL_URL), poolConfig: { acquireTimeoutMs: 300 } });
+  it('hands the caller whose request opened a connection its connect error at once, as mysql2 does', async () => {
+    const db = createMysqlPool({ uri: urlVia({ host: '127.0.0.1', port: 1 }, MYSQL_URL), poolConfig: { acquireTimeoutMs: 60_000 } });
     cleanup.defer(() => db.end());
-    const error = await db.query('SELECT 1').catch((e: unknown) => e);
+    expect(await db.query('SELECT 1').catch((e: unknown) => e)).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(await db.getConnection().catch((e: unknown) => e)).toMatchObject({ code: 'ECONNREFUSED' });
+    // Through the engine without failFast, a transient error is retried until the acquire times out.
+    const error = await db.pool.acquire({ timeoutMs: 300 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionTimeoutError);
     expect(String((error as Error).cause)).toMatch(/ECONNREFUSED/);
+  });
+
+  it('fails every caller at once with a connect error no retry fixes (unknown database, wrong password)', async () => {
+    const url = new URL(MYSQL_URL);
+    url.pathname = `/${uniqueName('pool_mysql_no_such_db')}`;
+    const db = createMysqlPool({ uri: url.toString(), poolConfig: { acquireTimeoutMs: 60_000 } });
+    cleanup.defer(() => db.end());
+    const errors = await Promise.all([1, 2, 3].map(() => db.query('SELECT 1').catch((e: unknown) => e)));
+    for (const error of errors) expect(error).toMatchObject({ errno: 1049, code: 'ER_BAD_DB_ERROR' });
+    expect(db.pool.statistics().fatalCreateFailures).toBeGreaterThanOrEqual(1);
+    const secret = new URL(await secretUrl());
+    secret.password = 'wrong-password';
+    const denied = createMysqlPool({ uri: secret.toString(), poolConfig: { acquireTimeoutMs: 60_000 } });
+    cleanup.defer(() => denied.end());
+    const error = await denied.execute('SELECT 1').catch((e: unknown) => e);
+    expect(error).toMatchObject({ errno: 1045, code: 'ER_ACCESS_DENIED_ERROR' });
+    expect(String((error as Error).message)).not.toContain('wrong-password');
   });
 
   it("end() is idempotent and later statements fail with mysql2's 'Pool is closed.'", async () => {
@@ -202,7 +222,10 @@ describe('createMysqlPool survives KILL and outages', () => {
     proxy.refuse();
     proxy.killAll();
     await vi.waitFor(() => expect(db.size().total).toBe(0), { timeout: 10_000 });
-    expect(await db.query('SELECT 1').catch((e: unknown) => e)).toBeInstanceOf(ConnectionTimeoutError);
+    // The caller whose request tried to connect gets the connect error, at once.
+    expect(await db.query('SELECT 1').catch((e: unknown) => e)).toMatchObject({
+      code: expect.stringMatching(/ECONNRESET|PROTOCOL_CONNECTION_LOST|ECONNREFUSED/),
+    });
     proxy.forward();
     await vi.waitFor(() => db.query('SELECT 1'), { timeout: 10_000 });
     const results = await Promise.all([1, 2, 3, 4].map((i) => db.execute<RowDataPacket[]>('SELECT ? AS n', [i])));
@@ -228,6 +251,7 @@ describe('mysql2 pool option mapping', () => {
     expect(factory).toEqual({ statementCacheSize: 64, resetMode: 'changeUser' });
     expect(config).toMatchObject({
       maxSize: 20,
+      maxIdle: 5,
       idleTimeoutMs: 10_000,
       maintenanceIntervalMs: 1_000,
       maxWaitQueueSize: 50,
@@ -237,8 +261,8 @@ describe('mysql2 pool option mapping', () => {
   });
 
   it("maps mysql2's defaults and zeros: idle connections kept when maxIdle >= connectionLimit, queueLimit 0 is unlimited", () => {
-    expect(mapMysqlPoolOptions({ connectionLimit: 5, maxIdle: 5 }).config.idleTimeoutMs).toBeNull();
-    expect(mapMysqlPoolOptions({ connectionLimit: 5, maxIdle: 2 }).config.idleTimeoutMs).toBe(60_000);
+    expect(mapMysqlPoolOptions({ connectionLimit: 5, maxIdle: 5 }).config).toMatchObject({ idleTimeoutMs: null, maxIdle: null });
+    expect(mapMysqlPoolOptions({ connectionLimit: 5, maxIdle: 2 }).config).toMatchObject({ idleTimeoutMs: 60_000, maxIdle: 2 });
     expect(mapMysqlPoolOptions({ queueLimit: 0 }).config.maxWaitQueueSize).toBe(Number.MAX_SAFE_INTEGER);
     expect(mapMysqlPoolOptions({ waitForConnections: false }).config.maxWaitQueueSize).toBe(0);
     expect(mapMysqlPoolOptions(MYSQL_URL).connection).toEqual({ uri: MYSQL_URL });

@@ -2,6 +2,7 @@ import { tracingChannel } from 'node:diagnostics_channel';
 import { inspect } from 'node:util';
 import {
   type AcquireOptions,
+  ConnectionCreateError,
   ConnectionPool,
   InvalidArgumentError,
   PoolClosedError,
@@ -53,6 +54,8 @@ interface PoolConnectContext {
 
 const createQuery = (mysql as unknown as { createQuery(sql: unknown, values: unknown, cb: unknown, config: unknown): mysql.Query })
   .createQuery;
+
+const FAIL_FAST: AcquireOptions = Object.freeze({ failFast: true });
 
 function closedError(cause?: unknown): Error {
   return new Error('Pool is closed.', cause === undefined ? undefined : { cause });
@@ -350,7 +353,8 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
       this.#queued++;
       rethrowLater(() => this.emit('enqueue'));
     }
-    this.pool.acquire(options).then(
+    // As mysql2: the caller whose request opened a connection gets its connect error at once.
+    this.pool.acquire(options === undefined ? FAIL_FAST : { failFast: true, ...options }).then(
       (pooled) => {
         if (queued) this.#queued--;
         const client = this.#lend(pooled);
@@ -372,9 +376,10 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
     return client;
   }
 
-  /** mysql2's messages for what mysql2 reports itself; the engine's error as `cause`. */
+  /** mysql2's messages for what mysql2 reports itself; the engine's error as `cause`; a failed connect's own error. */
   #asMysql2Error(error: unknown): Error {
     if (error instanceof PoolClosedError) return closedError(error);
+    if (error instanceof ConnectionCreateError && error.cause instanceof Error) return error.cause;
     if (error instanceof PoolExhaustedError) {
       return new Error(this.config.waitForConnections ? 'Queue limit reached.' : 'No connections available.', { cause: error });
     }
