@@ -11,7 +11,7 @@ import {
 } from '@pool/core';
 import { callbackFrom, DriverPool, impersonate } from '@pool/core/adapter';
 import mysql, { type FieldPacket, type QueryError, type QueryOptions, type QueryResult } from 'mysql2';
-import type { PoolConnection as PromisePoolConnection } from 'mysql2/promise';
+import mysqlPromise, { type Pool as PromisePool, type PoolConnection as PromisePoolConnection } from 'mysql2/promise';
 import { copyConnectionConfig, kAbandoned, Mysql2Connection, Mysql2ConnectionConfig, type ObservedClient } from './client.js';
 import { kInternals, type MysqlConnection } from './connection.js';
 import { type MysqlFactory, MysqlFactory as MysqlFactoryClass } from './factory.js';
@@ -54,6 +54,10 @@ interface PoolConnectContext {
 
 const createQuery = (mysql as unknown as { createQuery(sql: unknown, values: unknown, cb: unknown, config: unknown): mysql.Query })
   .createQuery;
+
+/** mysql2/promise's pool class (it wraps any pool with mysql2's callback API). */
+const PromisePoolClass = (mysqlPromise as unknown as { PromisePool: new (pool: object, promiseImpl?: PromiseConstructor) => PromisePool })
+  .PromisePool;
 
 const FAIL_FAST: AcquireOptions = Object.freeze({ failFast: true });
 
@@ -284,6 +288,15 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
     if (typeof callback !== 'function') throw new InvalidArgumentError('callback', callback, 'must be a function');
     callbackFrom(this.#end(), callback, () => []);
     return undefined;
+  }
+
+  /**
+   * mysql2/promise's pool on top of this one (mysql2's `pool.promise()`): `query()` and `execute()`
+   * resolve with `[result, fields]`, `getConnection()` with mysql2/promise's `PoolConnection`, and its
+   * `pool` is this pool. What libraries written for mysql2/promise take (Drizzle calls it itself).
+   */
+  promise(promiseImpl?: PromiseConstructor): PromisePool {
+    return new PromisePoolClass(this, promiseImpl);
   }
 
   /** `using pool = createMysqlPool(...)` ends it at the end of the scope (mysql2's `Symbol.dispose`). */
