@@ -13,7 +13,7 @@ const Connection = driver.Connection;
 const PoolConnection = driver.PoolConnection;
 const BaseConnection = Object.getPrototypeOf(Connection.prototype).constructor;
 const Pool = (driver as unknown as { Pool: new () => object }).Pool;
-const BasePool = Object.getPrototypeOf(Pool.prototype).constructor as { prototype: { getConnection: unknown } };
+const BasePool = Object.getPrototypeOf(Pool.prototype).constructor as { new (): object; prototype: { getConnection: unknown } };
 const PromiseConnection = promiseDriver.Connection;
 const PromisePoolConnection = promiseDriver.PoolConnection;
 
