@@ -10,7 +10,7 @@ import {
   type PooledConnection,
 } from '@pool/core';
 import { callbackFrom, DriverPool, impersonate } from '@pool/core/adapter';
-import mysql, { type FieldPacket, type QueryError, type QueryOptions, type QueryResult } from 'mysql2';
+import mysql, { type FieldPacket, type PrepareStatementInfo, type QueryError, type QueryOptions, type QueryResult } from 'mysql2';
 import mysqlPromise, { type Pool as PromisePool, type PoolConnection as PromisePoolConnection } from 'mysql2/promise';
 import { copyConnectionConfig, kAbandoned, Mysql2Connection, Mysql2ConnectionConfig, type ObservedClient } from './client.js';
 import { kInternals, type MysqlConnection } from './connection.js';
@@ -238,12 +238,14 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
    * Runs one statement as a prepared statement (cached per connection, up to `maxPreparedStatements`),
    * as mysql2's `pool.execute`: with a callback, `callback(err, result, fields)`; without one, resolves
    * with `[result, fields]`. The connection is released when the statement ends; after a read-only
-   * error (1290, 1792, 1836) it is closed instead.
+   * error (1290, 1792, 1836) it is closed instead. With a callback it returns `undefined` at run time,
+   * as mysql2's pool does (mysql2's typings, which these follow so that the pool fits where a mysql2
+   * `Pool` is expected, say `Query`).
    */
-  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, callback: QueryCallback<T>): void;
-  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values: unknown, callback: QueryCallback<T>): void;
+  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, callback: QueryCallback<T>): mysql.Query;
+  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values: unknown, callback: QueryCallback<T>): mysql.Query;
   execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown): Promise<[T, FieldPacket[]]>;
-  execute(sql: string | QueryOptions, values?: unknown, callback?: unknown): Promise<[unknown, FieldPacket[]]> | undefined {
+  execute(sql: string | QueryOptions, values?: unknown, callback?: unknown): Promise<[unknown, FieldPacket[]]> | mysql.Query | undefined {
     let cb = callback;
     let params = values;
     if (typeof params === 'function') {
@@ -302,6 +304,21 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
   /** `using pool = createMysqlPool(...)` ends it at the end of the scope (mysql2's `Symbol.dispose`). */
   [Symbol.dispose](): void {
     if (!this.#closed) void this.end();
+  }
+
+  /**
+   * Closes the prepared statement `sql` (or `{ sql, nestTables?, rowsAsArray? }`) on every connection
+   * of the pool that keeps it, idle or borrowed (a borrowed one closes it after its queued statements).
+   * mysql2's typings declare `pool.unprepare`, which mysql2's pool does not implement. Returns the
+   * statement closed last, or `undefined` when no connection had it (as mysql2's `connection.unprepare`).
+   */
+  unprepare(sql: string | { sql: string; nestTables?: unknown; rowsAsArray?: unknown }): PrepareStatementInfo {
+    let closed: PrepareStatementInfo | undefined;
+    for (const client of this.#connections) {
+      if (client[kConnection]?.[kInternals].lifecycle.status !== 'open') continue;
+      closed = (client.unprepare as (sql: unknown) => PrepareStatementInfo | undefined)(sql) ?? closed;
+    }
+    return closed as PrepareStatementInfo;
   }
 
   /** Escapes a value for SQL text with the connection config's `stringifyObjects` and `timezone` (mysql2's `pool.escape`). */
