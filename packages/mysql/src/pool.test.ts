@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import {
   AgingPolicy,
   ConnectionTimeoutError,
@@ -167,6 +168,41 @@ describe('createMysqlPool', () => {
     await Promise.all([db.end(), db.end()]);
     await expect(db.query('SELECT 1')).rejects.toMatchObject({ message: 'Pool is closed.' });
     await expect(db.getConnection()).rejects.toMatchObject({ message: 'Pool is closed.' });
+  });
+});
+
+describe('createMysqlPool: what mysql2 users rely on', () => {
+  it('turns on TCP keep-alive with enableKeepAlive and keepAliveInitialDelay, as mysql2 does', async () => {
+    const spy = vi.spyOn(Socket.prototype, 'setKeepAlive');
+    try {
+      const db = pool({ connectionLimit: 1, enableKeepAlive: true, keepAliveInitialDelay: 1234 });
+      await db.query('SELECT 1');
+      expect(spy).toHaveBeenCalledWith(true, 1234);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('gives the next borrower the configured database after one ran USE', async () => {
+    const db = pool({ connectionLimit: 1 });
+    const configured = (await db.query<RowDataPacket[]>('SELECT DATABASE() AS db'))[0][0]?.db;
+    await db.query('USE information_schema');
+    expect((await db.query<RowDataPacket[]>('SELECT DATABASE() AS db'))[0]).toEqual([{ db: configured }]);
+    expect(db.statistics().connectionsCreated).toBe(1);
+  });
+
+  it('retires a connection after a read-only error (here 1792), as mysql2 destroys it', async () => {
+    const table = uniqueName('pool_mysql_ro');
+    await admin(`CREATE TABLE ${table} (id INT)`);
+    cleanup.defer(() => admin(`DROP TABLE IF EXISTS ${table}`));
+    const db = pool({ connectionLimit: 1 });
+    const conn = await db.getConnection();
+    const thread = conn.threadId;
+    await conn.query('START TRANSACTION READ ONLY');
+    await expect(conn.query(`INSERT INTO ${table} VALUES (1)`)).rejects.toMatchObject({ errno: 1792 });
+    conn.release();
+    expect(db.statistics().destroyedByReason.broken).toBe(1);
+    expect(await threadOf(db)).not.toBe(thread);
   });
 });
 
