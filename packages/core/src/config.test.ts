@@ -22,6 +22,7 @@ describe('PoolConfig', () => {
       acquireTimeoutMs: 30_000,
       maxLifetimeMs: 1_800_000,
       idleTimeoutMs: 600_000,
+      maxIdle: null,
       validateOnAcquire: false,
       validateOnRelease: false,
       validationTimeoutMs: 5_000,

@@ -28,6 +28,11 @@ export interface PoolConfigOptions {
   maxLifetimeMs?: number | null;
   /** An idle connection unused for this long is closed by maintenance, down to `minSize`. `null`: never. Default `600000`. */
   idleTimeoutMs?: number | null;
+  /**
+   * At most this many idle connections are kept: maintenance closes the ones beyond it, least recently
+   * used first, down to `minSize` (mysql2's `maxIdle`). `null`: no cap. Default `null`.
+   */
+  maxIdle?: number | null;
   /** Validate a connection (`factory.validate`, or the pool's `ConnectionValidator`) before handing it out. Default `false`. */
   validateOnAcquire?: boolean;
   /** Validate a connection when it is released, before it becomes available again. Default `false`. */
@@ -109,6 +114,7 @@ const FIELDS = {
   acquireTimeoutMs: { default: 30_000, rule: duration(1) },
   maxLifetimeMs: { default: 1_800_000, rule: orNull(duration(1)) },
   idleTimeoutMs: { default: 600_000, rule: orNull(duration(1)) },
+  maxIdle: { default: null, rule: orNull(integer(0)) },
   validateOnAcquire: { default: false, rule: bool },
   validateOnRelease: { default: false, rule: bool },
   validationTimeoutMs: { default: 5_000, rule: duration(1) },
@@ -195,6 +201,7 @@ export class PoolConfig {
   declare readonly acquireTimeoutMs: number;
   declare readonly maxLifetimeMs: number | null;
   declare readonly idleTimeoutMs: number | null;
+  declare readonly maxIdle: number | null;
   declare readonly validateOnAcquire: boolean;
   declare readonly validateOnRelease: boolean;
   declare readonly validationTimeoutMs: number;

@@ -4,8 +4,9 @@ import { leakChannel } from './diagnostics.js';
 
 /**
  * @internal Background maintenance (HikariCP's `HouseKeeper`), every `maintenanceIntervalMs` on an
- * unref'd timer: closes connections idle past `idleTimeoutMs` (oldest first, down to `minSize`) and
- * those due for retirement, flags borrows held past `leakDetectionThresholdMs`, and refills to `minSize`.
+ * unref'd timer: closes connections idle past `idleTimeoutMs` (oldest first, down to `minSize`), the
+ * idle ones beyond `maxIdle` (least recently used first, down to `minSize`) and those due for
+ * retirement, flags borrows held past `leakDetectionThresholdMs`, and refills to `minSize`.
  */
 export class Housekeeper<C> {
   readonly #bag: ConnectionBag<C>;
@@ -38,6 +39,13 @@ export class Housekeeper<C> {
         reason = 'idle';
       }
       if (reason !== null) bag.closer.destroy(slot, reason);
+    }
+    const maxIdle = cfg.maxIdle;
+    if (maxIdle !== null) {
+      for (const slot of bag.idle.oldestFirst()) {
+        if (bag.idle.size <= maxIdle || bag.slots.size <= cfg.minSize) break;
+        bag.closer.destroy(slot, 'idle');
+      }
     }
     const leakMs = cfg.leakDetectionThresholdMs;
     if (leakMs !== null) {

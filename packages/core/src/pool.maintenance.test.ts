@@ -33,6 +33,33 @@ describe('maintenance', () => {
     await pool.close();
   });
 
+  it('keeps at most maxIdle idle connections: maintenance closes the least recently used ones, down to minSize', async () => {
+    const factory = new FakeFactory();
+    const pool = await ConnectionPool.create(
+      { minSize: 0, maxSize: 5, maxIdle: 1, idleTimeoutMs: null, maintenanceIntervalMs: 1_000, maxLifetimeMs: null },
+      factory,
+    );
+    const conns = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    for (const c of conns) c.release();
+    expect(pool.size()).toMatchObject({ total: 3, idle: 3 }); // not at release: at the next maintenance pass
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(pool.size()).toMatchObject({ total: 1, idle: 1 });
+    expect(pool.statistics().destroyedByReason.idle).toBe(2);
+    const again = await pool.acquire();
+    expect(again.id).toBe(conns[2]?.id); // the most recently released one stayed
+    again.release();
+    await pool.close();
+
+    const floor = await ConnectionPool.create(
+      { minSize: 2, maxSize: 4, initialSize: 2, maxIdle: 0, maintenanceIntervalMs: 1_000 },
+      factory,
+    );
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(floor.size()).toMatchObject({ total: 2, idle: 2 }); // never below minSize
+    await floor.close();
+    expect(() => ConnectionPool.open({ maxIdle: -1 }, factory)).toThrow(/maxIdle = -1/);
+  });
+
   it('retires a connection past maxLifetimeMs (with jitter) when idle, never while borrowed', async () => {
     const factory = new FakeFactory();
     const pool = await ConnectionPool.create(

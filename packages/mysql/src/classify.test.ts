@@ -11,7 +11,7 @@ describe('classify', () => {
       'DO 1',
       "SELECT 'SET x'",
     ]) {
-      expect([sql, classify(sql)]).toEqual([sql, { session: false, transaction: false, routine: false }]);
+      expect([sql, classify(sql)]).toEqual([sql, { session: false, transaction: false, routine: false, schema: false }]);
     }
   });
 
@@ -43,6 +43,13 @@ describe('classify', () => {
   });
 
   it('flags stored procedure calls, whose effects only session tracking reports', () => {
-    expect(classify('CALL refresh_totals()')).toEqual({ session: false, transaction: false, routine: true });
+    expect(classify('CALL refresh_totals()')).toEqual({ session: false, transaction: false, routine: true, schema: false });
+  });
+
+  it('flags a change of the default database, which COM_RESET_CONNECTION keeps', () => {
+    for (const sql of ['USE other_db', 'use `x`', '/* hint */ USE a', 'SELECT 1; USE b']) {
+      expect([sql, classify(sql)]).toEqual([sql, { session: true, transaction: false, routine: false, schema: true }]);
+    }
+    expect(classify("SELECT 'USE x'").schema).toBe(false);
   });
 });

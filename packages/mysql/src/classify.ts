@@ -15,9 +15,11 @@ export interface Effects {
   transaction: boolean;
   /** Calls a stored procedure, whose effects only the server's session tracking can report. */
   routine: boolean;
+  /** Changes the default database (`USE`), which `COM_RESET_CONNECTION` leaves as it is. */
+  schema: boolean;
 }
 
-const NONE: Effects = Object.freeze({ session: false, transaction: false, routine: false });
+const NONE: Effects = Object.freeze({ session: false, transaction: false, routine: false, schema: false });
 
 // Leading keywords of statements whose effect outlives them. `SET` covers session variables, user
 // variables, `SET NAMES`, `SET autocommit`, `SET ROLE`, `SET TRANSACTION` (next transaction's
@@ -30,6 +32,7 @@ const SESSION_ANYWHERE = /(?:@[\w$.]+\s*:=|\bINTO\s+@|\b(?:GET_LOCK|RELEASE_LOCK
 const TRANSACTION_STATEMENT =
   /^(?:BEGIN\b(?!\s+NOT\s+ATOMIC\b)|START\s+TRANSACTION\b|XA\s+(?:START|BEGIN)\b|SET\s+(?:(?:SESSION|LOCAL|@@SESSION\.|@@LOCAL\.|@@)\s*)?autocommit\s*=\s*(?:0|OFF|FALSE)\b)/i;
 const ROUTINE = /^CALL\b/i;
+const SCHEMA = /^USE\b/i;
 const QUICK = /set|use|lock|handler|prepare|deallocate|temporary|xa\b|call|load|@|begin|start|into/i;
 
 /** Removes leading whitespace, `-- line`, `# line` and `/* block *\/` comments (not `/*! ... *\/` hints). */
@@ -53,6 +56,7 @@ export function classify(text: string): Effects {
   let session = SESSION_ANYWHERE.test(text);
   let transaction = false;
   let routine = false;
+  let schema = false;
   // Splitting on ';' also splits inside string literals; a fragment misread that way can only add a
   // false positive, never hide a real statement's leading keyword.
   for (const part of text.split(';')) {
@@ -61,6 +65,7 @@ export function classify(text: string): Effects {
     if (TRANSACTION_STATEMENT.test(s)) transaction = true;
     if (SESSION_STATEMENT.test(s)) session = true;
     if (ROUTINE.test(s)) routine = true;
+    if (SCHEMA.test(s)) schema = true;
   }
-  return session || transaction || routine ? { session, transaction, routine } : NONE;
+  return session || transaction || routine ? { session, transaction, routine, schema } : NONE;
 }

@@ -99,14 +99,87 @@ describe('mysqlFactory: dirty tracking and reset against the server', () => {
     expect(factory.isDirty(conn)).toBe(true);
   });
 
-  it('treats a session changed through the raw client as dirty once markDirty is called', async () => {
+  it('sees a session changed through the raw mysql2 client, in callback and event-emitter mode', async () => {
     const { factory, conn } = await connect();
     await new Promise((resolve, reject) => conn.client.query('SET @raw = 1', (err) => (err ? reject(err) : resolve(undefined))));
+    expect(factory.isDirty(conn)).toBe(true);
+    await factory.reset(conn, timeoutContext());
+    expect(factory.isDirty(conn)).toBe(false);
+    expect(await one(conn, 'SELECT @raw AS v')).toEqual({ v: null });
+    await new Promise((resolve, reject) => conn.client.query('SET @raw = 2').on('error', reject).on('end', resolve));
+    expect(factory.isDirty(conn)).toBe(true);
+    await factory.reset(conn, timeoutContext());
+    await new Promise((resolve, reject) => conn.client.query('START TRANSACTION').on('error', reject).on('end', resolve));
+    expect(conn.inTransaction).toBe(true);
+  });
+
+  it('selects the configured database again after a borrower ran USE, in both reset modes', async () => {
+    for (const resetMode of ['reset', 'changeUser'] as const) {
+      const { factory, conn } = await connect({ resetMode });
+      const configured = (await one(conn, 'SELECT DATABASE() AS db'))?.db;
+      expect(configured).toBe(new URL(MYSQL_URL).pathname.slice(1) || 'test');
+      await conn.query('USE information_schema');
+      expect(factory.isDirty(conn)).toBe(true);
+      await factory.reset(conn, timeoutContext());
+      expect(await one(conn, 'SELECT DATABASE() AS db')).toEqual({ db: configured });
+      // Through the raw client, and in multi-statement text, too.
+      await new Promise((resolve, reject) =>
+        conn.client.query('USE information_schema', (err) => (err ? reject(err) : resolve(undefined))),
+      );
+      await factory.reset(conn, timeoutContext());
+      expect(await one(conn, 'SELECT DATABASE() AS db')).toEqual({ db: configured });
+    }
+  });
+
+  it('leaves no database selected after USE when none is configured', async () => {
+    const url = new URL(MYSQL_URL);
+    url.pathname = '/';
+    const { factory, conn } = await connect({}, url.toString());
+    expect(await one(conn, 'SELECT DATABASE() AS db')).toEqual({ db: null });
+    await conn.query('USE information_schema');
+    await factory.reset(conn, timeoutContext());
+    expect(await one(conn, 'SELECT DATABASE() AS db')).toEqual({ db: null });
+  });
+
+  it("restores the pool's account after a borrower's changeUser", async () => {
+    const other = new URL(await secretUrl());
+    const { factory, conn } = await connect();
+    const poolUser = (await one(conn, 'SELECT CURRENT_USER() AS u'))?.u;
+    await new Promise((resolve, reject) =>
+      conn.client.changeUser({ user: decodeURIComponent(other.username), password: SECRET }, (err) =>
+        err ? reject(err) : resolve(undefined),
+      ),
+    );
+    expect(String((await one(conn, 'SELECT CURRENT_USER() AS u'))?.u)).toMatch(/^pool_mysql_secret@/);
+    expect(factory.isDirty(conn)).toBe(true);
+    await factory.reset(conn, timeoutContext());
+    expect(await one(conn, 'SELECT CURRENT_USER() AS u, DATABASE() AS db')).toEqual({
+      u: poolUser,
+      db: new URL(MYSQL_URL).pathname.slice(1) || null,
+    });
+    expect(factory.resetCommand).toBe('reset');
+  });
+
+  it('retires a connection that got a read-only error (1792 here; also 1290 and 1836, as from a demoted writer)', async () => {
+    const table = uniqueName('pool_mysql_ro');
+    await admin(`CREATE TABLE ${table} (id INT)`);
+    cleanup.defer(() => admin(`DROP TABLE IF EXISTS ${table}`));
+    const { factory, conn } = await connect();
+    await conn.query('START TRANSACTION READ ONLY');
+    await expect(conn.query(`INSERT INTO ${table} VALUES (1)`)).rejects.toMatchObject({ errno: 1792 });
+    expect(conn.broken).toBe(true);
+    expect(await factory.validate(conn, timeoutContext())).toBe(false);
+    // A statement error that says nothing about the server leaves the connection usable.
+    const { conn: other } = await connect();
+    await expect(other.query('SELEC 1')).rejects.toMatchObject({ errno: 1064 });
+    expect(other.broken).toBe(false);
+  });
+
+  it('treats the session as dirty once markDirty is called', async () => {
+    const { factory, conn } = await connect();
     expect(factory.isDirty(conn)).toBe(false);
     conn.markDirty();
     expect(factory.isDirty(conn)).toBe(true);
-    await factory.reset(conn, timeoutContext());
-    expect(await one(conn, 'SELECT @raw AS v')).toEqual({ v: null });
   });
 
   it('re-authenticates with the same account and password in changeUser mode', async () => {

@@ -1,4 +1,4 @@
-import type { CreateContext, OperationContext, ValidateContext } from '@pool/core';
+import type { CreateContext, CreateErrorKind, OperationContext, ValidateContext } from '@pool/core';
 import { InvalidConfigError } from '@pool/core';
 import {
   abortable,
@@ -18,8 +18,10 @@ import {
   runOrAbandon,
   scrubSecrets,
 } from '@pool/core/adapter';
-import mysql, { type Connection, type ConnectionOptions } from 'mysql2';
+import type { Connection, ConnectionOptions } from 'mysql2';
+import { kAbandoned, Mysql2Connection, Mysql2ConnectionConfig, type ObservedClient, ObservedConnection } from './client.js';
 import { type ConnectionHost, kInternals, MysqlConnection, type MysqlResetCommand } from './connection.js';
+import { classifyMysqlCreateError } from './create-errors.js';
 
 /**
  * How `reset()` cleans a session. `'auto'` (default): `COM_RESET_CONNECTION` when the driver and the
@@ -55,6 +57,19 @@ export interface MysqlFactoryOptions {
    * to refuse the connection.
    */
   onConnect?: ((conn: MysqlConnection) => Promise<void> | void) | null;
+}
+
+/**
+ * @internal How `createMysqlPool` makes the factory's connections the mysql2 pool connections its users
+ * borrow, and sees each one open.
+ */
+export interface MysqlFactoryHooks {
+  /** Makes the (not yet connected) mysql2 connection for the factory's connection options. */
+  client(options: ConnectionOptions): Connection;
+  /** A connection opened, before the pool gets it. Statements it queues on the connection are its session setup. */
+  created(conn: MysqlConnection): void;
+  /** The pool is closing a connection. */
+  closing(conn: MysqlConnection): void;
 }
 
 /** A mysql2 connection config (`ConnectionOptions`), or a URL (`mysql://user:password@host:3306/db?charset=utf8mb4`). */
@@ -98,13 +113,24 @@ export function statementCacheSizeOf(statementCacheSize: unknown, maxPreparedSta
   return statementCacheSize ?? maxPreparedStatements;
 }
 
+/**
+ * Closes the socket. Only the socket: mysql2 then fails the commands still queued ('Connection lost'),
+ * which `connection.destroy()` would leave waiting forever (it marks the connection as closing first),
+ * and a pool connection's `destroy()` would also take it out of its pool again.
+ */
 function destroySocket(client: Connection): void {
-  try {
-    client.destroy();
-  } catch {
-    // already closed
-  }
-  (client as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.();
+  const stream = (client as unknown as { stream?: { destroy?: () => void } }).stream;
+  if (stream?.destroy !== undefined) stream.destroy();
+  else Mysql2Connection.prototype.destroy.call(client);
+}
+
+/** Resolves when the connection's socket has closed. */
+function socketClosed(client: Connection): Promise<void> {
+  const stream = (
+    client as unknown as { stream?: { destroyed?: boolean; closed?: boolean; once(event: 'close', listener: () => void): unknown } }
+  ).stream;
+  if (stream === undefined || stream.destroyed === true || stream.closed === true) return Promise.resolve();
+  return new Promise((resolve) => stream.once('close', () => resolve()));
 }
 
 function errnoOf(error: unknown): number | undefined {
@@ -127,11 +153,12 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
   readonly #secrets: string[];
   readonly #onConnect: ((conn: MysqlConnection) => Promise<void> | void) | null;
   readonly #host: ConnectionHost;
+  readonly #hooks: MysqlFactoryHooks | null;
   /** The reset command in use: `'reset'` until the server refuses it in `'auto'` mode. */
   #resetCommand: MysqlResetCommand;
 
-  /** @internal Use {@link mysqlFactory}. */
-  constructor(config: MysqlConfig, options: MysqlFactoryOptions = {}) {
+  /** @internal Use {@link mysqlFactory}. `hooks` is for `createMysqlPool`. */
+  constructor(config: MysqlConfig, options: MysqlFactoryOptions = {}, hooks: MysqlFactoryHooks | null = null) {
     let connectionConfig: ConnectionOptions;
     if (typeof config === 'string') connectionConfig = { uri: checkUrl(config) };
     else if (typeof config === 'object' && config !== null && !Array.isArray(config)) {
@@ -181,11 +208,17 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
       connectionConfig.uri,
     );
     this.#onConnect = onConnect;
+    this.#hooks = hooks;
     this.#host = {
       trackSessionState: track,
       counters: this.counters,
       describe: describeConfig(connectionConfig),
     };
+  }
+
+  /** @internal The mysql2 connection options every connection is opened with (passwords included: never show them). */
+  get connectionOptions(): ConnectionOptions {
+    return { ...this.#connectionConfig };
   }
 
   /** The reset command in use now (`'auto'` settles on `'changeUser'` if the server refuses `COM_RESET_CONNECTION`). */
@@ -202,7 +235,11 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
   async create(ctx: CreateContext): Promise<MysqlConnection> {
     const { signal } = ctx;
     if (signal.aborted) throw signal.reason;
-    const client = mysql.createConnection({ ...this.#connectionConfig });
+    const hooks = this.#hooks;
+    const client =
+      hooks === null
+        ? new ObservedConnection({ config: new Mysql2ConnectionConfig({ ...this.#connectionConfig }) })
+        : hooks.client({ ...this.#connectionConfig });
     const conn = new MysqlConnection(client, this.#host, ctx.markBroken);
     const internals = conn[kInternals];
     const setUp = async (): Promise<void> => {
@@ -221,6 +258,7 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
     });
     internals.lifecycle.markLive();
     this.counters.opened(conn);
+    if (hooks !== null) internals.recordSetup(() => hooks.created(conn));
     return conn;
   }
 
@@ -265,21 +303,44 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
     }
   }
 
+  /**
+   * Fatal for connect errors no retry fixes (wrong password, unknown account or database, a host the
+   * server refuses, TLS the server does not offer or a certificate that does not verify), transient for
+   * the rest (refused, reset, timed out, `Too many connections`...). See {@link classifyMysqlCreateError}.
+   */
+  classifyCreateError(error: unknown): CreateErrorKind {
+    return classifyMysqlCreateError(error);
+  }
+
   /** See {@link MysqlConnection.dirty}. */
   isDirty(conn: MysqlConnection): boolean {
     return conn.dirty;
   }
 
-  /** Ends the session (`COM_QUIT`); safe on a broken connection. When the signal aborts first, the socket is destroyed. */
+  /**
+   * Ends the session (`COM_QUIT`); safe on a broken connection. When the signal aborts first, the
+   * socket is destroyed. A connection its borrower is closing itself (`destroy()`, `end()`) is given
+   * the time to do it.
+   */
   async close(conn: MysqlConnection, ctx: OperationContext): Promise<void> {
     this.counters.closed(conn);
+    this.#hooks?.closing(conn);
     const internals = conn[kInternals];
-    // A statement still running (one whose caller gave up) would hold COM_QUIT back: close the socket.
-    const busy = internals.busy();
-    internals.lifecycle.markClosing();
     const client = conn.client;
-    const quit = (): Promise<void> => new Promise((resolve, reject) => client.end((err) => (err ? reject(err) : resolve())));
-    await endOrDestroy(ctx.signal, conn.broken || busy ? null : quit, () => destroySocket(client));
+    const destroy = (): void => destroySocket(client);
+    if ((client as ObservedClient)[kAbandoned] === true) {
+      internals.lifecycle.markClosing();
+      await endOrDestroy(ctx.signal, () => socketClosed(client), destroy);
+      return;
+    }
+    // A statement still running (one whose caller gave up) would hold COM_QUIT back: close the socket.
+    // So does a connection mysql2 already closes.
+    const busy = internals.busy() || (client as unknown as { _closing?: boolean })._closing === true;
+    internals.lifecycle.markClosing();
+    // mysql2's own end (COM_QUIT): a pool connection's `end()` means "release".
+    const quit = (): Promise<void> =>
+      new Promise((resolve, reject) => Mysql2Connection.prototype.end.call(client, (err: unknown) => (err ? reject(err) : resolve())));
+    await endOrDestroy(ctx.signal, conn.broken || busy ? null : quit, destroy);
   }
 
   /** A short description (the password is never shown). */

@@ -1,3 +1,13 @@
 export { MysqlConnection, type MysqlQuery, type MysqlResetCommand } from './connection.js';
 export { type MysqlConfig, MysqlFactory, type MysqlFactoryOptions, type MysqlResetMode, mysqlFactory } from './factory.js';
-export { createMysqlPool, MysqlPool, type MysqlPoolCompatOptions, MysqlPoolConnection, type MysqlPoolOptions } from './pool.js';
+export {
+  ConnectionList,
+  createMysqlPool,
+  type GetConnectionCallback,
+  MysqlPool,
+  type MysqlPoolEvents,
+  type QueryCallback,
+} from './pool.js';
+export { DEFAULT_POOL_STATEMENT_CACHE_SIZE, type MysqlPoolCompatOptions, MysqlPoolConfig, type MysqlPoolOptions } from './pool-config.js';
+export { MysqlPoolConnection } from './pool-connection.js';
+export type { PoolQuery } from './pool-query.js';

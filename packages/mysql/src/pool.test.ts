@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import {
   AgingPolicy,
   ConnectionTimeoutError,
@@ -11,8 +12,9 @@ import { FaultProxy } from '@pool/testkit';
 import { useCleanup } from '@pool/testkit/conformance';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import { describe, expect, it, vi } from 'vitest';
-import { createMysqlPool, type MysqlPool, mapMysqlPoolOptions } from './pool.js';
-import { admin, kill, MYSQL_TARGET, MYSQL_URL, uniqueName, urlVia } from './test-support/mysql.js';
+import { createMysqlPool, type MysqlPool } from './pool.js';
+import { DEFAULT_POOL_STATEMENT_CACHE_SIZE, mapMysqlPoolOptions } from './pool-config.js';
+import { admin, kill, MYSQL_TARGET, MYSQL_URL, secretUrl, uniqueName, urlVia } from './test-support/mysql.js';
 
 const cleanup = useCleanup();
 
@@ -78,16 +80,16 @@ describe('createMysqlPool', () => {
     {
       await using again = await db.getConnection();
       expect(again.threadId).toBe(thread);
-      expect(again.connection.inTransaction).toBe(false);
       expect((await again.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table}`))[0]).toEqual([{ n: 0 }]);
     }
-    const doomed = await db.connect();
-    await doomed.destroy();
+    const doomed = await db.getConnection();
+    doomed.destroy();
     expect(db.statistics().destroyedByReason.destroyed).toBe(1);
     const fresh = await db.getConnection();
     expect(fresh.threadId).not.toBe(thread);
     fresh.release();
-    expect(() => fresh.release()).toThrow(/released/);
+    fresh.release(); // a second release does nothing, as in mysql2
+    expect(db.size()).toMatchObject({ idle: 1, active: 0 });
   });
 
   it('use() always releases, also when the callback throws', async () => {
@@ -111,34 +113,96 @@ describe('createMysqlPool', () => {
     await vi.waitFor(() => expect(checked.statistics().resets).toBe(3), { timeout: 10_000 });
   });
 
-  it('rejects bad statement arguments with errors naming them', async () => {
+  it('rejects bad statement arguments with mysql2 errors, and releases the connection', async () => {
     const db = pool({ connectionLimit: 1 });
-    await expect(db.query(42 as never)).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(db.execute('SELECT ?', [undefined])).rejects.toThrow(/values\[0\]/);
-    expect(db.statistics().releasedWithError).toBe(2);
+    await expect(db.execute('SELECT ?', [undefined])).rejects.toThrow(/must not contain undefined/);
+    await expect(db.execute('SELECT ?', { invalid: 'object' })).rejects.toBeInstanceOf(TypeError);
+    expect(() => db.end(42 as never)).toThrow(InvalidArgumentError);
+    expect(db.size()).toMatchObject({ idle: 1, active: 0 });
   });
 
   it('fails at once instead of waiting with waitForConnections: false', async () => {
     const db = pool({ connectionLimit: 1, waitForConnections: false });
     const held = await db.getConnection();
-    await expect(db.query('SELECT 1')).rejects.toBeInstanceOf(PoolExhaustedError);
+    const refused = await db.query('SELECT 1').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toMatchObject({ message: 'No connections available.' });
+    expect((refused as Error).cause).toBeInstanceOf(PoolExhaustedError);
     held.release();
     await db.query('SELECT 1');
   });
 
-  it('times out with ConnectionTimeoutError when the server is unreachable', async () => {
-    const db = createMysqlPool({ uri: urlVia({ host: '127.0.0.1', port: 1 }, MYSQL_URL), poolConfig: { acquireTimeoutMs: 300 } });
+  it('hands the caller whose request opened a connection its connect error at once, as mysql2 does', async () => {
+    const db = createMysqlPool({ uri: urlVia({ host: '127.0.0.1', port: 1 }, MYSQL_URL), poolConfig: { acquireTimeoutMs: 60_000 } });
     cleanup.defer(() => db.end());
-    const error = await db.query('SELECT 1').catch((e: unknown) => e);
+    expect(await db.query('SELECT 1').catch((e: unknown) => e)).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(await db.getConnection().catch((e: unknown) => e)).toMatchObject({ code: 'ECONNREFUSED' });
+    // Through the engine without failFast, a transient error is retried until the acquire times out.
+    const error = await db.pool.acquire({ timeoutMs: 300 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionTimeoutError);
     expect(String((error as Error).cause)).toMatch(/ECONNREFUSED/);
   });
 
-  it('end() is idempotent and later statements fail with PoolClosedError', async () => {
+  it('fails every caller at once with a connect error no retry fixes (unknown database, wrong password)', async () => {
+    const url = new URL(MYSQL_URL);
+    url.pathname = `/${uniqueName('pool_mysql_no_such_db')}`;
+    const db = createMysqlPool({ uri: url.toString(), poolConfig: { acquireTimeoutMs: 60_000 } });
+    cleanup.defer(() => db.end());
+    const errors = await Promise.all([1, 2, 3].map(() => db.query('SELECT 1').catch((e: unknown) => e)));
+    for (const error of errors) expect(error).toMatchObject({ errno: 1049, code: 'ER_BAD_DB_ERROR' });
+    expect(db.pool.statistics().fatalCreateFailures).toBeGreaterThanOrEqual(1);
+    const secret = new URL(await secretUrl());
+    secret.password = 'wrong-password';
+    const denied = createMysqlPool({ uri: secret.toString(), poolConfig: { acquireTimeoutMs: 60_000 } });
+    cleanup.defer(() => denied.end());
+    const error = await denied.execute('SELECT 1').catch((e: unknown) => e);
+    expect(error).toMatchObject({ errno: 1045, code: 'ER_ACCESS_DENIED_ERROR' });
+    expect(String((error as Error).message)).not.toContain('wrong-password');
+  });
+
+  it("end() is idempotent and later statements fail with mysql2's 'Pool is closed.'", async () => {
     const db = pool();
     await db.query('SELECT 1');
     await Promise.all([db.end(), db.end()]);
-    await expect(db.query('SELECT 1')).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    await expect(db.query('SELECT 1')).rejects.toMatchObject({ message: 'Pool is closed.' });
+    await expect(db.getConnection()).rejects.toMatchObject({ message: 'Pool is closed.' });
+  });
+});
+
+describe('createMysqlPool: what mysql2 users rely on', () => {
+  it('turns on TCP keep-alive with enableKeepAlive and keepAliveInitialDelay, as mysql2 does', async () => {
+    const spy = vi.spyOn(Socket.prototype, 'setKeepAlive');
+    try {
+      const db = pool({ connectionLimit: 1, enableKeepAlive: true, keepAliveInitialDelay: 1234 });
+      await db.query('SELECT 1');
+      expect(spy).toHaveBeenCalledWith(true, 1234);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('gives the next borrower the configured database after one ran USE', async () => {
+    const db = pool({ connectionLimit: 1 });
+    const configured = (await db.query<RowDataPacket[]>('SELECT DATABASE() AS db'))[0][0]?.db;
+    await db.query('USE information_schema');
+    expect((await db.query<RowDataPacket[]>('SELECT DATABASE() AS db'))[0]).toEqual([{ db: configured }]);
+    expect(db.statistics().connectionsCreated).toBe(1);
+  });
+
+  it('retires a connection after a read-only error (here 1792), as mysql2 destroys it', async () => {
+    const table = uniqueName('pool_mysql_ro');
+    await admin(`CREATE TABLE ${table} (id INT)`);
+    cleanup.defer(() => admin(`DROP TABLE IF EXISTS ${table}`));
+    const db = pool({ connectionLimit: 1 });
+    const conn = await db.getConnection();
+    const thread = conn.threadId;
+    await conn.query('START TRANSACTION READ ONLY');
+    await expect(conn.query(`INSERT INTO ${table} VALUES (1)`)).rejects.toMatchObject({ errno: 1792 });
+    conn.release();
+    expect(db.statistics().destroyedByReason.broken).toBe(1);
+    expect(await threadOf(db)).not.toBe(thread);
   });
 });
 
@@ -173,9 +237,11 @@ describe('createMysqlPool survives KILL and outages', () => {
     );
     await kill(thread);
     await expect(running).rejects.toThrow(/killed|lost|closed/i);
+    // As in mysql2, the failed connection left the pool at once; releasing it later does nothing.
+    expect(db._allConnections.length).toBe(0);
     conn.release();
     expect(await threadOf(db)).not.toBe(thread);
-    expect(db.statistics().destroyedByReason.broken).toBe(1);
+    expect(db.statistics().destroyedByReason.destroyed).toBe(1);
     expect(db.statistics().releasedWithError).toBe(1);
   });
 
@@ -192,7 +258,10 @@ describe('createMysqlPool survives KILL and outages', () => {
     proxy.refuse();
     proxy.killAll();
     await vi.waitFor(() => expect(db.size().total).toBe(0), { timeout: 10_000 });
-    expect(await db.query('SELECT 1').catch((e: unknown) => e)).toBeInstanceOf(ConnectionTimeoutError);
+    // The caller whose request tried to connect gets the connect error, at once.
+    expect(await db.query('SELECT 1').catch((e: unknown) => e)).toMatchObject({
+      code: expect.stringMatching(/ECONNRESET|PROTOCOL_CONNECTION_LOST|ECONNREFUSED/),
+    });
     proxy.forward();
     await vi.waitFor(() => db.query('SELECT 1'), { timeout: 10_000 });
     const results = await Promise.all([1, 2, 3, 4].map((i) => db.execute<RowDataPacket[]>('SELECT ? AS n', [i])));
@@ -218,8 +287,9 @@ describe('mysql2 pool option mapping', () => {
     expect(factory).toEqual({ statementCacheSize: 64, resetMode: 'changeUser' });
     expect(config).toMatchObject({
       maxSize: 20,
+      maxIdle: 5,
       idleTimeoutMs: 10_000,
-      maintenanceIntervalMs: 5_000,
+      maintenanceIntervalMs: 1_000,
       maxWaitQueueSize: 50,
       statementCacheSize: 64,
     });
@@ -227,12 +297,16 @@ describe('mysql2 pool option mapping', () => {
   });
 
   it("maps mysql2's defaults and zeros: idle connections kept when maxIdle >= connectionLimit, queueLimit 0 is unlimited", () => {
-    expect(mapMysqlPoolOptions({ connectionLimit: 5, maxIdle: 5 }).config.idleTimeoutMs).toBeNull();
-    expect(mapMysqlPoolOptions({ connectionLimit: 5, maxIdle: 2 }).config.idleTimeoutMs).toBe(60_000);
+    expect(mapMysqlPoolOptions({ connectionLimit: 5, maxIdle: 5 }).config).toMatchObject({ idleTimeoutMs: null, maxIdle: null });
+    expect(mapMysqlPoolOptions({ connectionLimit: 5, maxIdle: 2 }).config).toMatchObject({ idleTimeoutMs: 60_000, maxIdle: 2 });
     expect(mapMysqlPoolOptions({ queueLimit: 0 }).config.maxWaitQueueSize).toBe(Number.MAX_SAFE_INTEGER);
     expect(mapMysqlPoolOptions({ waitForConnections: false }).config.maxWaitQueueSize).toBe(0);
     expect(mapMysqlPoolOptions(MYSQL_URL).connection).toEqual({ uri: MYSQL_URL });
-    expect(mapMysqlPoolOptions({}).config.toJSON()).toEqual(PoolConfig.default().toJSON());
+    expect(mapMysqlPoolOptions({}).config.toJSON()).toEqual({
+      ...PoolConfig.default().toJSON(),
+      statementCacheSize: DEFAULT_POOL_STATEMENT_CACHE_SIZE,
+    });
+    expect(mapMysqlPoolOptions({ statementCacheSize: 0 }).config.statementCacheSize).toBe(0);
   });
 
   it('accepts a PoolConfig and pool options, and refuses conflicts', () => {

@@ -159,7 +159,7 @@ describe('createPgPool survives server-side failures', () => {
     cleanup.defer(() => db.end());
     await Promise.all([db.query('SELECT 1'), db.query('SELECT 2')]);
     const errors: unknown[] = [];
-    db.on('createError', ({ error }) => errors.push(error));
+    db.pool.on('createError', ({ error }) => errors.push(error));
 
     proxy.refuse(); // the server goes down...
     proxy.killAll(); // ...taking every session with it

@@ -1,33 +1,76 @@
-import type { AcquireOptions, ConnectionPool, PoolEventMap, PooledConnection, PoolSize, PoolStatistics } from '@pool/core';
+import { EventEmitter } from 'node:events';
+import type { AcquireOptions, ConnectionPool, PooledConnection, PoolSize, PoolStatistics } from '@pool/core';
+
+/**
+ * Events of an EventEmitter, by name: the listener's arguments (`{ acquire: [conn: Conn] }`), as
+ * `node:events` types them; `[never]` (the default) allows any event with any arguments.
+ */
+export type DriverEventMap<E> = Record<keyof E, unknown[]> | [never];
 
 /**
  * The base of an adapter's pool class — the object `createXxxPool()` returns, with the driver's
  * everyday API (`query`, `getConnection`...) on top of a `ConnectionPool`. It holds the engine (`pool`)
- * and the factory, and gives every such class the same lifecycle and observability surface: `use`,
- * `end` / `close` / `await using`, `size`, `statistics`, `on` / `off`, and a `toString` that names the
- * class, the pool and the factory (whose own `toString` must leave passwords out).
+ * and the factory, and gives every such class the same lifecycle surface: `use`, `end` / `close` /
+ * `await using`, `size`, `statistics`, and a `toString` that names the class, the pool and the factory
+ * (whose own `toString` must leave passwords out).
+ *
+ * It is a real `node:events` `EventEmitter` whose events are the DRIVER's pool events, with the
+ * driver's arguments (`pg.Pool`'s `connect`, `acquire`, `release`, `remove`, `error`; mysql2's
+ * `connection`, `acquire`, `release`, `enqueue`), so code written for the driver's pool — and
+ * `events.once(pool, 'connect')` — keeps working. `E` types them. The engine's own events
+ * (`create`, `destroy` with a reason, `createError`, ...) stay on `pool.pool.on(...)`.
+ *
+ * A subclass that lets `end()` finish queued work first (as `pg.Pool#end` does) borrows through
+ * {@link acquireTracked} and ends through {@link drainThenClose}.
  *
  * @example
  * ```ts
- * export class FooPool extends DriverPool<FooConnection, FooFactory> {
+ * interface FooPoolEvents {
+ *   acquire: [conn: FooConnection];
+ * }
+ * export class FooPool extends DriverPool<FooConnection, FooFactory, FooPoolEvents> {
  *   constructor(pool: ConnectionPool<FooConnection>, factory: FooFactory) {
  *     super('FooPool', pool, factory);
  *   }
- *   query(text: string): Promise<FooResult> {
- *     return this.use((conn) => conn.query(text)); // a failure is reported to the pool at release
+ *   async query(text: string): Promise<FooResult> {
+ *     const pooled = await this.acquireTracked();
+ *     this.emit('acquire', pooled.connection);
+ *     try {
+ *       const result = await pooled.connection.query(text);
+ *       pooled.release();
+ *       return result;
+ *     } catch (error) {
+ *       pooled.release({ error }); // reported to the pool, for adaptive aging
+ *       throw error;
+ *     }
  *   }
  * }
  * ```
  */
-export abstract class DriverPool<C, F = unknown> {
-  /** The engine, for everything this class does not wrap (`acquire`, `resize`, `connections()`...). */
+export abstract class DriverPool<C, F = unknown, E extends DriverEventMap<E> = [never]> extends EventEmitter<E> {
+  /** The engine, for everything this class does not wrap (`acquire`, `resize`, `connections()`, its events...). */
   readonly pool: ConnectionPool<C>;
   /** The factory that opens the connections (its `statistics()` has the driver's own figures). */
   readonly factory: F;
   readonly #name: string;
+  /** Acquires made through {@link acquireTracked} that have not settled yet. */
+  #acquiring = 0;
+  #onDrained: (() => void)[] = [];
+  #ending = false;
+
+  /**
+   * True for an instance of a `DriverPool` subclass, also one whose prototype chain was changed by
+   * {@link impersonate} (which takes `DriverPool.prototype` out of it). For subclasses, the usual
+   * prototype check.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== DriverPool) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && #name in value;
+  }
 
   /** `name` is the subclass's name, for `toString()` (class names do not survive every bundler). */
   protected constructor(name: string, pool: ConnectionPool<C>, factory: F) {
+    super();
     this.#name = name;
     this.pool = pool;
     this.factory = factory;
@@ -48,12 +91,12 @@ export abstract class DriverPool<C, F = unknown> {
 
   /** Same as {@link end}. */
   close(): Promise<void> {
-    return this.pool.close();
+    return this.end();
   }
 
   /** `await using pool = createXxxPool(...)` closes it at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void> {
-    return this.pool.close();
+    return this.end();
   }
 
   /** See `ConnectionPool.size()`. */
@@ -66,22 +109,86 @@ export abstract class DriverPool<C, F = unknown> {
     return this.pool.statistics();
   }
 
-  /** Subscribes to a pool event (see `PoolEventMap`). */
-  on<K extends keyof PoolEventMap<C>>(event: K, listener: (payload: PoolEventMap<C>[K]) => void): this {
-    this.pool.on(event, listener);
-    return this;
+  /** True once {@link drainThenClose} began: the subclass refuses new work, queued work still finishes. */
+  protected get draining(): boolean {
+    return this.#ending;
   }
 
-  /** Unsubscribes a listener. */
-  off<K extends keyof PoolEventMap<C>>(event: K, listener: (payload: PoolEventMap<C>[K]) => void): this {
-    this.pool.off(event, listener);
-    return this;
+  /**
+   * `pool.acquire(options)`, counted until it settles, so {@link drainThenClose} can wait for it: a
+   * caller already waiting for a connection when `end()` is called still gets one.
+   */
+  protected acquireTracked(options?: AcquireOptions): Promise<PooledConnection<C>> {
+    this.#acquiring++;
+    return this.pool.acquire(options).then(
+      (pooled) => {
+        this.#settled();
+        return pooled;
+      },
+      (error: unknown) => {
+        this.#settled();
+        throw error;
+      },
+    );
+  }
+
+  #settled(): void {
+    if (--this.#acquiring > 0 || this.#onDrained.length === 0) return;
+    const waiting = this.#onDrained;
+    this.#onDrained = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  /**
+   * A graceful end, as `pg.Pool#end`: waits until every acquire made through {@link acquireTracked}
+   * has settled (callers queued for a connection are served), then closes the engine, which waits (up to
+   * `closeTimeoutMs`) for borrowed connections to come back. The subclass refuses new work once
+   * {@link draining} is true. Every call returns a promise that resolves when the pool is closed.
+   */
+  protected drainThenClose(): Promise<void> {
+    this.#ending = true;
+    if (this.#acquiring === 0) return this.pool.close();
+    return new Promise<void>((resolve) => this.#onDrained.push(resolve)).then(() => this.pool.close());
   }
 
   /** `Name(pool, factory)`: a short description, never a password. */
-  toString(): string {
+  override toString(): string {
     return `${this.#name}(${String(this.pool)}, ${String(this.factory)})`;
   }
+}
+
+/**
+ * Makes `instanceof Driver` true for the instances of `Facade` (a {@link DriverPool} subclass), for
+ * libraries that check it: `@prisma/adapter-pg` and Drizzle test `pool instanceof pg.Pool` and, when it
+ * fails, build a pool of their own or run a transaction's statements on different connections. The
+ * methods and accessors of the classes between `Facade` and `EventEmitter` (`DriverPool`, and any class
+ * in between) are kept, on copies of their prototypes placed above `Driver.prototype`; `Facade` must
+ * define every member of `Driver` its users call (the driver's own implementations would run on state
+ * that does not exist). `instanceof DriverPool` still holds. Call it once, right after the class.
+ *
+ * Throws `TypeError` unless `Driver` is an `EventEmitter` class (a driver's pool is one) and `Facade`
+ * extends `DriverPool`.
+ *
+ * @example
+ * ```ts
+ * export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> { ... }
+ * impersonate(PgPool, pg.Pool); // new PgPool(...) instanceof pg.Pool === true
+ * ```
+ */
+export function impersonate(Facade: abstract new (...args: never[]) => object, Driver: abstract new (...args: never[]) => object): void {
+  const driverPrototype: unknown = Driver.prototype;
+  if (!(driverPrototype instanceof EventEmitter)) {
+    throw new TypeError(`impersonate: ${Driver.name || 'the driver class'} is not an EventEmitter class`);
+  }
+  const between: object[] = [];
+  for (let p = Object.getPrototypeOf(Facade.prototype) as object | null; p !== EventEmitter.prototype; p = Object.getPrototypeOf(p)) {
+    if (p === null || p === Object.prototype) throw new TypeError(`impersonate: ${Facade.name} does not extend DriverPool`);
+    between.push(p);
+  }
+  if (!between.includes(DriverPool.prototype)) throw new TypeError(`impersonate: ${Facade.name} does not extend DriverPool`);
+  let top: object = driverPrototype;
+  for (const proto of between.reverse()) top = Object.create(top, Object.getOwnPropertyDescriptors(proto)) as object;
+  Object.setPrototypeOf(Facade.prototype, top);
 }
 
 /**

@@ -4,6 +4,7 @@
  * it works on small structural interfaces and `@pool/core`'s public API.
  */
 export { abortable, endOrDestroy, runOrAbandon } from './abort.js';
+export { callbackFrom, isCallback, type NodeCallback } from './callback.js';
 export { ConnectionLifecycle, type ConnectionStatus } from './connection-lifecycle.js';
 export {
   type ConnectionUrlRules,
@@ -14,7 +15,7 @@ export {
   redactUrl,
 } from './connection-url.js';
 export { DriverFactory } from './driver-factory.js';
-export { DriverPool, DriverPoolClient } from './driver-pool.js';
+export { type DriverEventMap, DriverPool, DriverPoolClient, impersonate } from './driver-pool.js';
 export { FactoryCounters } from './factory-counters.js';
 export {
   checkBoolean,
