@@ -1,3 +1,22 @@
 export { PgConnection, type PgQuery, type PgTransactionStatus } from './connection.js';
 export { type PgConfig, PgFactory, type PgFactoryOptions, type PgResetMode, pgFactory } from './factory.js';
+export {
+  hostKey,
+  isMultiHostConfig,
+  type LoadBalanceHosts,
+  type PgHost,
+  type PgHostInput,
+  type PgMultiHostConfig,
+  parseMultiHostConfig,
+  type ResolvedMultiHostConfig,
+  TARGET_SESSION_ATTRS,
+  type TargetSessionAttrs,
+} from './multi-host-config.js';
+export {
+  isReadOnlyError,
+  MultiHostPgFactory,
+  type MultiHostPgFactoryOptions,
+  multiHostPgFactory,
+  type PgServerRole,
+} from './multi-host-factory.js';
 export { createPgPool, PgPool, PgPoolClient, type PgPoolCompatOptions, type PgPoolOptions } from './pool.js';
