@@ -1,5 +1,6 @@
 export { PgConnection, type PgQuery, type PgTransactionStatus } from './connection.js';
 export { type PgConfig, PgFactory, type PgFactoryOptions, type PgResetMode, pgFactory } from './factory.js';
+export { CHECK_QUERY, type PgHostRole, type PgHostState, type PgHostStatus } from './host-monitor.js';
 export {
   hostKey,
   isMultiHostConfig,
@@ -20,3 +21,12 @@ export {
   type PgServerRole,
 } from './multi-host-factory.js';
 export { createPgPool, PgPool, PgPoolClient, type PgPoolCompatOptions, type PgPoolOptions } from './pool.js';
+export { PgReplicaClient } from './replica-client.js';
+export {
+  createPgReplicaPool,
+  type PgReplicaCallOptions,
+  type PgReplicaHostStatistics,
+  PgReplicaPool,
+  type PgReplicaPoolOptions,
+  type PgReplicaPoolStatistics,
+} from './replica-pool.js';

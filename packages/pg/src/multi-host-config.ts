@@ -70,6 +70,8 @@ export const TARGET_SESSION_ATTRS: readonly TargetSessionAttrs[] = Object.freeze
 const LOAD_BALANCE: readonly LoadBalanceHosts[] = Object.freeze(['disable', 'random']);
 const URL_SCHEME = /^(postgres(?:ql)?):\/\//i;
 const DEFAULT_PORT = 5432;
+/** Configs made by {@link parseMultiHostConfig}: handed back unchanged when parsed again. */
+const resolvedConfigs = new WeakSet<object>();
 
 /** `host:port`, with brackets around an IPv6 address: how hosts are named in statistics and errors. */
 export function hostKey(host: { readonly host: string; readonly port: number }): string {
@@ -182,7 +184,8 @@ function checkHosts(value: unknown): PgHost[] {
  * // hosts: [{ host: 'db1', port: 5432, weight: 1 }, { host: 'db2', port: 5433, weight: 1 }]
  * ```
  */
-export function parseMultiHostConfig(config: string | PgMultiHostConfig): ResolvedMultiHostConfig {
+export function parseMultiHostConfig(config: string | PgMultiHostConfig | ResolvedMultiHostConfig): ResolvedMultiHostConfig {
+  if (typeof config === 'object' && config !== null && resolvedConfigs.has(config)) return config as ResolvedMultiHostConfig;
   const given: PgMultiHostConfig = typeof config === 'string' ? { connectionString: config } : config;
   if (typeof given !== 'object' || given === null || Array.isArray(given)) {
     throw new InvalidConfigError('config', given, 'must be a postgres:// connection string or a client config object with hosts');
@@ -279,12 +282,15 @@ export function parseMultiHostConfig(config: string | PgMultiHostConfig): Resolv
   );
   const base = client as pg.ClientConfig;
   const resolvedClient: pg.ClientConfig = singleUrl === undefined ? { ...base } : { ...base, connectionString: singleUrl };
-  return Object.freeze({
-    hosts: Object.freeze(hosts.map((h) => Object.freeze(h))),
-    targetSessionAttrs: target,
-    loadBalanceHosts: balance,
-    client: resolvedClient,
-  });
+  const hostList = Object.freeze(hosts.map((h) => Object.freeze(h)));
+  return withTarget({ hosts: hostList, targetSessionAttrs: target, loadBalanceHosts: balance, client: resolvedClient }, target);
+}
+
+/** The same parsed configuration (the same host objects) with another `target_session_attrs`. */
+export function withTarget(config: ResolvedMultiHostConfig, targetSessionAttrs: TargetSessionAttrs): ResolvedMultiHostConfig {
+  const out = Object.freeze({ ...config, targetSessionAttrs });
+  resolvedConfigs.add(out);
+  return out;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   type PgHost,
   type PgMultiHostConfig,
   parseMultiHostConfig,
+  type ResolvedMultiHostConfig,
   type TargetSessionAttrs,
 } from './multi-host-config.js';
 
@@ -98,7 +99,7 @@ export class MultiHostPgFactory implements ConnectionFactory<PgConnection> {
   #mismatches = 0;
 
   /** @internal Use {@link multiHostPgFactory}. */
-  constructor(config: string | PgMultiHostConfig, options: MultiHostPgFactoryOptions = {}) {
+  constructor(config: string | PgMultiHostConfig | ResolvedMultiHostConfig, options: MultiHostPgFactoryOptions = {}) {
     const resolved = parseMultiHostConfig(config);
     if (typeof options !== 'object' || options === null)
       throw new InvalidConfigError('options', options, 'must be an object of factory options');
@@ -323,7 +324,10 @@ function describeRole(role: PgServerRole): string {
  * await pool.use((db) => db.query('INSERT INTO events (kind) VALUES ($1)', ['signup']));
  * ```
  */
-export function multiHostPgFactory(config: string | PgMultiHostConfig, options: MultiHostPgFactoryOptions = {}): MultiHostPgFactory {
+export function multiHostPgFactory(
+  config: string | PgMultiHostConfig | ResolvedMultiHostConfig,
+  options: MultiHostPgFactoryOptions = {},
+): MultiHostPgFactory {
   return new MultiHostPgFactory(config, options);
 }
 
