@@ -83,7 +83,6 @@ it('keeps every caller within its deadline through a crash of the primary and th
     const load = Array.from({ length: CALLERS }, (_, i) => caller(i));
 
     await new Promise((r) => setTimeout(r, 1_000));
-    const killedAt = performance.now();
     await cluster.primary.stop('immediate');
     const downAt = performance.now();
     await new Promise((r) => setTimeout(r, 1_000));
