@@ -134,6 +134,44 @@ describe('createPgReplicaPool on a primary and a streaming replica', () => {
     }
   }, 60_000);
 
+  it('retires write connections whose server turned read-only (25006) and waits for a writable one within the deadline', async () => {
+    const pool = poolOf({ primary: { maxConnections: 2 } });
+    try {
+      await pool.ready();
+      const writer = await pool.connect();
+      const stalePid = writer.processID;
+      writer.release();
+      // Every session of the primary now refuses writes, existing ones included (what a demotion looks like to them).
+      await cluster.primary.query('ALTER SYSTEM SET default_transaction_read_only = on');
+      await cluster.primary.query('SELECT pg_reload_conf()');
+      await until(async () => {
+        const rows = await cluster.primary.query<{ ro: string }>("SELECT current_setting('default_transaction_read_only') AS ro");
+        return rows[0]?.ro === 'on';
+      }, 'the reload');
+      const started = Date.now();
+      const write = pool.query("INSERT INTO events (note) VALUES ('after the switch')", [], { timeoutMs: 15_000 });
+      // The connect that replaces the retired connection finds no read-write host: the writer waits.
+      await until(() => pool.statistics().retiredWriteConnections >= 1, 'the stale connection to be retired');
+      await new Promise((r) => setTimeout(r, 300));
+      await cluster.primary.query('ALTER SYSTEM RESET default_transaction_read_only');
+      await cluster.primary.query('SELECT pg_reload_conf()');
+      await write;
+      expect(Date.now() - started).toBeLessThan(15_000);
+      const again = await pool.connect();
+      try {
+        expect(again.processID).not.toBe(stalePid);
+        await again.query("INSERT INTO events (note) VALUES ('fresh connection')");
+      } finally {
+        again.release();
+      }
+      expect(pool.writeFactory.targetMismatches).toBeGreaterThan(0);
+    } finally {
+      await cluster.primary.query('ALTER SYSTEM RESET default_transaction_read_only');
+      await cluster.primary.query('SELECT pg_reload_conf()');
+      await pool.close();
+    }
+  }, 60_000);
+
   it('refuses bad options with an error naming the field', () => {
     const base = { connectionString: 'postgres://u@h1,h2/db' };
     expect(() => createPgReplicaPool({ ...base, targetSessionAttrs: 'standby' as never })).toThrow(/targetSessionAttrs/);
