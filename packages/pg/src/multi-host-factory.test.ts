@@ -1,7 +1,8 @@
 import { ConnectionCreateError, ConnectionPool } from '@pool/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PgConnection } from './connection.js';
-import { isReadOnlyError, type MultiHostPgFactory, multiHostPgFactory } from './multi-host-factory.js';
+import { isReadOnlyError, MultiHostPgFactory, multiHostPgFactory } from './multi-host-factory.js';
+import { createPgPool } from './pool.js';
 import { freePort, ReplicationCluster } from './test-support/replication-cluster.js';
 
 let cluster: ReplicationCluster;
@@ -130,5 +131,29 @@ describe('MultiHostPgFactory against a primary and a streaming replica', () => {
       await pool.close();
     }
     expect(factory.openConnections).toBe(0);
+  });
+
+  it('createPgPool takes a multi-host connection string or hosts, as libpq does', async () => {
+    const writer = createPgPool({ connectionString: urlOf('read-write', cluster.replica.port, cluster.primary.port), max: 2 });
+    const reader = createPgPool({
+      hosts: [
+        { host: '127.0.0.1', port: cluster.primary.port },
+        { host: '127.0.0.1', port: cluster.replica.port },
+      ],
+      targetSessionAttrs: 'standby',
+      user: 'postgres',
+      database: 'postgres',
+      max: 2,
+    });
+    try {
+      expect(writer.factory).toBeInstanceOf(MultiHostPgFactory);
+      const w = await writer.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
+      const r = await reader.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
+      expect([w.rows[0]?.r, r.rows[0]?.r]).toEqual([false, true]);
+    } finally {
+      await writer.end();
+      await reader.end();
+    }
+    expect(writer.factory.openConnections + reader.factory.openConnections).toBe(0);
   });
 });

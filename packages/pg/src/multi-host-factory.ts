@@ -1,4 +1,4 @@
-import type { ConnectionFactory, CreateContext, FactoryStatistics, OperationContext, ValidateContext } from '@pool/core';
+import type { CreateContext, FactoryStatistics, OperationContext, ValidateContext } from '@pool/core';
 import { ConnectionCreateError, InvalidConfigError } from '@pool/core';
 import { abortable } from '@pool/core/adapter';
 import { kInternals, type PgConnection } from './connection.js';
@@ -83,7 +83,7 @@ const PG_FACTORY_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', '
  * Each host is served by a {@link PgFactory} of its own, so reset, dirty tracking and the statement
  * cache behave exactly as for one host; `statistics()` adds them up.
  */
-export class MultiHostPgFactory implements ConnectionFactory<PgConnection> {
+export class MultiHostPgFactory extends PgFactory {
   /** The servers, in the configured order. */
   readonly hosts: readonly PgHost[];
   /** libpq's `target_session_attrs`. */
@@ -117,6 +117,9 @@ export class MultiHostPgFactory implements ConnectionFactory<PgConnection> {
       throw new InvalidConfigError('onHostChecked', onHostChecked, 'must be a function');
     if (orderHosts != null && typeof orderHosts !== 'function')
       throw new InvalidConfigError('orderHosts', orderHosts, 'must be a function');
+    // The base class checks and holds the factory options (statementCacheSize, resetMode...); the
+    // connections are made by one PgFactory per host.
+    super(hostClientConfig(resolved.client, resolved.hosts[0] as PgHost), pgOptions);
     this.hosts = resolved.hosts;
     this.targetSessionAttrs = resolved.targetSessionAttrs;
     this.loadBalanceHosts = resolved.loadBalanceHosts;
@@ -192,7 +195,7 @@ export class MultiHostPgFactory implements ConnectionFactory<PgConnection> {
    * `ConnectionCreateError` listing what each host did when none fits; the pool retries with backoff
    * (and its probe) while callers wait, so a promoted standby is found without a restart.
    */
-  async create(ctx: CreateContext): Promise<PgConnection> {
+  override async create(ctx: CreateContext): Promise<PgConnection> {
     const candidates = this.#candidates();
     const failures: string[] = [];
     let lastError: unknown;
@@ -249,33 +252,33 @@ export class MultiHostPgFactory implements ConnectionFactory<PgConnection> {
   }
 
   /** Delegates to the host's factory; a retired connection is refused. */
-  async validate(conn: PgConnection, ctx: ValidateContext): Promise<boolean> {
+  override async validate(conn: PgConnection, ctx: ValidateContext): Promise<boolean> {
     const record = this.#records.get(conn);
     if (record === undefined || this.#retired.has(conn)) return false;
     return record.factory.validate(conn, ctx);
   }
 
   /** Delegates to the host's factory (see {@link PgFactory.reset}). */
-  async reset(conn: PgConnection, ctx: OperationContext): Promise<void> {
+  override async reset(conn: PgConnection, ctx: OperationContext): Promise<void> {
     const record = this.#records.get(conn);
     if (record === undefined) throw new Error('not a connection of this factory');
     await record.factory.reset(conn, ctx);
   }
 
   /** See {@link PgConnection.dirty}. */
-  isDirty(conn: PgConnection): boolean {
+  override isDirty(conn: PgConnection): boolean {
     return conn.dirty;
   }
 
   /** Ends the session through the host's factory; safe on a broken connection. */
-  async close(conn: PgConnection, ctx: OperationContext): Promise<void> {
+  override async close(conn: PgConnection, ctx: OperationContext): Promise<void> {
     const record = this.#records.get(conn);
     if (record === undefined) throw new Error('not a connection of this factory');
     await record.factory.close(conn, ctx);
   }
 
   /** Statement-cache figures and query errors summed over the hosts. */
-  statistics(): FactoryStatistics {
+  override statistics(): FactoryStatistics {
     const sum: Record<string, number> = {};
     for (const factory of this.#factories.values()) {
       for (const [key, value] of Object.entries(factory.statistics())) {
@@ -286,7 +289,7 @@ export class MultiHostPgFactory implements ConnectionFactory<PgConnection> {
   }
 
   /** Connections opened and not closed yet, over every host. */
-  get openConnections(): number {
+  override get openConnections(): number {
     let n = 0;
     for (const factory of this.#factories.values()) n += factory.openConnections;
     return n;
@@ -298,12 +301,8 @@ export class MultiHostPgFactory implements ConnectionFactory<PgConnection> {
   }
 
   /** A short description (the password is never shown). */
-  toString(): string {
+  override toString(): string {
     return `MultiHostPgFactory(${this.#describe}, target_session_attrs=${this.targetSessionAttrs}, load_balance_hosts=${this.loadBalanceHosts})`;
-  }
-
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return this.toString();
   }
 }
 

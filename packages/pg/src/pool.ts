@@ -12,6 +12,8 @@ import { checkInteger, checkMilliseconds, DriverPool, DriverPoolClient, optionCo
 import type pg from 'pg';
 import type { PgConnection, PgQuery } from './connection.js';
 import { type PgFactory, type PgFactoryOptions, pgFactory } from './factory.js';
+import { isMultiHostConfig, type PgMultiHostConfig } from './multi-host-config.js';
+import { multiHostPgFactory } from './multi-host-factory.js';
 
 /** The `pg.Pool` options {@link createPgPool} understands, mapped onto `@pool/core`'s config. */
 export interface PgPoolCompatOptions {
@@ -36,7 +38,11 @@ export interface PgPoolCompatOptions {
  * pg.Pool options above), plus this adapter's options, plus, for anything else, `@pool/core`'s
  * `poolConfig` and `poolOptions`. Keys that are neither are handed to `pg.Client`, as pg.Pool does.
  */
-export interface PgPoolOptions extends Omit<pg.ClientConfig, 'connectionTimeoutMillis'>, PgPoolCompatOptions, PgFactoryOptions {
+export interface PgPoolOptions
+  extends Omit<pg.ClientConfig, 'connectionTimeoutMillis'>,
+    Pick<PgMultiHostConfig, 'hosts' | 'targetSessionAttrs' | 'loadBalanceHosts'>,
+    PgPoolCompatOptions,
+    PgFactoryOptions {
   /** `@pool/core` config (sizes, timeouts, validation...). A field also set through a pg.Pool option is an error. */
   poolConfig?: PoolConfig | PoolConfigOptions;
   /** `@pool/core` pool options (name, agingPolicy, recyclingStrategy, validator, waitQueue...). */
@@ -195,6 +201,9 @@ export class PgPool extends DriverPool<PgConnection, PgFactory> {
  */
 export function createPgPool(options: PgPoolOptions = {}): PgPool {
   const { client, factory: factoryOptions, config, poolOptions } = mapPgPoolOptions(options);
-  const factory = pgFactory(client, factoryOptions);
+  // A multi-host config (several hosts, target_session_attrs...) gets libpq's multi-host factory.
+  const factory = isMultiHostConfig(client)
+    ? multiHostPgFactory(client as PgMultiHostConfig, factoryOptions)
+    : pgFactory(client, factoryOptions);
   return new PgPool(ConnectionPool.open(config, factory, poolOptions), factory);
 }
