@@ -74,6 +74,7 @@ export class HostMonitor {
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
   #round: Promise<void> | null = null;
+  readonly #inflight = new Set<Promise<void>>();
 
   constructor(options: HostMonitorOptions) {
     this.#options = options;
@@ -133,10 +134,17 @@ export class HostMonitor {
     }
   }
 
-  async #check(host: PgHost): Promise<void> {
+  #check(host: PgHost): Promise<void> {
     const entry = this.#entries.get(host) as Entry;
-    if (entry.checking || this.#closed) return;
+    if (entry.checking || this.#closed) return Promise.resolve();
     entry.checking = true;
+    const check = this.#runCheck(entry);
+    this.#inflight.add(check);
+    void check.finally(() => this.#inflight.delete(check));
+    return check;
+  }
+
+  async #runCheck(entry: Entry): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
@@ -182,6 +190,7 @@ export class HostMonitor {
       });
       entry.client = client;
       await client.connect();
+      if (this.#closed) throw new Error('the monitor was closed');
       (client as unknown as { unref?: () => void }).unref?.();
     }
     const { rows } = await (entry.client as pg.Client).query<{ in_recovery: boolean; read_only: boolean; lag_ms: number | null }>(
@@ -210,6 +219,7 @@ export class HostMonitor {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
     await this.#round?.catch(() => {});
+    await Promise.all([...this.#inflight]);
     const ending: Promise<void>[] = [];
     for (const entry of this.#entries.values()) {
       const client = entry.client;

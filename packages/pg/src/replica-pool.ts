@@ -19,7 +19,7 @@ import {
 } from '@pool/partitioning';
 import type pg from 'pg';
 import type { PgConnection, PgQuery } from './connection.js';
-import { type PgFactory, type PgFactoryOptions, pgFactory } from './factory.js';
+import type { PgFactory, PgFactoryOptions } from './factory.js';
 import { HostMonitor, type PgHostRole, type PgHostState, type PgHostStatus } from './host-monitor.js';
 import { hostClientConfig, hostKey, type PgHost, type PgMultiHostConfig, parseMultiHostConfig, withTarget } from './multi-host-config.js';
 import { isReadOnlyError, type MultiHostPgFactory, multiHostPgFactory } from './multi-host-factory.js';
@@ -284,7 +284,14 @@ export class PgReplicaPool {
     const readFactories: PgFactory[] = [];
     for (const host of resolved.hosts) {
       const id = `read:${hostKey(host)}`;
-      const factory = pgFactory(readOnlySession(hostClientConfig(resolved.client, host)), factoryOptions);
+      // One host, any role, read-only sessions; a failed connect makes the monitor check the host at once.
+      const factory = multiHostPgFactory(
+        withTarget(
+          { hosts: [host], targetSessionAttrs: 'any', loadBalanceHosts: 'disable', client: readOnlySession(resolved.client) },
+          'any',
+        ),
+        { ...factoryOptions, onHostChecked: (h, outcome) => monitor.report(h, outcome) },
+      );
       this.manager.createPartition(
         id,
         PartitionType.ResourceGroup(`read ${hostKey(host)}`),
@@ -378,7 +385,7 @@ export class PgReplicaPool {
     options?: PgReplicaCallOptions,
   ): Promise<pg.QueryResult<R>> {
     const readOnly = options?.readOnly === true;
-    const acquireOptions = splitCallOptions(options);
+    let acquireOptions = splitCallOptions(options);
     const started = readOnly ? 0 : Date.now();
     for (let attempt = 0; ; attempt++) {
       const pooled = await this.#acquire(readOnly, acquireOptions);
@@ -395,6 +402,7 @@ export class PgReplicaPool {
         pooled.release({ error });
         const budget = (acquireOptions?.timeoutMs ?? this.writePool.config.acquireTimeoutMs) - (Date.now() - started);
         if (budget <= 0) throw error;
+        acquireOptions = { ...acquireOptions, timeoutMs: budget };
         continue;
       }
       pooled.release();
