@@ -172,6 +172,29 @@ describe('createPgReplicaPool on a primary and a streaming replica', () => {
     }
   }, 60_000);
 
+  it('stops sending reads to a standby that goes down and sends them back once it is up again', async () => {
+    const pool = poolOf();
+    const standbyRead = async () =>
+      (await pool.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby', [], { readOnly: true, timeoutMs: 5_000 })).rows[0]
+        ?.standby;
+    try {
+      await pool.ready();
+      expect(await standbyRead()).toBe(true);
+      await cluster.replica.stop('fast');
+      try {
+        await until(() => pool.hostStatistics()[1]?.state === 'down', 'the standby to be seen down');
+        expect(pool.hostStatistics()[0]?.readFallback).toBe(true);
+        for (let i = 0; i < 20; i++) expect(await standbyRead()).toBe(false);
+      } finally {
+        await cluster.replica.start();
+      }
+      await until(() => pool.hostStatistics()[1]?.state === 'up', 'the standby to be seen up again');
+      for (let i = 0; i < 20; i++) expect(await standbyRead()).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  }, 90_000);
+
   it('refuses bad options with an error naming the field', () => {
     const base = { connectionString: 'postgres://u@h1,h2/db' };
     expect(() => createPgReplicaPool({ ...base, targetSessionAttrs: 'standby' as never })).toThrow(/targetSessionAttrs/);
