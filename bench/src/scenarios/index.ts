@@ -6,7 +6,7 @@ import { overload } from './overload.js';
 import { partitionFlood } from './partition-flood.js';
 import { churn, contended100, contended1000, uncontended, validateOnBorrow } from './pools.js';
 import { postgres } from './postgres.js';
-import { replicaRouting } from './replica-routing.js';
+import { replicaRouting, replicaRoutingCpu } from './replica-routing.js';
 import { cancelWaiters, queuedWaiters } from './waiters.js';
 
 /**
@@ -23,6 +23,7 @@ export const SCENARIOS: readonly Scenario[] = [
   cancelWaiters,
   postgres,
   replicaRouting,
+  replicaRoutingCpu,
   observability,
   opentelemetryOverhead,
   overload,

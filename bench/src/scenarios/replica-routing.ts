@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { createPgPool, createPgReplicaPool } from '@pool/pg';
 import pg from 'pg';
 import { measureBatches } from '../measure.js';
@@ -12,8 +13,54 @@ interface Subject {
   close(): Promise<void>;
 }
 
+/** What every query of the no-network client returns: also a primary's answer to the role and monitor checks. */
+const ROW = Object.freeze({ in_recovery: false, read_only: false, lag_ms: null });
+const RESULT = Object.freeze({ rows: [ROW], rowCount: 1, command: 'SELECT', fields: [], oid: 0 });
+let fakePid = 0;
+
+/**
+ * A socket-less stand-in for `pg.Client`: connect, query and end each cost one microtask, so scenario
+ * 6r0 measures the pools' own CPU per call (what the routing adds in absolute terms).
+ */
+class NoNetworkClient extends EventEmitter {
+  readonly processID = ++fakePid;
+  connect(): Promise<void> {
+    return Promise.resolve();
+  }
+  query(): Promise<typeof RESULT> {
+    return Promise.resolve(RESULT);
+  }
+  getTransactionStatus(): string {
+    return 'I';
+  }
+  end(): Promise<void> {
+    queueMicrotask(() => this.emit('end'));
+    return Promise.resolve();
+  }
+  ref(): void {}
+  unref(): void {}
+}
+const Client = NoNetworkClient as unknown as typeof pg.Client;
+
 async function subjectFor(name: string): Promise<Subject> {
   switch (name) {
+    case '@pool/pg no-network': {
+      const pool = createPgPool({ connectionString: PG_URL, max: MAX, Client });
+      return { query: () => pool.query('SELECT 1'), close: () => pool.end() };
+    }
+    case 'replica write no-network':
+    case 'replica read no-network': {
+      const pool = createPgReplicaPool({
+        connectionString: PG_URL,
+        primary: { maxConnections: MAX },
+        replicas: { maxConnections: MAX },
+        primaryReadWeight: 1,
+        Client,
+      });
+      await pool.ready();
+      const options = { readOnly: name === 'replica read no-network' };
+      return { query: () => pool.query('SELECT 1', undefined, options), close: () => pool.close() };
+    }
     case '@pool/pg': {
       const pool = createPgPool({ connectionString: PG_URL, max: MAX });
       return { query: () => pool.query('SELECT 1'), close: () => pool.end() };
@@ -67,23 +114,45 @@ export const replicaRouting: Scenario = {
       await client.end().catch(() => undefined);
     }
   },
-  run: async (subject, opts) => {
-    const s = await subjectFor(subject);
-    const perCaller = opts.smoke ? 2 : 10;
-    const batch = (): Promise<unknown> => {
-      const runs: Promise<void>[] = [];
-      for (let i = 0; i < CALLERS; i++) {
-        runs.push(
-          (async () => {
-            for (let j = 0; j < perCaller; j++) await s.query();
-          })(),
-        );
-      }
-      return Promise.all(runs);
-    };
-    await batch();
-    const r = await measureBatches(batch, CALLERS * perCaller, { ...opts, timeMs: opts.timeMs * 2 });
-    await s.close();
-    return { nsPerOp: r.nsPerOp, relMad: r.relMad };
-  },
+  run: (subject, opts) => measure(subject, opts),
+};
+
+async function measure(subject: string, opts: Parameters<Scenario['run']>[1]): Promise<Record<string, number>> {
+  const s = await subjectFor(subject);
+  const perCaller = opts.smoke ? 2 : 10;
+  const batch = (): Promise<unknown> => {
+    const runs: Promise<void>[] = [];
+    for (let i = 0; i < CALLERS; i++) {
+      runs.push(
+        (async () => {
+          for (let j = 0; j < perCaller; j++) await s.query();
+        })(),
+      );
+    }
+    return Promise.all(runs);
+  };
+  await batch();
+  const r = await measureBatches(batch, CALLERS * perCaller, { ...opts, timeMs: opts.timeMs * 2 });
+  await s.close();
+  return { nsPerOp: r.nsPerOp, relMad: r.relMad };
+}
+
+/**
+ * Scenario 6r0: the same calls as 6r over a socket-less client (no server, no network), so the time per
+ * call is the pools' own CPU and the difference is what routing adds in nanoseconds. The ratio here is
+ * not the issue's target (a real query costs far more than these calls); 6r's is.
+ */
+export const replicaRoutingCpu: Scenario = {
+  id: '6r0',
+  title: 'Routing cost of createPgReplicaPool without a network (pool CPU only)',
+  description:
+    '100 callers loop pool.query over 10 connections of a socket-less pg.Client stand-in (each query one microtask): createPgPool against createPgReplicaPool writes and reads. The difference in ns/query is the per-call CPU cost of the routing.',
+  subjects: ['@pool/pg no-network', 'replica write no-network', 'replica read no-network'],
+  primary: 'nsPerOp',
+  metrics: [
+    { key: 'nsPerOp', label: 'ns/query', digits: 0 },
+    { key: 'relMad', label: 'in-run MAD', digits: 3 },
+  ],
+  floor: '@pool/pg no-network',
+  run: (subject, opts) => measure(subject, opts),
 };

@@ -139,6 +139,15 @@ function readOnlySession(client: pg.ClientConfig): pg.ClientConfig {
 function splitCallOptions(options: PgReplicaCallOptions | undefined): AcquireOptions | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) return options;
+  // The common call passes only { readOnly }: no acquire options, and no object to allocate.
+  let onlyReadOnly = true;
+  for (const key in options) {
+    if (key !== 'readOnly') {
+      onlyReadOnly = false;
+      break;
+    }
+  }
+  if (onlyReadOnly) return undefined;
   const { readOnly: _readOnly, ...acquire } = options;
   return acquire;
 }
