@@ -53,7 +53,12 @@ async function fixture(extra: Partial<Parameters<typeof createManagementApp>[0]>
     cleanups.push(() => budget.close());
     await budget.ready();
   }
-  const app = appWith({ pools: { main: { pool: main, monitor, leakDetector, partitions: manager, exporter, budget }, plain }, ...extra });
+  // With everything on, main also stands for a multi-host pool (a PgReplicaPool's hostStatistics()).
+  const hosts = withBudget ? { hostStatistics: () => [{ host: 'db1:5432', role: 'primary', state: 'up', lagMs: null }] } : null;
+  const app = appWith({
+    pools: { main: { pool: main, monitor, leakDetector, partitions: manager, exporter, budget, hosts }, plain },
+    ...extra,
+  });
   cleanups.push(
     () => main.close(),
     () => plain.close(),
@@ -349,6 +354,7 @@ describe('read endpoints', () => {
       queue: true,
       exporter: true,
       budget: false,
+      hosts: false,
     });
     expect(list.pools[1].features).toMatchObject({ monitor: true, leakDetector: false, partitions: false, queue: false, budget: false });
     const details = (await call(app, 'GET', '/pools/main')).json;

@@ -73,7 +73,7 @@ export const PoolSize = z
   .openapi('PoolSize', { description: 'How many connections are where, right now.' });
 
 const Features = z
-  .object({ monitor: bool, leakDetector: bool, dashboard: bool, partitions: bool, queue: bool, exporter: bool, budget: bool })
+  .object({ monitor: bool, leakDetector: bool, dashboard: bool, partitions: bool, queue: bool, exporter: bool, budget: bool, hosts: bool })
   .openapi('Features', {
     description: 'Which optional components are configured for the pool (a monitor is created by the app unless switched off).',
   });
@@ -186,6 +186,25 @@ export const ClusterBudget = z
   .openapi('ClusterBudget', {
     description:
       "The cluster budget the pool's connections hold slots of (@pool/cluster's ClusterBudgetStatistics), as this instance sees it.",
+  });
+
+/** `GET /pools/{pool}/hosts`. */
+export const HostList = z
+  .object({
+    hosts: z.array(
+      z
+        .object({
+          host: str.openapi({ description: '`host:port`.' }),
+          role: str.openapi({ description: "'primary', 'standby' or 'unknown' (not checked yet)." }),
+          state: str.openapi({ description: "'up', 'lagging' (a standby beyond the lag limit: no reads), 'down' or 'unknown'." }),
+          lagMs: nullableNum.openapi({ description: 'Replay lag of a standby in ms; null for a primary or when unknown.' }),
+        })
+        .passthrough(),
+    ),
+  })
+  .openapi('HostList', {
+    description:
+      "The servers behind a multi-host pool (@pool/pg's PgReplicaPool.hostStatistics()): role, state, lag, read weight, connections and reads per host.",
   });
 
 /** Durations over the monitor window. */

@@ -63,6 +63,14 @@ describe('createPgReplicaPool on a primary and a streaming replica', () => {
       ]);
       expect(stats.hosts[1]?.reads).toBe(201);
       expect(stats.hosts[0]?.reads).toBe(0);
+      const managed = pool.managedPools();
+      expect(Object.keys(managed)).toEqual([
+        `${pool.name}-primary`,
+        `${pool.name}-read-${cluster.primary.address}`,
+        `${pool.name}-read-${cluster.replica.address}`,
+      ]);
+      expect(managed[`${pool.name}-primary`]?.hosts).toBe(pool);
+      expect(managed[`${pool.name}-primary`]?.partitions).toBe(pool.manager);
     } finally {
       await pool.close();
     }

@@ -476,15 +476,21 @@ export class PgReplicaPool {
 
   /**
    * The pools to give `@pool/management` (`serveManagement({ pools: replicaPool.managedPools() })`):
-   * the write pool with the partition manager, and each host's read pool.
+   * the write pool with the partition manager and the hosts (role, state, lag at
+   * `/pools/{pool}/hosts`), and each host's read pool: `<name>-primary`, `<name>-read-<host:port>`
+   * (management names cannot hold a slash).
    */
-  managedPools(): Record<string, { pool: ConnectionPool<PgConnection>; partitions?: PartitionManager<PgConnection> }> {
-    const out: Record<string, { pool: ConnectionPool<PgConnection>; partitions?: PartitionManager<PgConnection> }> = {
-      [`${this.name}/primary`]: { pool: this.writePool, partitions: this.manager },
-    };
+  managedPools(): Record<
+    string,
+    { pool: ConnectionPool<PgConnection>; partitions?: PartitionManager<PgConnection>; hosts?: PgReplicaPool }
+  > {
+    const out: Record<string, { pool: ConnectionPool<PgConnection>; partitions?: PartitionManager<PgConnection>; hosts?: PgReplicaPool }> =
+      {
+        [`${this.name}-primary`]: { pool: this.writePool, partitions: this.manager, hosts: this },
+      };
     this.#readIds.forEach((id) => {
       const pool = this.manager.partition(id)?.pool;
-      if (pool !== undefined) out[`${this.name}/${id}`] = { pool };
+      if (pool !== undefined) out[`${this.name}-${id.replace(':', '-')}`] = { pool };
     });
     return out;
   }
