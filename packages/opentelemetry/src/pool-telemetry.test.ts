@@ -250,4 +250,38 @@ describe('sampled borrows (borrowTiming as a fraction)', () => {
     telemetry.close();
     expect(traced.hasSubscribers).toBe(false);
   });
+  it('with spans for waits of 1 ms or more, leaves acquires served at once untraced and still spans a slow wait', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5); // the first sampling period starts at 1 s
+    const otel = new OtelHarness();
+    const telemetry = new PoolTelemetry({
+      meterProvider: otel.meterProvider,
+      tracerProvider: otel.tracerProvider,
+      waitSpanThresholdMs: 1,
+      borrowTiming: 0.05,
+    });
+    const pool = await ConnectionPool.create({ minSize: 1, maxSize: 1, initialSize: 1 }, new FakeFactory(), { name: 'waits-only' });
+    cleanups.push(
+      () => otel.close(),
+      () => telemetry.close(),
+      () => pool.close(),
+    );
+    const acquireTraced = diagnostics.tracingChannel(PoolChannel.Acquire).start;
+    const waitTraced = diagnostics.tracingChannel(PoolChannel.Wait).start;
+    telemetry.instrument(pool);
+    expect(acquireTraced.hasSubscribers).toBe(false); // core does not trace every acquire
+    expect(waitTraced.hasSubscribers).toBe(true);
+    const request = otel.tracer().startSpan('request');
+    const held = await context.with(trace.setSpan(context.active(), request), () => pool.acquire()); // served at once: no span
+    const waiting = context.with(trace.setSpan(context.active(), request), () => pool.acquire());
+    await vi.advanceTimersByTimeAsync(7);
+    held.release();
+    (await waiting).release();
+    request.end();
+    const spans = otel.spans().filter((s) => s.name === WAIT_SPAN_NAME);
+    expect(spans).toHaveLength(1);
+    expect(spans[0]?.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
+    expect(durationMs(spans[0] as ReadableSpan)).toBeCloseTo(7, 0);
+    telemetry.close();
+    expect(waitTraced.hasSubscribers).toBe(false);
+  });
 });
