@@ -1,0 +1,45 @@
+/**
+ * Test support for the port of node-postgres's pool tests (packages/pg-pool/test and
+ * packages/pg/test/integration/connection-pool): `Pool` stands for pg-pool's `new Pool(options)`
+ * and makes a `createPgPool` pool on the test server instead; `withDone` is mocha's `done`.
+ */
+import { afterEach } from 'vitest';
+import { createPgPool, type PgPool, type PgPoolOptions } from '../pool.js';
+import { PG_URL } from '../test-support/pg.js';
+
+const url = new URL(PG_URL);
+/** The test server as separate settings (pg.Pool's tests override `host` / `port`, which a connection string would win over). */
+export const SERVER = {
+  host: url.hostname,
+  port: Number(url.port || 5432),
+  user: decodeURIComponent(url.username) || 'postgres',
+  database: url.pathname.slice(1) || 'test',
+  ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
+};
+
+const made: PgPool[] = [];
+
+afterEach(async () => {
+  const pools = made.splice(0);
+  await Promise.all(pools.filter((p) => !p.ending).map((p) => p.end().catch(() => {})));
+});
+
+/** pg-pool's `new Pool(options)`: a `createPgPool` pool on the test server (ended after the test if the test does not). */
+export function Pool(options: PgPoolOptions & Record<string, unknown> = {}): PgPool {
+  const pool = createPgPool({ ...SERVER, ...options });
+  made.push(pool);
+  return pool;
+}
+
+/** mocha's `done`: `done()` passes, `done(err)` fails the test. */
+export type Done = (err?: unknown) => void;
+
+/** Runs a mocha-style `function (done) {...}` test. */
+export function withDone(fn: (done: Done) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    fn((err?: unknown) => (err ? reject(err) : resolve()));
+  });
+}
+
+/** pg-pool's `wait(ms)`. */
+export const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
