@@ -26,7 +26,7 @@ describe('connection timeout', () => {
         });
 
         ctx.server.listen(() => {
-          ctx.port = (ctx.server?.address() as net.AddressInfo).port;
+          ctx.port = ((ctx.server as net.Server).address() as net.AddressInfo).port;
           done();
         });
       }),
