@@ -6,8 +6,11 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Pool, withDone } from './support.js';
 
-const FAKE = { toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] } as const;
+const FAKE: Parameters<typeof vi.useFakeTimers>[0] = {
+  toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'],
+};
 type ConnectFn = (this: pg.Client, cb: (err?: Error) => void) => unknown;
+
 const originalConnect = pg.Client.prototype.connect;
 
 describe('connection timeout', () => {
@@ -173,7 +176,7 @@ describe('connection timeout', () => {
           }, 100);
         }
         // And pass-through the second call
-        orgConnect.call(this, cb);
+        return orgConnect.call(this, cb);
       };
 
       const pool = Pool({
@@ -223,7 +226,7 @@ describe('connection timeout', () => {
           }, 1000);
         }
 
-        orgConnect.call(this, cb);
+        return orgConnect.call(this, cb);
       };
 
       const pool = Pool({
