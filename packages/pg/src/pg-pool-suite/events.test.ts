@@ -125,9 +125,10 @@ describe('events', () => {
 });
 
 function mockClient(methods: Record<string, unknown>): never {
-  return (() => {
+  // biome-ignore lint/complexity/useArrowFunction: pg.Pool calls `new Client(...)`; an arrow function is not a constructor
+  return function () {
     const client = new EventEmitter();
     Object.assign(client, methods);
     return client;
-  }) as never;
+  } as never;
 }

@@ -42,7 +42,8 @@ describe('Connection strings', () => {
 
       const pool = Pool({
         // use a fake client so we can check we're passed the connectionString
-        Client: ((args: { connectionString: string }) => {
+        // biome-ignore lint/complexity/useArrowFunction: pg.Pool calls `new Client(...)`; an arrow function is not a constructor
+        Client: function (args: { connectionString: string }) {
           expect(args.connectionString).toEqual(connectionString);
           return {
             connect: (cb: (err: Error) => void) => {
@@ -50,7 +51,7 @@ describe('Connection strings', () => {
             },
             on: () => {},
           };
-        }) as never,
+        } as never,
         connectionString: connectionString,
       });
 
