@@ -80,6 +80,8 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
   readonly #clients: Map<pg.Client, ClientState>;
   #ending = false;
   #ended = false;
+  /** The next idle-timeout check (one timer for the pool, at the deadline of the connection idle longest). */
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal Use {@link createPgPool}. */
   constructor(
@@ -93,6 +95,7 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
     this.options = options;
     this.#behaviour = behaviour;
     this.#clients = clients;
+    if (pool.config.idleTimeoutMs !== null) pool.requestBorrowTiming(); // exact idle times, for pg.Pool's per-client idle timeout
     pool.on('destroy', ({ reason }) => {
       if (reason === 'idle') this.#log('remove idle client');
       else if (reason === 'lifetime') this.#log('remove expired client');
@@ -332,6 +335,26 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
     }
     if (state !== undefined && state.uses >= this.#behaviour.maxUses) this.#log('remove expended client');
     pooled.release(report === undefined ? undefined : { error: report });
+    this.#checkIdleIn(this.pool.config.idleTimeoutMs);
+  }
+
+  /**
+   * pg.Pool closes a client `idleTimeoutMillis` after its release (above `min`); the engine's
+   * maintenance runs every `maintenanceIntervalMs`. This runs it when the next idle connection is due.
+   */
+  #checkIdleIn(delayMs: number | null): void {
+    if (delayMs === null || this.#idleTimer !== undefined || this.#ending) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      const idleTimeout = this.pool.config.idleTimeoutMs;
+      if (this.pool.state !== 'open' || idleTimeout === null) return;
+      this.pool.runMaintenance();
+      if (this.pool.size().idle <= this.pool.config.minSize) return;
+      let next = Number.POSITIVE_INFINITY;
+      for (const info of this.pool.connections()) if (info.idleMs !== undefined) next = Math.min(next, idleTimeout - info.idleMs);
+      if (next !== Number.POSITIVE_INFINITY) this.#checkIdleIn(Math.max(1, Math.ceil(next)));
+    }, delayMs);
+    this.#idleTimer.unref?.();
   }
 
   async #query(query: PgQuery, values: unknown[] | undefined): Promise<pg.QueryResult> {
@@ -361,6 +384,8 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
     this.#log('ending');
     if (this.#ending) throw new Error('Called end on pool more than once');
     this.#ending = true;
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     await this.drainThenClose();
     await this.factory.settled();
     this.#ended = true;
