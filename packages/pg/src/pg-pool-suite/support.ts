@@ -3,7 +3,7 @@
  * packages/pg/test/integration/connection-pool): `Pool` stands for pg-pool's `new Pool(options)`
  * and makes a `createPgPool` pool on the test server instead; `withDone` is mocha's `done`.
  */
-import { afterEach } from 'vitest';
+import { afterEach, vi } from 'vitest';
 import { createPgPool, type PgPool, type PgPoolOptions } from '../pool.js';
 import { SERVER } from './server.js';
 
@@ -12,8 +12,13 @@ export { SERVER };
 const made: PgPool[] = [];
 
 afterEach(async () => {
-  const pools = made.splice(0);
-  await Promise.all(pools.filter((p) => !p.ending).map((p) => p.end().catch(() => {})));
+  vi.useRealTimers();
+  const pools = made.splice(0).filter((p) => !p.ending);
+  // Upstream never ends some pools (mocha exits); a test's last fire-and-forget query may still run:
+  // let it finish rather than cut it off, which would reject its promise with nobody listening.
+  const busy = (p: PgPool): boolean => p._clients.some((c) => (c as unknown as { readyForQuery?: boolean }).readyForQuery === false);
+  for (let i = 0; i < 100 && pools.some(busy); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  await Promise.all(pools.map((p) => p.end().catch(() => {})));
 });
 
 /** pg-pool's `new Pool(options)`: a `createPgPool` pool on the test server (ended after the test if the test does not). */
