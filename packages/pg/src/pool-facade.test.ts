@@ -81,7 +81,8 @@ describe('createPgPool as pg.Pool', () => {
     const name = uniqueName('late_client');
     let lateConnect: Promise<void> | undefined;
     class LateClient extends pg.Client {
-      override connect(callback?: (err: Error) => void): never {
+      // @ts-expect-error pg's typings give connect() overloads; this one is pg.Pool's callback form only
+      override connect(callback?: (err: Error) => void): void {
         // e.g. fetching an IAM token first: the socket opens after the pool gave up on this connect
         lateConnect = new Promise<void>((resolve) => {
           setTimeout(() => {
@@ -91,10 +92,9 @@ describe('createPgPool as pg.Pool', () => {
             });
           }, 300);
         });
-        return undefined as never;
       }
     }
-    const db = createPgPool({ connectionString: PG_URL, application_name: name, Client: LateClient, connectionTimeoutMillis: 50 });
+    const db = createPgPool({ connectionString: PG_URL, application_name: name, Client: LateClient as unknown as typeof pg.Client, connectionTimeoutMillis: 50 });
     await expect(db.query('SELECT 1')).rejects.toThrow(/timeout/);
     await db.end();
     await lateConnect; // end() already waited for it; without the fix the session it opened would stay
