@@ -94,7 +94,12 @@ describe('createPgPool as pg.Pool', () => {
         });
       }
     }
-    const db = createPgPool({ connectionString: PG_URL, application_name: name, Client: LateClient as unknown as typeof pg.Client, connectionTimeoutMillis: 50 });
+    const db = createPgPool({
+      connectionString: PG_URL,
+      application_name: name,
+      Client: LateClient as unknown as typeof pg.Client,
+      connectionTimeoutMillis: 50,
+    });
     await expect(db.query('SELECT 1')).rejects.toThrow(/timeout/);
     await db.end();
     await lateConnect; // end() already waited for it; without the fix the session it opened would stay
