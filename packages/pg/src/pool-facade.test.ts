@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { AgingPolicy } from '@pool/core';
 import { useCleanup } from '@pool/testkit/conformance';
 import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
@@ -115,5 +116,25 @@ describe('createPgPool as pg.Pool', () => {
     expect(db._clients).toHaveLength(1);
     await query;
     await vi.waitFor(() => expect(db.idleCount).toBe(1));
+  });
+});
+
+describe("docs/migrating.md's one-liners for pg.Pool's behaviour", () => {
+  it('an Adaptive aging policy with errorThreshold 0 closes a connection at its first failed pool.query, as pg.Pool', async () => {
+    const db = pool({
+      poolOptions: { agingPolicy: AgingPolicy.Adaptive({ baseLifetimeMs: 1_800_000, errorThreshold: 0, windowSize: 1, minSamples: 1 }) },
+    });
+    const errors: unknown[] = [];
+    await Promise.all(Array.from({ length: 5 }, () => db.query('SELECT asldkfjasldkf').catch((e: unknown) => errors.push(e))));
+    expect(errors).toHaveLength(5);
+    expect(db.totalCount).toEqual(0);
+    expect(db.idleCount).toEqual(0);
+  });
+
+  it('min: 0 leaves no connection open after a retirement, as pg.Pool', async () => {
+    const db = pool({ max: 1, min: 0, maxUses: 1 });
+    const client = await db.connect();
+    client.release();
+    expect(db.totalCount).toBe(0);
   });
 });
