@@ -138,3 +138,18 @@ describe("docs/migrating.md's one-liners for pg.Pool's behaviour", () => {
     expect(db.totalCount).toBe(0);
   });
 });
+
+describe('ending', () => {
+  it('close() and await using end the pool once, also after end() (a second end() fails, as in pg.Pool)', async () => {
+    {
+      await using db = createPgPool({ connectionString: PG_URL });
+      await db.query('SELECT 1');
+      await db.end();
+      await expect(db.close()).resolves.toBeUndefined();
+    } // [Symbol.asyncDispose] here: no "Called end on pool more than once"
+    const db = createPgPool({ connectionString: PG_URL });
+    await Promise.all([db.close(), db.close()]);
+    expect(db.ended).toBe(true);
+    await expect(db.end()).rejects.toThrow('Called end on pool more than once');
+  });
+});

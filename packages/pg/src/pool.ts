@@ -80,6 +80,7 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
   readonly #clients: Map<pg.Client, ClientState>;
   #ending = false;
   #ended = false;
+  #endPromise: Promise<void> | undefined;
   /** The next idle-timeout check (one timer for the pool, at the deadline of the connection idle longest). */
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -96,10 +97,12 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
     this.#behaviour = behaviour;
     this.#clients = clients;
     if (pool.config.idleTimeoutMs !== null) pool.requestBorrowTiming(); // exact idle times, for pg.Pool's per-client idle timeout
-    pool.on('destroy', ({ reason }) => {
-      if (reason === 'idle') this.#log('remove idle client');
-      else if (reason === 'lifetime') this.#log('remove expired client');
-    });
+    if (behaviour.log !== null) {
+      pool.on('destroy', ({ reason }) => {
+        if (reason === 'idle') this.#log('remove idle client');
+        else if (reason === 'lifetime') this.#log('remove expired client');
+      });
+    }
   }
 
   /**
@@ -380,15 +383,28 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
     return result;
   }
 
-  async #end(): Promise<void> {
+  #end(): Promise<void> {
     this.#log('ending');
-    if (this.#ending) throw new Error('Called end on pool more than once');
+    if (this.#ending) return Promise.reject(new Error('Called end on pool more than once'));
     this.#ending = true;
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
-    await this.drainThenClose();
-    await this.factory.settled();
-    this.#ended = true;
+    this.#endPromise = this.drainThenClose()
+      .then(() => this.factory.settled())
+      .then(() => {
+        this.#ended = true;
+      });
+    return this.#endPromise;
+  }
+
+  /** Ends the pool like {@link end}, but a second call resolves with the first (no "more than once" error). */
+  override close(): Promise<void> {
+    return this.#endPromise ?? this.end();
+  }
+
+  /** `await using pool = createPgPool(...)` ends it at the end of the scope, unless the code already did. */
+  override [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** @internal */
