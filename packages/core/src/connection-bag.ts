@@ -378,17 +378,19 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
   }
 
   /**
-   * A connect failed: fails the waiters it leaves without hope. The first `failFast` waiter in line (one
-   * per failed attempt, as pg.Pool does); and when the error is fatal, every waiter beyond the open
-   * connections (each open connection serves one waiter as it comes back; with none open, every waiter).
+   * A connect failed: fails the waiters it leaves without hope. The first `failFast` waiter in line that
+   * was already waiting when the attempt began at `startedAt` (one per failed attempt, as pg.Pool gives
+   * a connect's error to the request it was opened for, and to nobody when that one already left); and
+   * when the error is fatal, every waiter beyond the open connections (each open connection serves one
+   * waiter as it comes back; with none open, every waiter).
    */
-  failForCreateError(error: unknown, fatal: boolean): void {
+  failForCreateError(error: unknown, fatal: boolean, startedAt = Number.POSITIVE_INFINITY): void {
     const queue = this.queue;
     if (queue.size === 0) return;
     const why = fatal ? 'Could not open a connection, and retrying cannot fix the error' : 'Could not open a connection';
     if (this.failFastWaiting > 0) {
       for (const w of queue.values()) {
-        if ((w as PoolWaiter).meta?.failFast === true) {
+        if ((w as PoolWaiter).meta?.failFast === true && w.enqueuedAt <= startedAt) {
           this[kFailWaiter](
             w as PoolWaiter,
             withoutStack(() => new ConnectionCreateError(why, error)),
