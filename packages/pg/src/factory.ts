@@ -1,11 +1,13 @@
-import type { CreateContext, OperationContext, ValidateContext } from '@pool/core';
+import type { CreateContext, OperationContext, PoolLogger, ValidateContext } from '@pool/core';
 import { InvalidConfigError } from '@pool/core';
 import {
   abortable,
+  adapterLog,
   checkBoolean,
   checkInteger,
   checkOneOf,
   checkOptionalFunction,
+  checkOptionalLogger,
   checkOptionKeys,
   collectSecrets,
   DriverFactory,
@@ -48,6 +50,15 @@ export interface PgFactoryOptions {
   onConnect?: ((conn: PgConnection) => Promise<void> | void) | null;
   /** Lets the process exit while connections are open but idle (pg.Pool's `allowExitOnIdle`). Default `false`. */
   allowExitOnIdle?: boolean;
+  /**
+   * Where the factory reports what happens to its connections below the pool: `warn` when the server
+   * or the network cuts a pooled connection, `info` when one released with a cursor, stream or query
+   * still open (or ended by its borrower) is retired, `debug` for each session reset and each failed
+   * connect (the pool itself logs failed connects at `warn`, with backoff). Any object with `debug`,
+   * `info`, `warn` and `error` (`console`, pino, winston, bunyan...); `createPgPool` gives its pool's
+   * `logger` here. Default: none.
+   */
+  logger?: PoolLogger | null;
   /** The client class (for instrumented or native clients). Default `pg.Client`. */
   Client?: new (
     config: pg.ClientConfig,
@@ -57,7 +68,15 @@ export interface PgFactoryOptions {
 /** A `pg` client config, or a connection string (`postgres://user:password@host:5432/db`). */
 export type PgConfig = string | pg.ClientConfig;
 
-const OPTION_KEYS: readonly string[] = ['statementCacheSize', 'resetMode', 'validationQuery', 'onConnect', 'allowExitOnIdle', 'Client'];
+const OPTION_KEYS: readonly string[] = [
+  'statementCacheSize',
+  'resetMode',
+  'validationQuery',
+  'onConnect',
+  'allowExitOnIdle',
+  'Client',
+  'logger',
+];
 const RESET_MODES: readonly PgResetMode[] = ['session', 'all'];
 
 const URL_RULES = { schemes: ['postgres://', 'postgresql://', 'socket:'], example: 'postgres://user:password@host:5432/database' };
@@ -124,6 +143,7 @@ export class PgFactory extends DriverFactory<PgConnection> {
     const allowExitOnIdle = checkBoolean('allowExitOnIdle', options.allowExitOnIdle ?? false);
     const Client = options.Client ?? pg.Client;
     if (typeof Client !== 'function') throw new InvalidConfigError('Client', Client, 'must be a client class such as pg.Client');
+    const logger = checkOptionalLogger('logger', options.logger);
 
     super(new FactoryCounters<PgConnection>(size, (conn) => conn.cachedStatements));
     this.statementCacheSize = size;
@@ -133,7 +153,8 @@ export class PgFactory extends DriverFactory<PgConnection> {
     this.#secrets = collectSecrets([clientConfig.password], clientConfig.connectionString);
     this.#Client = Client;
     this.#onConnect = onConnect;
-    this.#host = { allowExitOnIdle, counters: this.counters, describe: describeConfig(clientConfig) };
+    const server = describeConfig(clientConfig);
+    this.#host = { allowExitOnIdle, counters: this.counters, describe: server, log: adapterLog(logger, { server }) };
   }
 
   /**
@@ -147,8 +168,9 @@ export class PgFactory extends DriverFactory<PgConnection> {
     const client = new this.#Client(this.#clientConfig);
     const conn = new PgConnection(client, this.#host, ctx.markBroken);
     const internals = conn[kInternals];
-    const setUp = async (): Promise<void> => {
+    const setUp = async (connected: () => void): Promise<void> => {
       await abortable(client.connect(), signal);
+      connected();
       if (this.#host.allowExitOnIdle) (client as unknown as { unref(): void }).unref();
       if (this.#onConnect !== null) {
         await abortable(this.#onConnect(conn), signal);
@@ -160,8 +182,21 @@ export class PgFactory extends DriverFactory<PgConnection> {
       internals.lifecycle.markClosing();
       destroySocket(client);
     };
-    await runOrAbandon(signal, setUp, abandon).catch((error: unknown) => {
-      throw scrubSecrets(error, this.#secrets);
+    let phase: 'connect' | 'onConnect' = 'connect';
+    const setUpPhases = async (): Promise<void> => {
+      await setUp(() => {
+        phase = 'onConnect';
+      });
+    };
+    await runOrAbandon(signal, setUpPhases, abandon).catch((error: unknown) => {
+      const scrubbed = scrubSecrets(error, this.#secrets);
+      if (!signal.aborted) {
+        this.#host.log('debug', `A PostgreSQL connection could not be opened (${phase === 'connect' ? 'connect' : 'onConnect threw'})`, {
+          phase,
+          error: scrubbed,
+        });
+      }
+      throw scrubbed;
     });
     internals.lifecycle.markLive();
     this.counters.opened(conn);
@@ -170,11 +205,13 @@ export class PgFactory extends DriverFactory<PgConnection> {
 
   /**
    * Runs `ctx.query` (the pool validator's query) or `validationQuery`; resolves `true` when it
-   * succeeds, `false` when it fails or the connection is known to be broken. Rejects with the signal's
+   * succeeds, `false` when it fails, the connection is known to be broken or it is not ready for a
+   * query (see {@link PgConnection.notReadyReason}). Rejects with the signal's
    * reason when the signal aborts first.
    */
   async validate(conn: PgConnection, ctx: ValidateContext): Promise<boolean> {
-    if (conn.broken) return false;
+    // A client busy with a cursor, a stream or a query would queue the check behind it (maybe forever).
+    if (conn.broken || conn.notReadyReason !== null) return false;
     try {
       await conn[kInternals].run(ctx.query ?? this.validationQuery, ctx.signal);
       return true;
@@ -187,7 +224,8 @@ export class PgFactory extends DriverFactory<PgConnection> {
   /**
    * Rolls back an open transaction and clears session state (see `resetMode`), keeping the statement
    * cache consistent with the server; re-applies `onConnect` after a session reset. Rejects on a broken
-   * connection, so the pool discards it.
+   * connection, and on one not ready for a query (a cursor or stream left open, a query still running,
+   * a client its borrower ended), so the pool discards it instead of lending it again.
    */
   async reset(conn: PgConnection, ctx: OperationContext): Promise<void> {
     const internals = conn[kInternals];

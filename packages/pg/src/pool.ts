@@ -8,9 +8,17 @@ import {
   type PoolConfigOptions,
   type PoolOptions,
 } from '@pool/core';
-import { checkInteger, checkMilliseconds, DriverPool, DriverPoolClient, optionConflict, PoolConfigMapping } from '@pool/core/adapter';
+import {
+  checkInteger,
+  checkMilliseconds,
+  DriverPool,
+  DriverPoolClient,
+  optionConflict,
+  PoolConfigMapping,
+  poolLogger,
+} from '@pool/core/adapter';
 import type pg from 'pg';
-import type { PgConnection, PgQuery } from './connection.js';
+import { isSubmittable, type PgConnection, type PgQuery, type PgSubmittable } from './connection.js';
 import { type PgFactory, type PgFactoryOptions, pgFactory } from './factory.js';
 
 /** The `pg.Pool` options {@link createPgPool} understands, mapped onto `@pool/core`'s config. */
@@ -44,7 +52,7 @@ export interface PgPoolOptions extends Omit<pg.ClientConfig, 'connectionTimeoutM
 }
 
 const COMPAT_KEYS = ['max', 'poolSize', 'min', 'idleTimeoutMillis', 'connectionTimeoutMillis', 'maxLifetimeSeconds', 'maxUses'] as const;
-const FACTORY_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'onConnect', 'allowExitOnIdle', 'Client'] as const;
+const FACTORY_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'onConnect', 'allowExitOnIdle', 'Client', 'logger'] as const;
 const UNSUPPORTED: Record<string, string> = {
   verify: 'is not supported; run checks in onConnect (it may throw to refuse the connection)',
   log: 'is not supported; listen to pool events instead (pool.on(...))',
@@ -115,8 +123,15 @@ export class PgPoolClient extends DriverPoolClient<PgConnection> {
     return this.pooled.connection.processID;
   }
 
-  /** Runs a query (see {@link PgConnection.query}). A failure is reported to the pool at release, for adaptive aging. */
-  query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, values?: unknown[]): Promise<pg.QueryResult<R>> {
+  /**
+   * Runs a query (see {@link PgConnection.query}). A failure is reported to the pool at release, for
+   * adaptive aging. A submittable (pg-cursor, pg-query-stream) is returned as it is, synchronously, as
+   * `pg.Client#query` does.
+   */
+  query<S extends PgSubmittable>(submittable: S): S;
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow>(query: PgQuery | PgSubmittable, values?: unknown[]): Promise<pg.QueryResult<R>> | PgSubmittable {
+    if (isSubmittable(query)) return this.connection.query(query);
     return this.track((conn) => conn.query<R>(query, values));
   }
 
@@ -195,6 +210,8 @@ export class PgPool extends DriverPool<PgConnection, PgFactory> {
  */
 export function createPgPool(options: PgPoolOptions = {}): PgPool {
   const { client, factory: factoryOptions, config, poolOptions } = mapPgPoolOptions(options);
-  const factory = pgFactory(client, factoryOptions);
-  return new PgPool(ConnectionPool.open(config, factory, poolOptions), factory);
+  // One logger for the engine and the adapter, given either way.
+  const logger = poolLogger(factoryOptions.logger, poolOptions.logger);
+  const factory = pgFactory(client, { ...factoryOptions, logger });
+  return new PgPool(ConnectionPool.open(config, factory, logger === null ? poolOptions : { ...poolOptions, logger }), factory);
 }
