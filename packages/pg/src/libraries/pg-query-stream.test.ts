@@ -50,7 +50,13 @@ describe('pg-query-stream on createPgPool', () => {
     await pipeline(
       client.query(new QueryStream(`SELECT id FROM ${schema}.event ORDER BY id LIMIT 3`)),
       new Transform({ objectMode: true, transform: (row: { id: number }, _e, done) => done(null, row.id) }),
-      new Writable({ objectMode: true, write: (id: number, _e, done) => done(null, void ids.push(id)) }),
+      new Writable({
+        objectMode: true,
+        write(id: number, _e, done) {
+          ids.push(id);
+          done();
+        },
+      }),
     );
     expect(ids).toEqual([3, 6, 9]);
     await client.query('ROLLBACK');
