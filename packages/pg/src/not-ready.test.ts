@@ -116,6 +116,33 @@ describe('a connection not ready for a query is never lent again', () => {
     expect(rows[0]?.pid).not.toBe(pid);
   });
 
+  it('retires one whose transaction status is unknown', async () => {
+    // A client that lost track of the status (as pg reports before any ReadyForQuery): it cannot be
+    // known whether a transaction is open, so the connection is not lent again.
+    let lost = false;
+    class ForgetfulClient extends pg.Client {
+      override getTransactionStatus(): 'I' | 'T' | 'E' | null {
+        return lost ? null : (super.getTransactionStatus() as 'I' | 'T' | 'E' | null);
+      }
+    }
+    const db = pool({ max: 1, Client: ForgetfulClient });
+    const client = await db.connect();
+    const pid = client.processID;
+    lost = true;
+    expect(client.connection.notReadyReason).toBe('its transaction status is unknown');
+    client.release();
+    await within(
+      (async () => {
+        while (db.statistics().destroyedByReason.reset === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      })(),
+      5_000,
+      'the retirement',
+    );
+    lost = false;
+    const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after an unknown status');
+    expect(rows[0]?.pid).not.toBe(pid);
+  });
+
   it('tells why through notReadyReason, and validation refuses such a connection', async () => {
     const db = pool({ max: 1, statementCacheSize: 10 });
     const client = await db.connect();
