@@ -1,4 +1,4 @@
-export { PgConnection, type PgQuery, type PgTransactionStatus } from './connection.js';
+export { PgConnection, type PgQuery, type PgSubmittable, type PgTransactionStatus } from './connection.js';
 export { classifyPgCreateError } from './create-errors.js';
 export { type PgConfig, PgFactory, type PgFactoryOptions, type PgResetMode, pgFactory } from './factory.js';
 export {

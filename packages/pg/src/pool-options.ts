@@ -66,7 +66,7 @@ export interface PgPoolBehaviour {
 
 const COMPAT_KEYS = ['max', 'poolSize', 'min', 'idleTimeoutMillis', 'connectionTimeoutMillis', 'maxLifetimeSeconds', 'maxUses'] as const;
 const BEHAVIOUR_KEYS = ['log', 'verify', 'Promise', 'onConnect'] as const;
-const FACTORY_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'allowExitOnIdle', 'Client'] as const;
+const FACTORY_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'allowExitOnIdle', 'Client', 'logger'] as const;
 /** pg.Pool's default `idleTimeoutMillis`. */
 const PG_IDLE_TIMEOUT_MS = 10_000;
 

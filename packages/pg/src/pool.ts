@@ -7,7 +7,7 @@ import {
   PoolClosedError,
   type PooledConnection,
 } from '@pool/core';
-import { DriverPool, impersonate, promiseOrCallback, rethrowLater } from '@pool/core/adapter';
+import { DriverPool, impersonate, poolLogger, promiseOrCallback, rethrowLater } from '@pool/core/adapter';
 import pg from 'pg';
 import type { PgConnection, PgQuery } from './connection.js';
 import { PgFactory } from './factory.js';
@@ -438,9 +438,11 @@ export function createPgPool(options: PgPoolOptions = {}): PgPool {
     if (facade === undefined) early.push(() => call(facade as PgPool));
     else call(facade);
   };
+  // One logger for the engine and the adapter, given either way.
+  const logger = poolLogger(factoryOptions.logger, poolOptions.logger);
   const factory = new PgFactory(
     client,
-    { ...factoryOptions, onConnect: (conn) => (facade as PgPool)._setUp(conn) },
+    { ...factoryOptions, logger, onConnect: (conn) => (facade as PgPool)._setUp(conn) },
     {
       constructed: (c) => later((f) => f._constructed(c)),
       closed: (c, conn) => later((f) => f._closed(c, conn)),
@@ -458,7 +460,13 @@ export function createPgPool(options: PgPoolOptions = {}): PgPool {
   };
   if ('password' in shown)
     Object.defineProperty(shown, 'password', { enumerable: false, value: shown.password, writable: true, configurable: true });
-  facade = new PgPool(ConnectionPool.open(config, factory, poolOptions), factory, shown, behaviour, clients);
+  facade = new PgPool(
+    ConnectionPool.open(config, factory, logger === null ? poolOptions : { ...poolOptions, logger }),
+    factory,
+    shown,
+    behaviour,
+    clients,
+  );
   for (const call of early.splice(0)) call();
   return facade;
 }
