@@ -10,14 +10,15 @@ import {
   type PooledConnection,
 } from '@pool/core';
 import { callbackFrom, DriverPool, impersonate } from '@pool/core/adapter';
-import mysql, { type FieldPacket, type PrepareStatementInfo, type QueryError, type QueryOptions, type QueryResult } from 'mysql2';
+import mysql, { type FieldPacket, type PrepareStatementInfo, type QueryOptions, type QueryResult } from 'mysql2';
 import mysqlPromise, { type Pool as PromisePool, type PoolConnection as PromisePoolConnection } from 'mysql2/promise';
 import { copyConnectionConfig, kAbandoned, Mysql2Connection, Mysql2ConnectionConfig, type ObservedClient } from './client.js';
 import { kInternals, type MysqlConnection } from './connection.js';
 import { type MysqlFactory, MysqlFactory as MysqlFactoryClass } from './factory.js';
 import { MysqlPoolConfig, type MysqlPoolOptions, mapMysqlPoolOptions } from './pool-config.js';
 import { kConnection, kOwner, kPooled, MysqlPoolConnection } from './pool-connection.js';
-import { awaitable, type PoolQuery } from './pool-query.js';
+import type { PoolQuery } from './pool-query.js';
+import { type GetConnectionCallback, poolExecute, poolQuery, type QueryCallback } from './pool-statements.js';
 
 /** mysql2's pool events, with mysql2's arguments. */
 export interface MysqlPoolEvents {
@@ -31,10 +32,7 @@ export interface MysqlPoolEvents {
   enqueue: [];
 }
 
-/** The callback of {@link MysqlPool.getConnection}. */
-export type GetConnectionCallback = (err: NodeJS.ErrnoException | null, connection: MysqlPoolConnection) => void;
-/** The callback of {@link MysqlPool.query} and {@link MysqlPool.execute}: mysql2's. */
-export type QueryCallback<T extends QueryResult = QueryResult> = (err: QueryError | null, result: T, fields: FieldPacket[]) => void;
+export type { GetConnectionCallback, QueryCallback } from './pool-statements.js';
 
 /** The parts of mysql2's `PoolConnection` the pool reads and writes. */
 interface Mysql2PoolConnectionState {
@@ -51,9 +49,6 @@ interface PoolConnectContext {
   serverAddress: string;
   serverPort: number | undefined;
 }
-
-const createQuery = (mysql as unknown as { createQuery(sql: unknown, values: unknown, cb: unknown, config: unknown): mysql.Query })
-  .createQuery;
 
 /** mysql2/promise's pool class (it wraps any pool with mysql2's callback API). */
 const PromisePoolClass = (mysqlPromise as unknown as { PromisePool: new (pool: object, promiseImpl?: PromiseConstructor) => PromisePool })
@@ -98,6 +93,8 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
   readonly config: MysqlPoolConfig;
   readonly #connections: Set<MysqlPoolConnection>;
   #closed = false;
+  /** Borrows for one pool-level statement (`query`, `execute`). */
+  readonly #borrow = (done: GetConnectionCallback): void => this.getConnection(done);
   #ended: Promise<void> | undefined;
   /** Callers waiting because every connection was in use when they asked (mysql2's queue). */
   #queued = 0;
@@ -209,29 +206,7 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
   query<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values: unknown, callback: QueryCallback<T>): mysql.Query;
   query<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown): PoolQuery<T>;
   query(sql: string | QueryOptions, values?: unknown, callback?: unknown): mysql.Query {
-    const connectionConfig = this.config.connectionConfig;
-    const command = createQuery(sql, values, callback, connectionConfig) as mysql.Query & {
-      namedPlaceholders?: unknown;
-      onResult?: ((err: unknown) => void) | null;
-    };
-    if (command.namedPlaceholders === undefined) command.namedPlaceholders = connectionConfig.namedPlaceholders;
-    const onResult = command.onResult;
-    const delivery = typeof onResult === 'function' ? null : awaitable(command).delivery;
-    const fail = (error: unknown): void => (delivery === null ? (onResult as (err: unknown) => void)(error) : delivery.fail(error));
-    this.getConnection((err, conn) => {
-      if (err) {
-        fail(err);
-        return;
-      }
-      try {
-        delivery?.dispatch();
-        (conn.query(command as never) as unknown as mysql.Query).once('end', () => conn.release());
-      } catch (error) {
-        conn.release();
-        fail(error);
-      }
-    });
-    return command;
+    return poolQuery(this.#borrow, this.config.connectionConfig, sql, values, callback);
   }
 
   /**
@@ -246,35 +221,7 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
   execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values: unknown, callback: QueryCallback<T>): mysql.Query;
   execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown): Promise<[T, FieldPacket[]]>;
   execute(sql: string | QueryOptions, values?: unknown, callback?: unknown): Promise<[unknown, FieldPacket[]]> | mysql.Query | undefined {
-    let cb = callback;
-    let params = values;
-    if (typeof params === 'function') {
-      cb = params;
-      params = undefined;
-    }
-    if (cb === undefined) {
-      return new Promise((resolve, reject) => {
-        this.execute(sql, params, (err: QueryError | null, result: unknown, fields: FieldPacket[]) =>
-          err ? reject(err) : resolve([result, fields]),
-        );
-      });
-    }
-    if (typeof cb !== 'function') throw new InvalidArgumentError('callback', cb, 'must be a function');
-    const done = cb as (err: unknown, result?: unknown, fields?: unknown) => void;
-    this.getConnection((err, conn) => {
-      if (err) {
-        done(err);
-        return;
-      }
-      try {
-        const command = (conn.execute as (sql: unknown, values: unknown, cb: unknown) => mysql.Query)(sql, params, done);
-        command.once('end', () => conn.release());
-      } catch (error) {
-        conn.release();
-        done(error);
-      }
-    });
-    return undefined;
+    return poolExecute(this.#borrow, sql, values, callback);
   }
 
   /**
