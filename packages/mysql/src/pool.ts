@@ -54,6 +54,9 @@ interface PoolConnectContext {
 const PromisePoolClass = (mysqlPromise as unknown as { PromisePool: new (pool: object, promiseImpl?: PromiseConstructor) => PromisePool })
   .PromisePool;
 
+/** @internal The cluster's way to borrow from a node's pool (see `MysqlPool[kClusterGetConnection]`). */
+export const kClusterGetConnection: unique symbol = Symbol('pool.mysql.clusterGetConnection');
+
 const FAIL_FAST: AcquireOptions = Object.freeze({ failFast: true });
 
 function closedError(cause?: unknown): Error {
@@ -286,9 +289,9 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
   }
 
   /** `getConnection` through mysql2's `mysql2:pool:connect` tracing channel, when someone subscribes to it. */
-  #traced(options: AcquireOptions | undefined, done: GetConnectionCallback): void {
+  #traced(options: AcquireOptions | undefined, done: GetConnectionCallback, refused?: (retryInMs: number | null) => void): void {
     if (!poolConnectChannel.hasSubscribers) {
-      this.#getConnection(options, done);
+      this.#getConnection(options, done, refused);
       return;
     }
     const config = this.config.connectionConfig;
@@ -297,10 +300,19 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
       serverAddress: config.socketPath || config.host || 'localhost',
       serverPort: config.socketPath ? undefined : config.port || 3306,
     };
-    poolConnectChannel.traceCallback((cb: GetConnectionCallback) => this.#getConnection(options, cb), 0, context, this, done);
+    poolConnectChannel.traceCallback((cb: GetConnectionCallback) => this.#getConnection(options, cb, refused), 0, context, this, done);
   }
 
-  #getConnection(options: AcquireOptions | undefined, done: GetConnectionCallback): void {
+  /**
+   * @internal `getConnection(callback)` for a cluster node: on an error, `refused` is called first with
+   * the engine's `retryInMs` (a number when the node refused the caller without a connect attempt
+   * because it backs off after a failed one; `null` otherwise).
+   */
+  [kClusterGetConnection](done: GetConnectionCallback, refused: (retryInMs: number | null) => void): void {
+    this.#traced(undefined, done, refused);
+  }
+
+  #getConnection(options: AcquireOptions | undefined, done: GetConnectionCallback, refused?: (retryInMs: number | null) => void): void {
     if (this.#closed) {
       process.nextTick(done, closedError(), undefined);
       return;
@@ -341,6 +353,7 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
       },
       (error: unknown) => {
         if (queued) this.#queued--;
+        refused?.(error instanceof ConnectionCreateError ? error.retryInMs : null);
         process.nextTick(done, this.#asMysql2Error(error), undefined);
       },
     );
