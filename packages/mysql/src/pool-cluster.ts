@@ -178,7 +178,11 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
     if (this.#nodes.has(id)) throw new InvalidArgumentError('id', id, 'is already a node of this cluster (remove it first)');
     if (typeof config === 'string') config = { uri: config };
     if (typeof config !== 'object' || config === null) {
-      throw new InvalidArgumentError('config', config, `of node '${id}' must be a mysql2 pool config or a mysql:// URL`);
+      throw new InvalidArgumentError(
+        'config',
+        config,
+        `must be a mysql2 pool config or a mysql:// URL, for node '${id}' (a string alone is a node name: add(id, url))`,
+      );
     }
     const poolOptions = { name: id, ...config.poolOptions };
     this.#nodes.set(id, new ClusterNode(id, createMysqlPool({ ...config, poolOptions })));

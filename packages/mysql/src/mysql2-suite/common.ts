@@ -9,6 +9,7 @@ import mysql, { type Connection, type ConnectionOptions, type PoolOptions } from
 import type { Pool as PromisePool } from 'mysql2/promise';
 import { createMysqlPool, type MysqlPool } from '../pool.js';
 import { createMysqlPoolCluster, type MysqlPoolCluster, type MysqlPoolClusterOptions } from '../pool-cluster.js';
+import type { MysqlPromisePoolCluster } from '../promise-pool-cluster.js';
 import { MYSQL_URL } from '../test-support/mysql.js';
 
 const url = new URL(MYSQL_URL);
@@ -71,4 +72,9 @@ export function createConnection(args?: ConnectionOptions): Connection {
 /** mysql2's `createPoolCluster` helper, making a `createMysqlPoolCluster` instead. */
 export function createPoolCluster(args?: MysqlPoolClusterOptions): MysqlPoolCluster {
   return createMysqlPoolCluster(args);
+}
+
+/** `mysql2/promise`'s `createPoolCluster(args)`: the callback cluster's `promise()`, as mysql2 builds it. */
+export function createPromisePoolCluster(args?: MysqlPoolClusterOptions): MysqlPromisePoolCluster {
+  return createMysqlPoolCluster(args).promise();
 }
