@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { InvalidArgumentError, InvalidConfigError, now } from '@pool/core';
+import { InvalidArgumentError, InvalidConfigError, type LogLevel, now, type PoolLogger, writeLog } from '@pool/core';
 import { checkBoolean, checkInteger, checkMilliseconds, checkOptionKeys } from '@pool/core/adapter';
 import type { FieldPacket, Query, QueryOptions, QueryResult } from 'mysql2';
 import type { PoolConnection as PromisePoolConnection } from 'mysql2/promise';
@@ -30,6 +30,13 @@ export interface MysqlPoolClusterOptions {
   restoreNodeTimeout?: number;
   /** The selector of `of(pattern)` and `getConnection(pattern)` when none is given. Default `'RR'`. */
   defaultSelector?: ClusterSelector | Lowercase<ClusterSelector>;
+  /**
+   * Where the cluster reports its nodes' health: `warn` when a node goes offline or is removed after
+   * failed connects, `info` when it is back online. Also the `logger` of every node whose config gives
+   * none (see `createMysqlPool`). Any object with `debug`, `info`, `warn` and `error` (`console`, pino,
+   * winston, bunyan...). Not a mysql2 option. Default: none.
+   */
+  logger?: PoolLogger | null;
 }
 
 /** mysql2's cluster events, with mysql2's arguments. */
@@ -78,7 +85,8 @@ export class ClusterNode {
   }
 }
 
-const OPTION_KEYS = ['canRetry', 'removeNodeErrorCount', 'restoreNodeTimeout', 'defaultSelector'];
+const OPTION_KEYS = ['canRetry', 'removeNodeErrorCount', 'restoreNodeTimeout', 'defaultSelector', 'logger'];
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 function clusterError(message: string, code: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
@@ -113,7 +121,9 @@ type Done = GetConnectionCallback;
  */
 export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> implements NamespaceHost {
   /** The options, with mysql2's defaults filled in. */
-  readonly config: Readonly<Required<Omit<MysqlPoolClusterOptions, 'defaultSelector'>> & { defaultSelector: ClusterSelector }>;
+  readonly config: Readonly<Required<Omit<MysqlPoolClusterOptions, 'defaultSelector' | 'logger'>> & { defaultSelector: ClusterSelector }>;
+  /** The cluster's logger (also its nodes' unless their config gives one), or null. */
+  readonly logger: PoolLogger | null;
   readonly #nodes = new Map<string, ClusterNode>();
   readonly #namespaces = new Map<string, MysqlPoolNamespace>();
   readonly #regexpNamespaces = new Map<RegExp, Map<ClusterSelector, MysqlPoolNamespace>>();
@@ -134,6 +144,15 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
       restoreNodeTimeout: o.restoreNodeTimeout === undefined ? 0 : checkMilliseconds('restoreNodeTimeout', o.restoreNodeTimeout, 0),
       defaultSelector: o.defaultSelector === undefined ? 'RR' : checkSelector('defaultSelector', o.defaultSelector, true),
     });
+    const logger = o.logger ?? null;
+    if (logger !== null && (typeof logger !== 'object' || LOG_LEVELS.some((level) => typeof logger[level] !== 'function'))) {
+      throw new InvalidConfigError(
+        'logger',
+        logger,
+        'must be an object with debug, info, warn and error methods (console, pino, winston, bunyan...)',
+      );
+    }
+    this.logger = logger;
   }
 
   /** True once `end()` was called (mysql2's `cluster._closed`). */
@@ -185,7 +204,9 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
       );
     }
     const poolOptions = { name: id, ...config.poolOptions };
-    this.#nodes.set(id, new ClusterNode(id, createMysqlPool({ ...config, poolOptions })));
+    const inherits = this.logger !== null && config.logger == null && poolOptions.logger == null;
+    const pool = createMysqlPool(inherits ? { ...config, poolOptions, logger: this.logger } : { ...config, poolOptions });
+    this.#nodes.set(id, new ClusterNode(id, pool));
   }
 
   /**
@@ -420,10 +441,18 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
       const t = now();
       const wasOnline = node.offlineUntil <= t;
       node.offlineUntil = t + this.config.restoreNodeTimeout;
-      if (wasOnline) this.#emit('offline', node.id);
+      if (wasOnline) {
+        this.#log(
+          'warn',
+          `Node ${node.id} is offline for ${this.config.restoreNodeTimeout} ms after ${node.errorCount} failed connects`,
+          node,
+        );
+        this.#emit('offline', node.id);
+      }
       return;
     }
     this.#removeNode(node);
+    this.#log('warn', `Node ${node.id} is removed from the cluster after ${node.errorCount} failed connects`, node);
     this.#emit('remove', node.id);
   }
 
@@ -433,8 +462,14 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
     node.errorCount = Math.max(1, Math.min(node.errorCount, this.config.removeNodeErrorCount)) - 1;
     if (node.offlineUntil !== 0) {
       node.offlineUntil = 0;
+      this.#log('info', `Node ${node.id} is online again`, node);
       this.#emit('online', node.id);
     }
+  }
+
+  #log(level: LogLevel, message: string, node: ClusterNode): void {
+    if (this.logger !== null)
+      writeLog(this.logger, level, message, { node: node.id, errorCount: node.errorCount, pool: node.pool.pool.name });
   }
 
   #removeNode(node: ClusterNode): void {
