@@ -126,7 +126,9 @@ describe('MysqlPoolCluster', () => {
     expect(results.map((r) => (r.status === 'rejected' ? (r.reason as NodeJS.ErrnoException).code : 'served'))).toEqual(
       Array(10).fill('PROTOCOL_CONNECTION_LOST'),
     );
-    // mysql2 would count 11 errors (and remove a node with the default removeNodeErrorCount of 5 at once).
+    // Without canRetry, a caller asking later is refused too (it does not wait for the next attempt).
+    await expect(c.getConnection('down')).rejects.toMatchObject({ code: 'PROTOCOL_CONNECTION_LOST' });
+    // mysql2 would count 12 errors (and remove a node with the default removeNodeErrorCount of 5 at once).
     expect(down.connections()).toBe(1);
     expect(c.nodes()[0]?.errorCount).toBe(1);
   });

@@ -376,9 +376,10 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
       process.nextTick(done, error, undefined);
       return;
     }
-    // A node whose pool backs off after a failed connect would refuse without connecting: another one
-    // serves; when all of them back off, the caller waits for the first one's next attempt.
-    const ready = online.filter((node) => node.retryAt <= t);
+    // With canRetry, a node whose pool backs off after a failed connect (it would refuse without
+    // connecting) is skipped: another one serves; when all of them back off, the caller waits for the
+    // first one's next attempt. Without canRetry the caller gets what the node says, as in mysql2.
+    const ready = this.config.canRetry ? online.filter((node) => node.retryAt <= t) : online;
     if (ready.length === 0) {
       this.#waitForAttempt(Math.min(...online.map((node) => node.retryAt)) - t, matches, pick, done);
       return;
