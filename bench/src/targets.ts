@@ -203,5 +203,16 @@ export function checkTargets(results: Results, corePg = 'core+pg'): TargetCheck[
       (v) => `${v === 0 ? 'no' : v.toFixed(4)} Redis call${v === 1 ? '' : 's'} per borrow (worst round)`,
     ),
   );
+  // Issue 19: routing a call through a PoolCluster namespace costs at most 5% over one pool.
+  const routed = subject(results, '10', 'cluster 1 node')?.timeVsFloor?.median;
+  out.push(
+    check(
+      '10-routing',
+      'Scenario 10: routing through createMysqlPoolCluster costs at most 5% per call over one createMysqlPool',
+      routed === undefined ? undefined : routed - 1,
+      (v) => v <= 0.05,
+      (v) => `the cluster namespace takes ${Math.abs(v * 100).toFixed(1)}% ${v < 0 ? 'less' : 'more'} time per query than the pool`,
+    ),
+  );
   return out;
 }

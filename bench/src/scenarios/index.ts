@@ -1,5 +1,6 @@
 import type { Scenario } from '../scenario.js';
 import { clusterBorrow, clusterChurn } from './cluster.js';
+import { mysqlCluster } from './mysql-cluster.js';
 import { observability } from './observability.js';
 import { coreAB, opentelemetryOverhead } from './opentelemetry.js';
 import { overload } from './overload.js';
@@ -30,6 +31,7 @@ export const SCENARIOS: readonly Scenario[] = [
   partitionFlood,
   clusterBorrow,
   clusterChurn,
+  mysqlCluster,
   coreAB,
 ];
 

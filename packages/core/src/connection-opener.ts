@@ -273,7 +273,7 @@ export class ConnectionOpener<C> {
       createChannel.publish({ pool: bag.name, outcome: 'failed', connectionId: undefined, durationMs, error, fatal, consecutiveFailures });
     }
     if (bag.state !== OPEN) return;
-    bag.failForCreateError(error, fatal);
+    bag.failForCreateError(error, fatal, start);
     this.fill();
   }
 
@@ -294,7 +294,7 @@ export class ConnectionOpener<C> {
     const why = fatal
       ? `Could not open a connection, and retrying cannot fix the error (${next})`
       : `Could not open a connection (the last attempt failed; ${next})`;
-    return new ConnectionCreateError(why, this.lastCreateError);
+    return new ConnectionCreateError(why, this.lastCreateError, Math.ceil(retryInMs));
   }
 
   /**

@@ -160,9 +160,18 @@ export class InvalidArgumentError extends PoolError {
 
 /** `factory.create()` failed; `cause` is what it threw. */
 export class ConnectionCreateError extends PoolError {
-  constructor(message: string, cause?: unknown) {
+  /**
+   * `null` when a connect attempt made for this caller failed. A number when the pool refused the caller
+   * without trying (it backs off after a failed connect; `cause` is the last attempt's error): how many
+   * milliseconds until its next attempt is due. A router spreading callers over several pools (a cluster)
+   * reads it to tell a fresh failure from a refusal, and when to ask again.
+   */
+  readonly retryInMs: number | null;
+
+  constructor(message: string, cause?: unknown, retryInMs: number | null = null) {
     super('ERR_POOL_CONNECTION_CREATE', cause === undefined ? message : `${message}: ${describe(cause)}`, { cause });
     this.name = 'ConnectionCreateError';
+    this.retryInMs = retryInMs;
   }
 }
 

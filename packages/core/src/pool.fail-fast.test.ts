@@ -210,9 +210,29 @@ describe('acquire({ failFast: true })', () => {
     const error = ra.ok ? undefined : ra.error;
     expect(error).toBeInstanceOf(ConnectionCreateError);
     expect((error as Error).cause).toBe(factory.createError);
+    expect((error as ConnectionCreateError).retryInMs).toBeNull();
     expect(rb.ok).toBe(true);
     if (rb.ok) rb.value.release();
     expect(pool.statistics()).toMatchObject({ acquired: 1, acquireFailures: 1, createFailures: 1 });
+    expectConsistent(pool, factory);
+    await pool.close();
+  });
+
+  it("gives a failed connect's error to nobody who arrived after it began (as pg.Pool: it was made for a caller that left)", async () => {
+    const factory = new FakeFactory();
+    factory.createDelayMs = 1_000;
+    factory.createPlan = ['fail', 'ok'];
+    const pool = ConnectionPool.open({ maxSize: 1, acquireTimeoutMs: 30_000 }, factory);
+    const early = outcome(pool.acquire({ failFast: true, timeoutMs: 100 }));
+    await vi.advanceTimersByTimeAsync(100);
+    expect((await early).ok).toBe(false); // timed out while the connect made for it ran
+    const late = outcome(pool.acquire({ failFast: true }));
+    await vi.advanceTimersByTimeAsync(900); // the connect fails: it was not made for `late`
+    expect(pool.size().waiting).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_000); // the next connect serves it
+    const result = await late;
+    expect(result.ok).toBe(true);
+    if (result.ok) result.value.release();
     expectConsistent(pool, factory);
     await pool.close();
   });
@@ -248,6 +268,8 @@ describe('acquire({ failFast: true })', () => {
     expect(error).toBeInstanceOf(ConnectionCreateError);
     expect((error as Error).cause).toBe(factory.createError);
     expect((error as Error).message).toContain('the last attempt failed');
+    // A refusal says when the next attempt is due; the error of the attempt itself says null.
+    expect((error as ConnectionCreateError).retryInMs).toBe(50);
     expect(factory.createCalls).toBe(1);
     expect(pool.size()).toMatchObject({ waiting: 0, pending: 0 });
 

@@ -1,11 +1,13 @@
-import type { CreateContext, OperationContext, ValidateContext } from '@pool/core';
+import type { CreateContext, CreateErrorKind, OperationContext, PoolLogger, ValidateContext } from '@pool/core';
 import { InvalidConfigError } from '@pool/core';
 import {
   abortable,
+  adapterLog,
   checkBoolean,
   checkInteger,
   checkOneOf,
   checkOptionalFunction,
+  checkOptionalLogger,
   checkOptionKeys,
   collectSecrets,
   DriverFactory,
@@ -19,6 +21,7 @@ import {
 } from '@pool/core/adapter';
 import pg from 'pg';
 import { type ConnectionHost, kInternals, PgConnection } from './connection.js';
+import { classifyPgCreateError } from './create-errors.js';
 
 /** How `reset()` cleans a session. */
 export type PgResetMode = 'session' | 'all';
@@ -48,16 +51,48 @@ export interface PgFactoryOptions {
   onConnect?: ((conn: PgConnection) => Promise<void> | void) | null;
   /** Lets the process exit while connections are open but idle (pg.Pool's `allowExitOnIdle`). Default `false`. */
   allowExitOnIdle?: boolean;
+  /**
+   * Where the factory reports what happens to its connections below the pool: `warn` when the server
+   * or the network cuts a pooled connection, `info` when one released with a cursor, stream or query
+   * still open (or ended by its borrower) is retired, `debug` for each session reset and each failed
+   * connect (the pool itself logs failed connects at `warn`, with backoff). Any object with `debug`,
+   * `info`, `warn` and `error` (`console`, pino, winston, bunyan...); `createPgPool` gives its pool's
+   * `logger` here. Default: none.
+   */
+  logger?: PoolLogger | null;
   /** The client class (for instrumented or native clients). Default `pg.Client`. */
   Client?: new (
     config: pg.ClientConfig,
   ) => pg.Client;
 }
 
+/** @internal What `createPgPool`'s facade learns from its factory. */
+export interface PgFactoryHooks {
+  /** A client object was made; it is connecting. */
+  constructed?(client: pg.Client): void;
+  /** A client is gone: its connect failed or was abandoned (`conn` null), or its connection was closed. */
+  closed?(client: pg.Client, conn: PgConnection | null): void;
+}
+
+/** Connects `client` through its callback API (what pg.Pool calls, so a `Client` class that only has that works too). */
+function connectClient(client: pg.Client): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    (client.connect as unknown as (cb: (err?: Error | null) => void) => unknown)((err) => (err ? reject(err) : resolve()));
+  });
+}
+
 /** A `pg` client config, or a connection string (`postgres://user:password@host:5432/db`). */
 export type PgConfig = string | pg.ClientConfig;
 
-const OPTION_KEYS: readonly string[] = ['statementCacheSize', 'resetMode', 'validationQuery', 'onConnect', 'allowExitOnIdle', 'Client'];
+const OPTION_KEYS: readonly string[] = [
+  'statementCacheSize',
+  'resetMode',
+  'validationQuery',
+  'onConnect',
+  'allowExitOnIdle',
+  'Client',
+  'logger',
+];
 const RESET_MODES: readonly PgResetMode[] = ['session', 'all'];
 
 const URL_RULES = { schemes: ['postgres://', 'postgresql://', 'socket:'], example: 'postgres://user:password@host:5432/database' };
@@ -102,9 +137,12 @@ export class PgFactory extends DriverFactory<PgConnection> {
   ) => pg.Client;
   readonly #onConnect: ((conn: PgConnection) => Promise<void> | void) | null;
   readonly #host: ConnectionHost;
+  readonly #hooks: PgFactoryHooks;
+  /** Connects given up on (timeout, pool closing) that have not finished yet: each ends its client when it does. */
+  readonly #abandoned = new Set<Promise<void>>();
 
   /** @internal Use {@link pgFactory}. */
-  constructor(config: PgConfig, options: PgFactoryOptions = {}) {
+  constructor(config: PgConfig, options: PgFactoryOptions = {}, hooks: PgFactoryHooks = {}) {
     let clientConfig: pg.ClientConfig;
     if (typeof config === 'string') clientConfig = { connectionString: checkConnectionString(config) };
     else if (typeof config === 'object' && config !== null && !Array.isArray(config)) {
@@ -124,6 +162,7 @@ export class PgFactory extends DriverFactory<PgConnection> {
     const allowExitOnIdle = checkBoolean('allowExitOnIdle', options.allowExitOnIdle ?? false);
     const Client = options.Client ?? pg.Client;
     if (typeof Client !== 'function') throw new InvalidConfigError('Client', Client, 'must be a client class such as pg.Client');
+    const logger = checkOptionalLogger('logger', options.logger);
 
     super(new FactoryCounters<PgConnection>(size, (conn) => conn.cachedStatements));
     this.statementCacheSize = size;
@@ -133,7 +172,18 @@ export class PgFactory extends DriverFactory<PgConnection> {
     this.#secrets = collectSecrets([clientConfig.password], clientConfig.connectionString);
     this.#Client = Client;
     this.#onConnect = onConnect;
-    this.#host = { allowExitOnIdle, counters: this.counters, describe: describeConfig(clientConfig) };
+    const server = describeConfig(clientConfig);
+    this.#host = { allowExitOnIdle, counters: this.counters, describe: server, log: adapterLog(logger, { server }) };
+    this.#hooks = hooks;
+  }
+
+  /**
+   * Resolves once every connect this factory gave up on (create timeout, pool closing) has finished and
+   * its client is closed: a `Client` that opens its socket late (one that fetches a token first) is
+   * ended as soon as it does, never left open and unowned.
+   */
+  async settled(): Promise<void> {
+    while (this.#abandoned.size > 0) await Promise.all(this.#abandoned);
   }
 
   /**
@@ -147,8 +197,16 @@ export class PgFactory extends DriverFactory<PgConnection> {
     const client = new this.#Client(this.#clientConfig);
     const conn = new PgConnection(client, this.#host, ctx.markBroken);
     const internals = conn[kInternals];
+    this.#hooks.constructed?.(client);
+    let connecting: Promise<void> | undefined;
+    let connected = false;
+    let phase: 'connect' | 'onConnect' = 'connect';
     const setUp = async (): Promise<void> => {
-      await abortable(client.connect(), signal);
+      connecting = connectClient(client).then(() => {
+        connected = true;
+      });
+      await abortable(connecting, signal);
+      phase = 'onConnect';
       if (this.#host.allowExitOnIdle) (client as unknown as { unref(): void }).unref();
       if (this.#onConnect !== null) {
         await abortable(this.#onConnect(conn), signal);
@@ -159,9 +217,25 @@ export class PgFactory extends DriverFactory<PgConnection> {
     const abandon = (): void => {
       internals.lifecycle.markClosing();
       destroySocket(client);
+      if (connecting === undefined || connected) return;
+      // A client whose socket opens after this (a subclass that awaits a token before connecting) is closed then.
+      const late = connecting.then(
+        () => destroySocket(client),
+        () => {},
+      );
+      const tracked = late.finally(() => this.#abandoned.delete(tracked));
+      this.#abandoned.add(tracked);
     };
     await runOrAbandon(signal, setUp, abandon).catch((error: unknown) => {
-      throw scrubSecrets(error, this.#secrets);
+      this.#hooks.closed?.(client, null);
+      const scrubbed = scrubSecrets(error, this.#secrets);
+      if (!signal.aborted) {
+        this.#host.log('debug', `A PostgreSQL connection could not be opened (${phase === 'connect' ? 'connect' : 'onConnect threw'})`, {
+          phase,
+          error: scrubbed,
+        });
+      }
+      throw scrubbed;
     });
     internals.lifecycle.markLive();
     this.counters.opened(conn);
@@ -170,11 +244,13 @@ export class PgFactory extends DriverFactory<PgConnection> {
 
   /**
    * Runs `ctx.query` (the pool validator's query) or `validationQuery`; resolves `true` when it
-   * succeeds, `false` when it fails or the connection is known to be broken. Rejects with the signal's
+   * succeeds, `false` when it fails, the connection is known to be broken or it is not ready for a
+   * query (see {@link PgConnection.notReadyReason}). Rejects with the signal's
    * reason when the signal aborts first.
    */
   async validate(conn: PgConnection, ctx: ValidateContext): Promise<boolean> {
-    if (conn.broken) return false;
+    // A client busy with a cursor, a stream or a query would queue the check behind it (maybe forever).
+    if (conn.broken || conn.notReadyReason !== null) return false;
     try {
       await conn[kInternals].run(ctx.query ?? this.validationQuery, ctx.signal);
       return true;
@@ -187,7 +263,8 @@ export class PgFactory extends DriverFactory<PgConnection> {
   /**
    * Rolls back an open transaction and clears session state (see `resetMode`), keeping the statement
    * cache consistent with the server; re-applies `onConnect` after a session reset. Rejects on a broken
-   * connection, so the pool discards it.
+   * connection, and on one not ready for a query (a cursor or stream left open, a query still running,
+   * a client its borrower ended), so the pool discards it instead of lending it again.
    */
   async reset(conn: PgConnection, ctx: OperationContext): Promise<void> {
     const internals = conn[kInternals];
@@ -196,6 +273,11 @@ export class PgFactory extends DriverFactory<PgConnection> {
       await abortable(this.#onConnect(conn), ctx.signal);
       internals.clean();
     }
+  }
+
+  /** Fatal for connect errors no retry fixes (see {@link classifyPgCreateError}), transient for the rest. */
+  classifyCreateError(error: unknown): CreateErrorKind {
+    return classifyPgCreateError(error);
   }
 
   /** See {@link PgConnection.dirty}. */
@@ -213,6 +295,7 @@ export class PgFactory extends DriverFactory<PgConnection> {
       () => client.end(),
       () => destroySocket(client),
     );
+    this.#hooks.closed?.(client, conn);
   }
 
   /** A short description (the password is never shown). */

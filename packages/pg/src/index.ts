@@ -1,4 +1,5 @@
-export { PgConnection, type PgQuery, type PgTransactionStatus } from './connection.js';
+export { PgConnection, type PgQuery, type PgSubmittable, type PgTransactionStatus } from './connection.js';
+export { classifyPgCreateError } from './create-errors.js';
 export { type PgConfig, PgFactory, type PgFactoryOptions, type PgResetMode, pgFactory } from './factory.js';
 export { CHECK_QUERY, type PgHostRole, type PgHostState, type PgHostStatus } from './host-monitor.js';
 export {
@@ -20,7 +21,17 @@ export {
   multiHostPgFactory,
   type PgServerRole,
 } from './multi-host-factory.js';
-export { createPgPool, PgPool, PgPoolClient, type PgPoolCompatOptions, type PgPoolOptions } from './pool.js';
+export {
+  createPgPool,
+  type PgConnectCallback,
+  PgPool,
+  type PgPoolClient,
+  type PgPoolCompatOptions,
+  type PgPoolEvents,
+  type PgPoolOptions,
+  type PgQueryCallback,
+} from './pool.js';
+export type { PgPoolLog } from './pool-options.js';
 export { PgReplicaClient } from './replica-client.js';
 export {
   createPgReplicaPool,

@@ -2,7 +2,7 @@ import type { CreateContext, FactoryStatistics, OperationContext, ValidateContex
 import { ConnectionCreateError, InvalidConfigError } from '@pool/core';
 import { abortable } from '@pool/core/adapter';
 import { kInternals, type PgConnection } from './connection.js';
-import { PgFactory, type PgFactoryOptions } from './factory.js';
+import { PgFactory, type PgFactoryHooks, type PgFactoryOptions } from './factory.js';
 import {
   hostClientConfig,
   hostKey,
@@ -70,8 +70,6 @@ export interface MultiHostPgFactoryOptions extends PgFactoryOptions {
   orderHosts?: ((hosts: readonly PgHost[]) => readonly PgHost[]) | null;
 }
 
-const PG_FACTORY_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'onConnect', 'allowExitOnIdle', 'Client'];
-
 /**
  * A `ConnectionFactory<PgConnection>` over several servers, with libpq's multi-host semantics: each
  * `create()` tries the hosts in order (or shuffled, with `load_balance_hosts=random`), checks the
@@ -99,20 +97,15 @@ export class MultiHostPgFactory extends PgFactory {
   #mismatches = 0;
 
   /** @internal Use {@link multiHostPgFactory}. */
-  constructor(config: string | PgMultiHostConfig | ResolvedMultiHostConfig, options: MultiHostPgFactoryOptions = {}) {
+  constructor(
+    config: string | PgMultiHostConfig | ResolvedMultiHostConfig,
+    options: MultiHostPgFactoryOptions = {},
+    hooks: PgFactoryHooks = {},
+  ) {
     const resolved = parseMultiHostConfig(config);
     if (typeof options !== 'object' || options === null)
       throw new InvalidConfigError('options', options, 'must be an object of factory options');
     const { onHostChecked, orderHosts, ...pgOptions } = options;
-    for (const key of Object.keys(pgOptions)) {
-      if (!PG_FACTORY_KEYS.includes(key)) {
-        throw new InvalidConfigError(
-          key,
-          (pgOptions as Record<string, unknown>)[key],
-          `is not a multiHostPgFactory option; known: ${[...PG_FACTORY_KEYS, 'onHostChecked', 'orderHosts'].join(', ')}`,
-        );
-      }
-    }
     if (onHostChecked != null && typeof onHostChecked !== 'function')
       throw new InvalidConfigError('onHostChecked', onHostChecked, 'must be a function');
     if (orderHosts != null && typeof orderHosts !== 'function')
@@ -123,7 +116,7 @@ export class MultiHostPgFactory extends PgFactory {
     this.hosts = resolved.hosts;
     this.targetSessionAttrs = resolved.targetSessionAttrs;
     this.loadBalanceHosts = resolved.loadBalanceHosts;
-    this.#factories = new Map(resolved.hosts.map((h) => [h, new PgFactory(hostClientConfig(resolved.client, h), pgOptions)]));
+    this.#factories = new Map(resolved.hosts.map((h) => [h, new PgFactory(hostClientConfig(resolved.client, h), pgOptions, hooks)]));
     this.#onHostChecked = onHostChecked ?? null;
     this.#orderHosts = orderHosts ?? null;
     const c = resolved.client;
@@ -131,6 +124,11 @@ export class MultiHostPgFactory extends PgFactory {
     const user = url?.user ?? c.user;
     const database = url?.database ?? c.database;
     this.#describe = `postgres://${user ? `${user}@` : ''}${resolved.hosts.map(hostKey).join(',')}/${database ?? ''}`;
+  }
+
+  /** Resolves once every connect given up on has finished, on every host. */
+  override async settled(): Promise<void> {
+    await Promise.all([...this.#factories.values()].map((f) => f.settled()));
   }
 
   /** The host a connection of this factory is on. */

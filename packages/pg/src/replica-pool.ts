@@ -104,7 +104,7 @@ export interface PgReplicaPoolStatistics {
   partitions: Record<string, PartitionStatistics>;
 }
 
-const FACTORY_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'onConnect', 'allowExitOnIdle', 'Client'] as const;
+const FACTORY_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'onConnect', 'allowExitOnIdle', 'Client', 'logger'] as const;
 const WRITE_PARTITION = 'primary';
 const WRITE: PartitionRequest = Object.freeze({ service: 'write' });
 const READ: PartitionRequest = Object.freeze({ service: 'read' });
