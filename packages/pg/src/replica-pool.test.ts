@@ -210,5 +210,7 @@ describe('createPgReplicaPool on a primary and a streaming replica', () => {
     expect(() => createPgReplicaPool({ ...base, maxReplicaLagMs: -5 })).toThrow(/maxReplicaLagMs/);
     expect(() => createPgReplicaPool({ ...base, replicas: 3 as never })).toThrow(/replicas/);
     expect(() => createPgReplicaPool({ ...base, poolConfig: { maxSize: 3 } as never })).toThrow(/poolConfig.maxSize/);
+    expect(() => createPgReplicaPool({ ...base, replicas: { maxConnections: 0 } })).toThrow(/maxConnections/);
+    expect(() => createPgReplicaPool({ ...base, primary: { minConnections: 5, maxConnections: 2 } })).toThrow(InvalidConfigError);
   });
 });

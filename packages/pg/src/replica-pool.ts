@@ -283,14 +283,41 @@ export class PgReplicaPool {
       this.writeFactory,
       { ...poolOptions, name: `${this.name}/primary` },
     );
+    const readIds: string[] = [];
+    const readFactories: PgFactory[] = [];
     this.manager = new PartitionManager<PgConnection>({
       pool: this.writePool,
       routing: RoutingStrategy.Custom((request) => (request === WRITE ? WRITE_PARTITION : this.#pickRead())),
       name: this.name,
     });
+    try {
+      this.#createPartitions(resolved, writeMax, writeSide, readSide, factoryOptions, poolConfig, poolOptions, readIds, readFactories);
+    } catch (error) {
+      // Limits the manager refused: close what was opened, so a refused pool leaves nothing behind.
+      void this.manager.close().then(() => this.writePool.close());
+      throw error;
+    }
+    this.#readIds = readIds;
+    this.#readFactories = readFactories;
+    this.#balancer = new ReadBalancer(readIds);
+    this.#fallback = readIds[0] as string;
+    this.#refreshWeights();
+    this.#ready = monitor.start();
+  }
+
+  #createPartitions(
+    resolved: ReturnType<typeof parseMultiHostConfig>,
+    writeMax: number,
+    writeSide: PartitionLimitsInput,
+    readSide: PartitionLimitsInput,
+    factoryOptions: PgFactoryOptions,
+    poolConfig: NonNullable<PgReplicaPoolOptions['poolConfig']>,
+    poolOptions: NonNullable<PgReplicaPoolOptions['poolOptions']>,
+    readIds: string[],
+    readFactories: PgFactory[],
+  ): void {
+    const monitor = this.#monitor;
     this.manager.createPartition(WRITE_PARTITION, PartitionType.ResourceGroup('primary'), { maxConnections: writeMax, ...writeSide });
-    const readIds: string[] = [];
-    const readFactories: PgFactory[] = [];
     for (const host of resolved.hosts) {
       const id = `read:${hostKey(host)}`;
       // One host, any role, read-only sessions; a failed connect makes the monitor check the host at once.
@@ -312,12 +339,6 @@ export class PgReplicaPool {
       readIds.push(id);
       readFactories.push(factory);
     }
-    this.#readIds = readIds;
-    this.#readFactories = readFactories;
-    this.#balancer = new ReadBalancer(readIds);
-    this.#fallback = readIds[0] as string;
-    this.#refreshWeights();
-    this.#ready = monitor.start();
   }
 
   /** Resolves when every host has been checked once (reads are spread by weight before that too). */
