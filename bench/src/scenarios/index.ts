@@ -7,6 +7,7 @@ import { overload } from './overload.js';
 import { partitionFlood } from './partition-flood.js';
 import { churn, contended100, contended1000, uncontended, validateOnBorrow } from './pools.js';
 import { postgres } from './postgres.js';
+import { replicaRouting, replicaRoutingCpu } from './replica-routing.js';
 import { cancelWaiters, queuedWaiters } from './waiters.js';
 
 /**
@@ -22,6 +23,8 @@ export const SCENARIOS: readonly Scenario[] = [
   queuedWaiters,
   cancelWaiters,
   postgres,
+  replicaRouting,
+  replicaRoutingCpu,
   observability,
   opentelemetryOverhead,
   overload,
