@@ -18,13 +18,25 @@ import { sizeBudgetKb } from './size-budget.js';
 import { syncPackages } from './sync-packages.js';
 import { publicPackages, REPOSITORY_ROOT, type WorkspacePackage } from './workspace.js';
 
+/** The oldest vitest @pool/testkit supports (the bottom of its peer range). */
+const OLDEST_VITEST = '3.2.0';
 /** The newest vitest major @pool/testkit supports; it needs Node 22. */
 const NEWEST_VITEST = '5';
 const CONSUMER_TEMPLATE = join(REPOSITORY_ROOT, 'tools', 'release-check', 'consumer');
 
+/**
+ * The environment for the programs this runs, without what npm and pnpm pass to scripts
+ * (`npm_config_package` from an outer `npx -y pnpm@...` would become the nested npx's package,
+ * `npm_config_local_prefix` npm install's target), keeping the user's npm settings.
+ */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const keep = /^npm_config_(cache|userconfig|globalconfig|registry|cafile|proxy|https_proxy|noproxy|strict_ssl)$/i;
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) || keep.test(key)));
+}
+
 function run(command: string, args: string[], cwd: string, stdio: StdioOptions = 'pipe'): string {
   try {
-    return execFileSync(command, args, { cwd, encoding: 'utf8', stdio, maxBuffer: 64 * 1024 * 1024 });
+    return execFileSync(command, args, { cwd, encoding: 'utf8', stdio, env: cleanEnv(), maxBuffer: 64 * 1024 * 1024 });
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
     throw new Error(`${command} ${args.join(' ')} (in ${cwd}) failed:\n${e.stdout ?? ''}${e.stderr ?? ''}\n${e.message}`);
@@ -184,7 +196,7 @@ function main(): void {
     const root = JSON.parse(readFileSync(join(REPOSITORY_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
     const consumer = join(work, 'consumer');
     // Peers users install beside the packages (drivers, prom-client, OpenTelemetry's API), the
-    // workspace's vitest (the oldest supported) and TypeScript.
+    // oldest vitest the testkit supports, and TypeScript.
     consumerProject(
       consumer,
       packed.map((p) => p.tarball),
@@ -197,7 +209,7 @@ function main(): void {
         '@opentelemetry/api',
         `typescript@${root.devDependencies.typescript}`,
         '@types/node@22',
-        `vitest@${root.devDependencies.vitest}`,
+        `vitest@${OLDEST_VITEST}`,
       ],
     );
     step(`installed the tarballs with npm into ${consumer}`);
@@ -213,8 +225,10 @@ function main(): void {
     typeCheck(consumer, entries);
 
     const vitestBin = (dir: string) => join(dir, 'node_modules', 'vitest', 'vitest.mjs');
+    const vitestVersion = (dir: string) =>
+      (JSON.parse(readFileSync(join(dir, 'node_modules', 'vitest', 'package.json'), 'utf8')) as { version: string }).version;
     run(process.execPath, [vitestBin(consumer), 'run', 'conformance.test.mjs'], consumer);
-    step(`conformance suite passes under vitest ${root.devDependencies.vitest} (the oldest supported)`);
+    step(`conformance suite passes under vitest ${vitestVersion(consumer)} (the oldest supported)`);
 
     const newest = join(work, 'vitest-newest');
     consumerProject(
@@ -225,9 +239,7 @@ function main(): void {
     cpSync(join(CONSUMER_TEMPLATE, 'conformance.test.mjs'), join(newest, 'conformance.test.mjs'));
     const [node22, node22Args] = nodeOf('22');
     run(node22, [...node22Args, vitestBin(newest), 'run', 'conformance.test.mjs'], newest);
-    const version = (JSON.parse(readFileSync(join(newest, 'node_modules', 'vitest', 'package.json'), 'utf8')) as { version: string })
-      .version;
-    step(`conformance suite passes under vitest ${version} (the newest supported, on Node 22)`);
+    step(`conformance suite passes under vitest ${vitestVersion(newest)} (the newest supported, on Node 22)`);
     console.log('check:release: ok');
   } finally {
     if (keep) console.log(`check:release: kept ${work}`);
