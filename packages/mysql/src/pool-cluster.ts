@@ -3,7 +3,14 @@ import { InvalidArgumentError, InvalidConfigError, type LogLevel, now, type Pool
 import { checkBoolean, checkInteger, checkMilliseconds, checkOptionKeys } from '@pool/core/adapter';
 import type { FieldPacket, Query, QueryOptions, QueryResult } from 'mysql2';
 import type { PoolConnection as PromisePoolConnection } from 'mysql2/promise';
-import { type ClusterPattern, type ClusterSelector, checkSelector, type Pick, patternMatcher } from './cluster-selector.js';
+import {
+  type ClusterPattern,
+  type ClusterSelector,
+  type ClusterSelectorName,
+  checkSelector,
+  type Pick,
+  patternMatcher,
+} from './cluster-selector.js';
 import { createMysqlPool, kClusterGetConnection, type MysqlPool } from './pool.js';
 import type { MysqlPoolOptions } from './pool-config.js';
 import type { MysqlPoolConnection } from './pool-connection.js';
@@ -29,7 +36,7 @@ export interface MysqlPoolClusterOptions {
    */
   restoreNodeTimeout?: number;
   /** The selector of `of(pattern)` and `getConnection(pattern)` when none is given. Default `'RR'`. */
-  defaultSelector?: ClusterSelector | Lowercase<ClusterSelector>;
+  defaultSelector?: ClusterSelectorName;
   /**
    * Where the cluster reports its nodes' health: `warn` when a node goes offline or is removed after
    * failed connects, `info` when it is back online. Also the `logger` of every node whose config gives
@@ -224,7 +231,7 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
    * `defaultSelector`): see {@link MysqlPoolNamespace}. The same pattern and selector give the same
    * namespace. Throws `InvalidArgumentError` for a bad pattern or selector.
    */
-  of(pattern: ClusterPattern = '*', selector?: ClusterSelector | Lowercase<ClusterSelector>): MysqlPoolNamespace {
+  of(pattern: ClusterPattern = '*', selector?: ClusterSelectorName): MysqlPoolNamespace {
     const s = selector === undefined || selector === null ? this.config.defaultSelector : checkSelector('selector', selector);
     const p = pattern === null ? '*' : pattern;
     if (p instanceof RegExp) {
@@ -256,12 +263,8 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
    */
   getConnection(callback: GetConnectionCallback): void;
   getConnection(pattern: ClusterPattern, callback: GetConnectionCallback): void;
-  getConnection(
-    pattern: ClusterPattern | undefined,
-    selector: ClusterSelector | Lowercase<ClusterSelector> | undefined,
-    callback: GetConnectionCallback,
-  ): void;
-  getConnection(pattern?: ClusterPattern, selector?: ClusterSelector | Lowercase<ClusterSelector>): Promise<PromisePoolConnection>;
+  getConnection(pattern: ClusterPattern | undefined, selector: ClusterSelectorName | undefined, callback: GetConnectionCallback): void;
+  getConnection(pattern?: ClusterPattern, selector?: ClusterSelectorName): Promise<PromisePoolConnection>;
   getConnection(a?: unknown, b?: unknown, c?: unknown): Promise<PromisePoolConnection> | undefined {
     let pattern = a;
     let selector = b;
@@ -290,10 +293,10 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
   }
 
   /** `of('*').execute(...)`: a prepared statement on a node picked by `defaultSelector`. */
-  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, callback: QueryCallback<T>): void;
-  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values: unknown, callback: QueryCallback<T>): void;
+  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, callback: QueryCallback<T>): Query;
+  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values: unknown, callback: QueryCallback<T>): Query;
   execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown): Promise<[T, FieldPacket[]]>;
-  execute(sql: string | QueryOptions, values?: unknown, callback?: unknown): Promise<[unknown, FieldPacket[]]> | undefined {
+  execute(sql: string | QueryOptions, values?: unknown, callback?: unknown): Promise<[unknown, FieldPacket[]]> | Query | undefined {
     return (
       this.of() as unknown as { execute(sql: unknown, values: unknown, callback: unknown): Promise<[unknown, FieldPacket[]]> | undefined }
     ).execute(sql, values, callback);

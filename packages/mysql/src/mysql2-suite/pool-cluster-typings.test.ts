@@ -1,6 +1,8 @@
 // Port of sidorares/node-mysql2 test/tsc-build/mysql/createPoolCluster/** and
 // test/tsc-build/promise/createPoolCluster/**: what TypeScript accepts and refuses on the cluster,
 // checked by `tsc` (the package's typecheck covers the tests); the calls also run here.
+import type mysql from 'mysql2';
+import type { PoolCluster as PromisePoolCluster } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { createMysqlPoolCluster } from '../pool-cluster.js';
 import { MYSQL_URL } from '../test-support/mysql.js';
@@ -22,6 +24,20 @@ describe('typings of createMysqlPoolCluster, as mysql2 checks its own', () => {
       );
       await poolCluster.end();
     }
+  });
+
+  it('is a mysql2 PoolCluster to TypeScript, and its promise() a mysql2/promise PoolCluster', async () => {
+    // Not one of mysql2's type tests: code that annotates mysql2's types takes ours as they are.
+    const cluster: mysql.PoolCluster = createMysqlPoolCluster();
+    const promiseCluster: PromisePoolCluster = createMysqlPoolCluster().promise();
+    cluster.add('a', MYSQL_URL);
+    const [rows] = await promiseCluster
+      .of('*')
+      .query('SELECT 1 AS n')
+      .catch((error: unknown) => [error]);
+    expect(rows).toMatchObject({ code: 'POOL_NOEXIST' });
+    await new Promise<void>((resolve) => cluster.end(() => resolve()));
+    await promiseCluster.end();
   });
 
   it('of: a namespace, not a connection', async () => {
