@@ -160,7 +160,7 @@ describe('MysqlPoolCluster', () => {
       ['up', 'online', 0],
     ]);
     expect(c.nodes()[0]?.offlineForMs).toBeGreaterThan(50_000);
-    expect(lines).toContainEqual({ level: 'warn', message: 'Node down is offline for 60000 ms after 2 failed connects' });
+    expect(lines).toContainEqual({ level: 'warn', message: 'Node down is offline for 60000 ms after 2 errors' });
     // The node's pool got the cluster's logger: the engine logged the failed connects there.
     expect(c._nodes.down?.pool.pool.logger).toBe(logger);
     expect(lines.some((l) => l.level === 'warn' && l.message.includes('[down] cannot open a connection'))).toBe(true);

@@ -27,7 +27,11 @@ export interface MysqlPoolClusterOptions {
    * `false`: the caller gets the node's error. Default `true`.
    */
   canRetry?: boolean;
-  /** Failed connects after which a node is taken out: offline (`restoreNodeTimeout` > 0) or removed. Default `5`. */
+  /**
+   * Errors after which a node is taken out: offline (`restoreNodeTimeout` > 0) or removed. As in mysql2,
+   * every error of the node's `getConnection` counts (a failed connect; also its `queueLimit` or
+   * `acquireTimeoutMs` reached), except callers its pool refuses while it backs off. Default `5`.
+   */
   removeNodeErrorCount?: number;
   /**
    * Milliseconds a node that reached `removeNodeErrorCount` stays offline before callers may try it again
@@ -39,7 +43,7 @@ export interface MysqlPoolClusterOptions {
   defaultSelector?: ClusterSelectorName;
   /**
    * Where the cluster reports its nodes' health: `warn` when a node goes offline or is removed after
-   * failed connects, `info` when it is back online. Also the `logger` of every node whose config gives
+   * errors, `info` when it is back online. Also the `logger` of every node whose config gives
    * none (see `createMysqlPool`). Any object with `debug`, `info`, `warn` and `error` (`console`, pino,
    * winston, bunyan...). Not a mysql2 option. Default: none.
    */
@@ -64,7 +68,7 @@ export interface ClusterNodeInfo {
   id: string;
   /** `'offline'` while it sits out `restoreNodeTimeout` after `removeNodeErrorCount` failures. */
   state: 'online' | 'offline';
-  /** Failed connects counted against it (each success takes one off). */
+  /** Errors counted against it (each connection it gives takes one off). */
   errorCount: number;
   /** Milliseconds until an offline node may be tried again (0 when online). */
   offlineForMs: number;
@@ -78,7 +82,7 @@ export class ClusterNode {
   readonly id: string;
   /** The node's pool. */
   readonly pool: MysqlPool;
-  /** Failed connects counted against the node. */
+  /** Errors counted against the node (mysql2's `errorCount`). */
   errorCount = 0;
   /** @internal Monotonic time until which the node is offline (0: online). */
   offlineUntil = 0;
@@ -448,7 +452,7 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
       if (wasOnline) {
         this.#log(
           'warn',
-          `Node ${node.id} is offline for ${this.config.restoreNodeTimeout} ms after ${node.errorCount} failed connects`,
+          `Node ${node.id} is offline for ${this.config.restoreNodeTimeout} ms after ${node.errorCount} errors`,
           node,
         );
         this.#emit('offline', node.id);
@@ -456,7 +460,7 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
       return;
     }
     this.#removeNode(node);
-    this.#log('warn', `Node ${node.id} is removed from the cluster after ${node.errorCount} failed connects`, node);
+    this.#log('warn', `Node ${node.id} is removed from the cluster after ${node.errorCount} errors`, node);
     this.#emit('remove', node.id);
   }
 
