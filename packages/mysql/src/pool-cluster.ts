@@ -450,11 +450,7 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
       const wasOnline = node.offlineUntil <= t;
       node.offlineUntil = t + this.config.restoreNodeTimeout;
       if (wasOnline) {
-        this.#log(
-          'warn',
-          `Node ${node.id} is offline for ${this.config.restoreNodeTimeout} ms after ${node.errorCount} errors`,
-          node,
-        );
+        this.#log('warn', `Node ${node.id} is offline for ${this.config.restoreNodeTimeout} ms after ${node.errorCount} errors`, node);
         this.#emit('offline', node.id);
       }
       return;
