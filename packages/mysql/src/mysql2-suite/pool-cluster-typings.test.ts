@@ -52,4 +52,20 @@ describe('typings of createMysqlPoolCluster, as mysql2 checks its own', () => {
       await poolCluster.end();
     }
   });
+
+  // Port of test/tsc-build/strict-checks/enableKeepAlive-and-keepAliveInitialDelay.test.ts (its cluster part).
+  it('add takes mysql2 pool options typed as mysql2 types them (enableKeepAlive, keepAliveInitialDelay)', async () => {
+    const poolOptions: mysql.PoolOptions = {
+      ...config,
+      enableKeepAlive: true,
+      keepAliveInitialDelay: 0,
+    };
+    const cluster = createMysqlPoolCluster();
+    cluster.add(poolOptions);
+    const promiseCluster = createMysqlPoolCluster().promise();
+    promiseCluster.add(poolOptions);
+    const [rows] = await promiseCluster.query('SELECT 1 AS n');
+    expect(rows).toEqual([{ n: 1 }]);
+    await Promise.all([cluster.end(), promiseCluster.end()]);
+  });
 });
