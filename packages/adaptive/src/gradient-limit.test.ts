@@ -143,7 +143,7 @@ describe('GradientLimit, one interval at a time', () => {
 
   it('increaseLimit: latency at its baseline with callers waiting grows the limit', () => {
     const g = new GradientLimit();
-    expect(g.update(sample(10, 10), state(10)).limit).toBe(15);
+    expect(g.update(sample(10, 10), state(10)).limit).toBe(16); // 10 x 1.5 + 1 headroom
     expect(g.update(sample(10, 11), state(15)).limit).toBe(20); // at the ceiling (Vegas' maxConcurrency 20)
   });
 
@@ -153,7 +153,7 @@ describe('GradientLimit, one interval at a time', () => {
     const d = g.update(sample(50, 11), state(10));
     expect(d.reason).toBe('latency');
     expect(d.gradient).toBe(0.5);
-    expect(d.limit).toBeCloseTo(10 + 0.2 * (10 * 0.5 + 1 - 10)); // 9.2
+    expect(d.limit).toBeCloseTo(10 + 0.2 * (10 * 0.5 - 10)); // 9: no headroom at gradient 0.5
   });
 
   it('noChangeIfWithinThresholds: no callers waiting and latency within tolerance leaves the limit', () => {

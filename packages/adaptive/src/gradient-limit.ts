@@ -40,10 +40,11 @@ const KEYS = ['tolerance', 'smoothing', 'growth', 'headroom', 'longWindow'];
  * to a connection pool: each interval it compares the borrows' mean use time with a no-load baseline,
  * `gradient = clamp(tolerance × baseline / latency, 0.5, 1)`.
  *
- * - **Latency flat** (gradient 1) **and callers waiting**: the limit grows by `growth` (a slow start).
- *   More connections still buy throughput.
+ * - **Latency within tolerance** (gradient 1) **and callers waiting**: the limit grows to
+ *   `limit × min(tolerance × baseline / latency, 1 + growth) + headroom`: as far as the latency leaves
+ *   room for, at most by `growth` (a slow start). More connections still buy throughput.
  * - **Latency above `tolerance × baseline`** (gradient < 1): the estimate is `limit × gradient +
- *   headroom` and the limit moves `smoothing` of the way there. By Little's law (borrowed = throughput ×
+ *   headroom × (2 × gradient - 1)` and the limit moves `smoothing` of the way there. By Little's law (borrowed = throughput ×
  *   latency) a rise in latency at a given number of borrowed connections is exactly a loss of throughput
  *   per connection: the database is queueing, not working faster.
  * - **No demand** (nobody waited and the pool did not use its whole limit): no change, as Gradient2
@@ -91,15 +92,23 @@ export class GradientLimit implements LimitAlgorithm {
     const L = state.limit;
     if (!(latency > 0) || !Number.isFinite(latency)) return { limit: L, reason: 'steady', gradient: null };
     const baseline = this.#track(latency, sample, state);
-    const gradient = clamp((this.tolerance * baseline) / latency, 0.5, 1);
+    const ratio = (this.tolerance * baseline) / latency;
+    const gradient = clamp(ratio, 0.5, 1);
     const demand = sample.waited > 0 || sample.waiting > 0;
     const saturated = demand || sample.peakInflight >= state.applied;
     if (!saturated) return { limit: L, reason: 'steady', gradient };
+    // The measurements were taken at the applied (whole) limit: the estimate starts from it, and the
+    // exact limit moves towards the estimate (so it settles instead of cycling between two integers).
+    const A = state.applied;
     let next: number;
-    if (gradient >= 1) {
-      next = demand ? L * (1 + this.growth) : L;
+    if (ratio >= 1) {
+      // Latency within tolerance: grow as far as it leaves room for (were latency to grow with the
+      // limit from here), at most by `growth`, plus the headroom.
+      next = demand ? Math.max(L, A * Math.min(ratio, 1 + this.growth) + this.headroom) : L;
     } else {
-      const estimate = L * gradient + (demand ? this.headroom : 0);
+      // The headroom shrinks with the gradient (none at 0.5), so a small limit can still come down
+      // when latency doubles: with a fixed headroom, limit × 0.5 + headroom >= limit below 2 × headroom.
+      const estimate = A * gradient + (demand ? this.headroom * (2 * gradient - 1) : 0);
       next = L + this.smoothing * (estimate - L);
     }
     next = clamp(next, state.floor, state.ceiling);
