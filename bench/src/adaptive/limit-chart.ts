@@ -45,7 +45,7 @@ export function limitChartSvg(points: readonly LimitPoint[], load: { from: numbe
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">
 <rect width="${W}" height="${H}" fill="#fff"/>
-<text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${title}</text>
+<text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${escapeXml(title)}</text>
 <rect x="${x(load.from)}" y="${m.t}" width="${x(load.to) - x(load.from)}" height="${H - m.t - m.b}" fill="#f4d7d7"/>
 <text x="${(x(load.from) + x(load.to)) / 2}" y="${m.t + 14}" text-anchor="middle" fill="#a33">second load on the database</text>
 ${ticks.join('\n')}
@@ -58,4 +58,8 @@ ${ticks.join('\n')}
 <text x="${W - 12}" y="${H / 2}" text-anchor="middle" transform="rotate(90 ${W - 12} ${H / 2})" fill="#699">throughput (queries/s)</text>
 </svg>
 `;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
