@@ -115,6 +115,19 @@ describe('GradientLimit on simulated latency curves', () => {
     limiter.stop();
   });
 
+  it('comes back up after every query became slower for good, as the baseline follows over longWindow intervals', () => {
+    const target = new SimulatedTarget(200);
+    const limiter = simulatedLimiter(target, { gradient: { longWindow: 20 } });
+    // Two cores, 5 ms queries; from t = 30 s every query takes 20 ms (a slower replica).
+    const model: LatencyModel = (n, t) => cpuBound(2, t >= 30_000 ? 20 : 5)(n, t);
+    const limits = drive(target, limiter, model, 150);
+    const before = limits[29] as number;
+    expect(Math.min(...limits.slice(30, 60))).toBeLessThan(before);
+    expect(limits.at(-1)).toBeGreaterThanOrEqual(before - 1);
+    expect(limiter.statistics().baselineMs).toBeGreaterThan(10); // was 5: it learned the slower normal
+    limiter.stop();
+  });
+
   it('keeps the limit while the pool is not busy (nobody waits and the limit is not used up)', () => {
     const target = new SimulatedTarget(2);
     const limiter = simulatedLimiter(target, { initialLimit: 8 });
@@ -182,9 +195,9 @@ describe('GradientLimit, one interval at a time', () => {
     expect(g.baselineMs).toBeCloseTo(8 + 3 / 100);
     g.update(sample(40, 8), state(8)); // queueing: not a new baseline
     expect(g.baselineMs).toBeCloseTo(8 + 3 / 100);
-    // At the floor nothing queues on our side: the reading is a no-load one.
+    // At the floor nothing queues on our side: a long-term change, followed slowly too.
     g.update(sample(40, 1), { limit: 1, applied: 1, floor: 1, ceiling: 20, warmingUp: false });
-    expect(g.baselineMs).toBeGreaterThan(20);
+    expect(g.baselineMs).toBeCloseTo(8.03 + (40 - 8.03) / 100);
   });
 
   it('rejects bad options, naming the field and the rule', () => {

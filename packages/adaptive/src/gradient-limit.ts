@@ -52,11 +52,12 @@ const KEYS = ['tolerance', 'smoothing', 'growth', 'headroom', 'longWindow'];
  *
  * The baseline is the part that differs from Gradient2, whose long average drifts up with sustained
  * queueing and so lets the limit ratchet up over time. Ours is TCP Vegas' "no-load RTT": it falls
- * quickly to any lower latency; it rises quickly only from intervals that ran without queueing on our
- * side (at the floor, or with at most one borrow at a time), slowly (over `longWindow` intervals) from
- * intervals within tolerance, and not at all from intervals above it. The price: if every query
- * becomes slower for good, the limit stays low (at least floor + headroom) until the floor is reached
- * or {@link GradientLimit.resetBaseline} is called.
+ * quickly to any lower latency; it rises only slowly (over `longWindow` intervals), and only from
+ * intervals within tolerance or without queueing on our side (at the floor, or with at most one
+ * borrow at a time), never from intervals above tolerance while we queue. So another load passing
+ * through the database lowers the limit without being learned as the new normal; the price is that
+ * if every query becomes slower for good, the limit recovers only as the baseline follows, over
+ * `longWindow` intervals at the floor (or at once with {@link GradientLimit.resetBaseline}).
  *
  * @see https://github.com/Netflix/concurrency-limits (Gradient2Limit, VegasLimit)
  * @example
@@ -130,11 +131,10 @@ export class GradientLimit implements LimitAlgorithm {
     let next: number;
     if (b === null) next = latency;
     else if (latency < b) next = b + (latency - b) * 0.5;
-    else if ((state.applied <= state.floor && !state.warmingUp) || sample.peakInflight <= 1) {
-      // Nothing queued on our side: this is a no-load reading, follow it quickly.
-      next = b + (latency - b) * 0.5;
-    } else if (latency <= this.tolerance * b) {
-      // Within tolerance: follow slowly (long-term change), as Gradient2's long average does.
+    else if (latency <= this.tolerance * b || (state.applied <= state.floor && !state.warmingUp) || sample.peakInflight <= 1) {
+      // Within tolerance, or measured with nothing queued on our side (at the floor, or one borrow at a
+      // time): a long-term change, followed slowly (Gradient2's long average). Slowly also at the
+      // floor, so that another load passing through the database is not learned as the new normal.
       next = b + (latency - b) / this.longWindow;
     } else {
       // Above tolerance while we queue: that rise is what the limit answers, not a new baseline
