@@ -78,11 +78,9 @@ export const PoolSize = z
     active: int,
     pending: int,
     waiting: int,
-    limit: int
-      .optional()
-      .openapi({
-        description: 'The cap on open connections in force: maxSize, or the lower limit set by pool.setLimit() (an adaptive limit).',
-      }),
+    limit: int.optional().openapi({
+      description: 'The cap on open connections in force: maxSize, or the lower limit set by pool.setLimit() (an adaptive limit).',
+    }),
   })
   .openapi('PoolSize', { description: 'How many connections are where, right now.' });
 

@@ -82,7 +82,9 @@ export class AdaptiveLimitCollector {
     }
     const limiters = options.limiters ?? [];
     if (!Array.isArray(limiters)) throw new InvalidConfigError('limiters', limiters, 'must be an array of AdaptiveLimiters');
-    limiters.forEach((l, i) => this.#limiters.add(checkLimiter(`limiters[${i}]`, l)));
+    limiters.forEach((l, i) => {
+      this.#limiters.add(checkLimiter(`limiters[${i}]`, l));
+    });
     this.registry = registry;
     this.#define(prefix);
     this.metricNames = Object.freeze(this.#metrics.map((m) => (m as unknown as { name: string }).name));
