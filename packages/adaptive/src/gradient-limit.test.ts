@@ -138,8 +138,9 @@ describe('GradientLimit on simulated latency curves', () => {
 });
 
 // Scenarios ported from Netflix concurrency-limits' VegasLimitTest (increaseLimit, decreaseLimit,
-// noChangeIfWithinThresholds, decreaseSmoothing), applied to the Gradient algorithm: the expected values
-// differ on purpose (Gradient's own arithmetic), the behaviour each test names is the same.
+// noChangeIfWithinThresholds, decreaseSmoothing), applied to the Gradient algorithm. Deliberate
+// difference (docs/migrating.md, "From Netflix concurrency-limits"): the expected values are Gradient's
+// own arithmetic, not Vegas'; the behaviour each test names is the same.
 describe('GradientLimit, one interval at a time', () => {
   const sample = (latencyMs: number, inflight: number, waited = 1): IntervalSample => ({
     durationMs: 1000,
