@@ -85,10 +85,15 @@ describe('adaptivePartitionLimit(manager, id)', () => {
     await pool.close();
   });
 
-  it('rejects an unknown partition, naming it', async () => {
+  it('rejects an unknown partition, naming it, and a second limiter on one partition', async () => {
     const pool = await ConnectionPool.create({ maxSize: 4, enablePartitioning: true }, factory());
     const manager = new PartitionManager({ pool, routing: RoutingStrategy.TenantBased });
     expect(() => adaptivePartitionLimit(manager, 'nope')).toThrow(/id = .nope.: must name an active partition/);
+    manager.createPartition('acme', PartitionType.Tenant('acme'), { maxConnections: 3 });
+    const first = adaptivePartitionLimit(manager, 'acme');
+    expect(() => adaptivePartitionLimit(manager, 'acme')).toThrow(/already has an adaptive limiter/);
+    first.stop();
+    adaptivePartitionLimit(manager, 'acme').stop();
     await manager.close();
     await pool.close();
   });
