@@ -31,6 +31,6 @@ export interface LimitChange {
 export interface AdaptiveEventMap {
   /** The limit changed (never emitted when it stays). */
   limitChanged: LimitChange;
-  /** A listener or the `ceiling` function threw; the limiter carries on. */
+  /** A listener or the `ceiling` function threw; the limiter carries on. Without a listener, a process warning (`POOL_ADAPTIVE_ERROR`). */
   error: { error: PoolError };
 }

@@ -155,6 +155,21 @@ describe('adaptiveLimit(pool)', () => {
     await pool.close();
   });
 
+  it('turns a throwing ceiling() into a process warning when nobody listens for errors, and carries on', async () => {
+    const pool = await ConnectionPool.create({ maxSize: 8, initialSize: 0 }, factory());
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const limiter = adaptiveLimit(pool, {
+      ceiling: () => {
+        throw new Error('budget gone');
+      },
+    });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('budget gone'), { code: 'POOL_ADAPTIVE_ERROR' });
+    expect(limiter.running).toBe(true);
+    warn.mockRestore();
+    await pool.close();
+  });
+
   it('accepts an algorithm instance and AIMD by name', async () => {
     const pool = await ConnectionPool.create({ maxSize: 8, initialSize: 0 }, factory());
     const g = new GradientLimit({ tolerance: 2 });

@@ -1,4 +1,4 @@
-import { CallbackError, now, PoolEvents } from '@pool/core';
+import { CallbackError, now, type PoolError, PoolEvents } from '@pool/core';
 import type { AdaptiveEventMap, LimitChange } from './adaptive-events.js';
 import type { ResolvedAdaptiveOptions } from './adaptive-options.js';
 import type { AdaptiveStatistics } from './adaptive-statistics.js';
@@ -32,7 +32,7 @@ export function snap(estimate: number, applied: number): number {
 export class AdaptiveLimiter {
   readonly #target: LimitTarget;
   readonly #o: ResolvedAdaptiveOptions;
-  readonly #events = new PoolEvents<AdaptiveEventMap>((error) => this.#events.emit('error', { error }));
+  readonly #events = new PoolEvents<AdaptiveEventMap>((error) => this.#report(error));
   readonly #startedAt: number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #unwatch: () => void;
@@ -199,17 +199,23 @@ export class AdaptiveLimiter {
     try {
       value = fn();
     } catch (err) {
-      this.#events.emit('error', { error: new CallbackError('ERR_POOL_LISTENER', 'The adaptive ceiling() threw', err) });
+      this.#report(new CallbackError('ERR_POOL_LISTENER', 'The adaptive ceiling() threw', err));
       return null;
     }
     if (value === null || value === undefined) return null;
     if (typeof value !== 'number' || Number.isNaN(value)) {
-      this.#events.emit('error', {
-        error: new CallbackError('ERR_POOL_LISTENER', `The adaptive ceiling() returned ${String(value)}, not a number or null`, undefined),
-      });
+      this.#report(
+        new CallbackError('ERR_POOL_LISTENER', `The adaptive ceiling() returned ${String(value)}, not a number or null`, undefined),
+      );
       return null;
     }
     return Math.max(0, value);
+  }
+
+  /** An `error` event, or a process warning when nobody listens (a problem is never silent). */
+  #report(error: PoolError): void {
+    if (this.#events.has('error')) this.#events.emit('error', { error });
+    else process.emitWarning(`${this.#target.name}: ${error.message}`, { code: 'POOL_ADAPTIVE_ERROR' });
   }
 
   /** Someone else set the limit: go on from there. */
