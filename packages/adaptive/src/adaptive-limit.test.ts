@@ -170,6 +170,30 @@ describe('adaptiveLimit(pool)', () => {
     await pool.close();
   });
 
+  it('times only the first 64 borrows that end in each interval, and counts all of them from the pool', async () => {
+    const pool = await ConnectionPool.create({ maxSize: 8, initialSize: 0, acquireTimeoutMs: 60_000 }, factory());
+    const limiter = adaptiveLimit(pool, { initialLimit: 8 });
+    expect(pool.listenerCount('release')).toBe(1);
+    const borrow = async (): Promise<void> => {
+      const done = pool.use(() => new Promise((r) => setTimeout(r, 2)));
+      await vi.advanceTimersByTimeAsync(2);
+      await done;
+    };
+    for (let i = 0; i < 64; i++) await borrow();
+    expect(pool.listenerCount('release')).toBe(0); // the pool stops timing borrows
+    for (let i = 0; i < 100; i++) await borrow();
+    expect(limiter.statistics().intervals).toBe(0); // 164 borrows of 2 ms: still in the first second
+    await vi.advanceTimersByTimeAsync(1_000);
+    const s = limiter.statistics();
+    expect(s.intervals).toBe(1);
+    expect(s.latencyMs).toBeCloseTo(2, 0);
+    expect(s.throughput).toBeCloseTo(164, -1); // every borrow counted, not only the 64 timed ones
+    expect(pool.listenerCount('release')).toBe(1); // timing again for the next interval
+    limiter.stop();
+    expect(pool.listenerCount('release')).toBe(0);
+    await pool.close();
+  });
+
   it('accepts an algorithm instance and AIMD by name', async () => {
     const pool = await ConnectionPool.create({ maxSize: 8, initialSize: 0 }, factory());
     const g = new GradientLimit({ tolerance: 2 });

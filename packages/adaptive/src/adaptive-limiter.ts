@@ -4,6 +4,7 @@ import type { ResolvedAdaptiveOptions } from './adaptive-options.js';
 import type { AdaptiveStatistics } from './adaptive-statistics.js';
 import { clamp, type IntervalSample, type LimitDecision, type LimitReason } from './limit-algorithm.js';
 import type { LimitTarget } from './limit-target.js';
+import { SAMPLES_PER_INTERVAL } from './pool-target.js';
 
 /** How far past a whole number the exact limit must move before the applied one follows (hysteresis). */
 const SNAP = 0.75;
@@ -48,6 +49,8 @@ export class AdaptiveLimiter {
   #waited = 0;
   #inflight: number;
   #peak: number;
+  /** The target's counters at the start of the interval (when it keeps counters). */
+  #counted: { released: number; releasedWithError: number; waited: number } | null;
   // The last judged interval.
   #last: IntervalSample | null = null;
   #gradient: number | null = null;
@@ -64,6 +67,7 @@ export class AdaptiveLimiter {
     this.#intervalStart = this.#startedAt;
     this.#inflight = target.borrowed();
     this.#peak = this.#inflight;
+    this.#counted = target.counters?.() ?? null;
     const { floor, ceiling } = this.#bounds();
     const initial = clamp(options.initialLimit ?? target.minLimit(), floor, ceiling);
     this.#estimate = initial;
@@ -78,12 +82,13 @@ export class AdaptiveLimiter {
         this.#waited++;
       },
       released: (holdMs, failed) => {
-        if (this.#inflight > 0) this.#inflight--;
-        this.#completed++;
         if (Number.isFinite(holdMs)) {
           this.#holdSum += holdMs;
           this.#timed++;
         }
+        if (this.#counted !== null) return; // counted by the target; this borrow is a use-time sample
+        if (this.#inflight > 0) this.#inflight--;
+        this.#completed++;
         if (failed) this.#errors++;
       },
       changedElsewhere: (limit) => this.#adopt(limit),
@@ -234,18 +239,30 @@ export class AdaptiveLimiter {
     const waiting = this.#target.waiting();
     let decision: LimitDecision | null = null;
     let sample: IntervalSample | null = null;
-    if (this.#completed >= this.#o.minSamples && this.#timed > 0) {
+    let completed = this.#completed;
+    let errors = this.#errors;
+    let waited = this.#waited;
+    const counters = this.#counted === null ? null : (this.#target.counters?.() ?? null);
+    if (counters !== null && this.#counted !== null) {
+      completed = counters.released - this.#counted.released;
+      errors = counters.releasedWithError - this.#counted.releasedWithError;
+      waited = counters.waited - this.#counted.waited;
+    }
+    if (completed >= this.#o.minSamples && this.#timed >= Math.min(this.#o.minSamples, SAMPLES_PER_INTERVAL)) {
       const durationMs = Math.max(1, t - this.#intervalStart);
+      const latencyMs = this.#holdSum / this.#timed;
+      // Little's law: mean borrowed = throughput x use time.
+      const inflight = (completed * latencyMs) / durationMs;
       sample = {
         durationMs,
-        completed: this.#completed,
-        latencyMs: this.#holdSum / this.#timed,
-        throughput: (this.#completed * 1000) / durationMs,
-        inflight: this.#holdSum / durationMs,
-        peakInflight: this.#peak,
-        waited: this.#waited,
+        completed,
+        latencyMs,
+        throughput: (completed * 1000) / durationMs,
+        inflight,
+        peakInflight: counters === null ? this.#peak : Math.max(this.#target.borrowed(), Math.round(inflight)),
+        waited,
         waiting,
-        errors: this.#errors,
+        errors,
       };
       decision = this.#o.algorithm.update(sample, {
         limit: this.#estimate,
@@ -264,6 +281,8 @@ export class AdaptiveLimiter {
       this.#errors = 0;
       this.#waited = 0;
       this.#peak = this.#inflight;
+      this.#counted = counters;
+      this.#target.intervalStarted?.();
     }
     let estimate = this.#estimate;
     let reason: LimitReason = 'steady';

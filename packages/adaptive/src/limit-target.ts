@@ -19,6 +19,14 @@ export interface LimitTarget {
   apply(limit: number, reason: string): void;
   /** Subscribes to borrows; returns the function that unsubscribes. */
   watch(observer: BorrowObserver): () => void;
+  /**
+   * Cumulative counters read once per interval, when the target keeps them (a pool does): then the
+   * limiter counts ended borrows, errors and waits from them, and the observer's `released` calls are
+   * only a sample for the use time (see {@link LimitTarget.intervalStarted}).
+   */
+  counters?(): { released: number; releasedWithError: number; waited: number };
+  /** A new interval began: a sampling target starts timing borrows again. */
+  intervalStarted?(): void;
 }
 
 /** @internal What a target tells its limiter. */

@@ -4,35 +4,63 @@ import type { BorrowObserver, LimitTarget } from './limit-target.js';
 /** Marks the reasons the limiter gives `setLimit`, so its own `limit` events are told from others'. */
 export const REASON_PREFIX = 'adaptive: ';
 
-/** @internal A pool as a {@link LimitTarget}: `pool.setLimit()` within `[minSize, maxSize]`. */
+/** Use times sampled per interval; beyond them the pool stops timing borrows until the next interval. */
+export const SAMPLES_PER_INTERVAL = 64;
+
+/**
+ * @internal A pool as a {@link LimitTarget}: `pool.setLimit()` within `[minSize, maxSize]`. Ended
+ * borrows, errors and waits come from the pool's counters; the use time from the first
+ * {@link SAMPLES_PER_INTERVAL} borrows that end in each interval, so at high rates the pool times only a
+ * few borrows per interval (a `release` listener makes it read the clock on every acquire and release).
+ */
 export function poolTarget<C>(pool: ConnectionPool<C>): LimitTarget {
+  let observer: BorrowObserver | null = null;
+  let sampled = 0;
+  let timing = false;
+  const onRelease = (e: PoolEventMap<C>['release']): void => {
+    if (!Number.isFinite(e.holdMs)) return;
+    observer?.released(e.holdMs, e.error !== undefined && e.error !== null);
+    if (++sampled >= SAMPLES_PER_INTERVAL) stopTiming();
+  };
+  const startTiming = (): void => {
+    sampled = 0;
+    if (timing || pool.state !== 'open') return;
+    timing = true;
+    pool.on('release', onRelease);
+  };
+  const stopTiming = (): void => {
+    if (!timing) return;
+    timing = false;
+    pool.off('release', onRelease);
+  };
   return {
     name: pool.name,
     minLimit: () => Math.max(1, pool.config.minSize),
     maxLimit: () => pool.config.maxSize,
-    borrowed: () => {
-      const s = pool.size();
-      return s.active;
-    },
+    borrowed: () => pool.size().active,
     waiting: () => pool.size().waiting,
+    counters: () => {
+      const s = pool.statistics();
+      return { released: s.released, releasedWithError: s.releasedWithError, waited: s.waited };
+    },
+    intervalStarted: startTiming,
     apply: (limit, reason) => {
       if (pool.state === 'open') pool.setLimit(limit, REASON_PREFIX + reason);
     },
-    watch(observer: BorrowObserver) {
-      const onAcquire = (e: PoolEventMap<C>['acquire']): void => observer.acquired(e.waitMs > 0);
-      const onEnqueue = (): void => observer.enqueued();
-      const onRelease = (e: PoolEventMap<C>['release']): void => observer.released(e.holdMs, e.error !== undefined && e.error !== null);
+    watch(o: BorrowObserver) {
+      observer = o;
       const onLimit = (e: PoolEventMap<C>['limit']): void => {
         if (e.reason?.startsWith(REASON_PREFIX)) return;
-        observer.changedElsewhere(pool.size().limit);
+        o.changedElsewhere(pool.size().limit);
       };
-      const onResize = (): void => observer.changedElsewhere(pool.size().limit);
-      const onClose = (): void => observer.closed();
-      pool.on('acquire', onAcquire).on('enqueue', onEnqueue).on('release', onRelease).on('limit', onLimit);
-      pool.on('resize', onResize).on('close', onClose);
+      const onResize = (): void => o.changedElsewhere(pool.size().limit);
+      const onClose = (): void => o.closed();
+      pool.on('limit', onLimit).on('resize', onResize).on('close', onClose);
+      startTiming();
       return () => {
-        pool.off('acquire', onAcquire).off('enqueue', onEnqueue).off('release', onRelease).off('limit', onLimit);
-        pool.off('resize', onResize).off('close', onClose);
+        stopTiming();
+        observer = null;
+        pool.off('limit', onLimit).off('resize', onResize).off('close', onClose);
       };
     },
   };
