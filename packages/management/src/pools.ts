@@ -8,6 +8,7 @@ import {
   type PoolMonitorOptions,
 } from '@pool/monitoring';
 import type {
+  AdaptiveLimiterLike,
   ClusterBudgetLike,
   DashboardProviderLike,
   LeakDetectorLike,
@@ -44,6 +45,8 @@ export interface ManagedPoolOptions {
    * degraded while Redis is unreachable...) and figures at `/pools/{pool}/budget`.
    */
   budget?: ClusterBudgetLike | null;
+  /** The pool's adaptive limit (`@pool/adaptive`'s `adaptiveLimit(pool)`): served at `/pools/{pool}/adaptive` and on the dashboard. */
+  adaptive?: AdaptiveLimiterLike | null;
 }
 
 /** The `pools` option: named pools (a record), or a list of pools / entries named by `name` or `pool.name`. */
@@ -64,11 +67,15 @@ export interface PoolEntry {
   readonly queue: QueueLike;
   readonly exporter: MetricsExporterLike | null;
   readonly budget: ClusterBudgetLike | null;
+  readonly adaptive: AdaptiveLimiterLike | null;
   /** Which components were configured (or made by the app). */
-  readonly features: Record<'monitor' | 'leakDetector' | 'dashboard' | 'partitions' | 'queue' | 'exporter' | 'budget', boolean>;
+  readonly features: Record<
+    'monitor' | 'leakDetector' | 'dashboard' | 'partitions' | 'queue' | 'exporter' | 'budget' | 'adaptive',
+    boolean
+  >;
 }
 
-const ENTRY_KEYS = ['pool', 'name', 'monitor', 'leakDetector', 'dashboard', 'partitions', 'queue', 'exporter', 'budget'];
+const ENTRY_KEYS = ['pool', 'name', 'monitor', 'leakDetector', 'dashboard', 'partitions', 'queue', 'exporter', 'budget', 'adaptive'];
 /**
  * A pool name the API can serve and the dashboard can show unambiguously: 1 to 128 characters, none of
  * them a control character, an invisible formatting one (zero-width, bidirectional overrides and
@@ -142,7 +149,7 @@ export function resolvePools(
         throw new InvalidConfigError(
           field,
           item,
-          'must be a ConnectionPool or { pool, monitor?, leakDetector?, dashboard?, partitions?, queue?, exporter?, budget? }',
+          'must be a ConnectionPool or { pool, monitor?, leakDetector?, dashboard?, partitions?, queue?, exporter?, budget?, adaptive? }',
         );
       }
       for (const k of Object.keys(spec)) {
@@ -161,6 +168,7 @@ export function resolvePools(
       needs(`${field}.partitions`, spec.partitions, ['listPartitions', 'getPartitionStatistics'], 'a PartitionManager');
       needs(`${field}.exporter`, spec.exporter, ['export'], 'a MonitoringExporter');
       needs(`${field}.budget`, spec.budget, ['statistics'], 'a ClusterBudget');
+      needs(`${field}.adaptive`, spec.adaptive, ['statistics'], 'an AdaptiveLimiter');
       if (spec.budget != null && typeof spec.budget.state !== 'string') {
         throw new InvalidConfigError(`${field}.budget`, '[value]', 'must be a ClusterBudget (with a string state)');
       }
@@ -221,6 +229,7 @@ export function resolvePools(
         queue,
         exporter: spec.exporter ?? null,
         budget: spec.budget ?? null,
+        adaptive: spec.adaptive ?? null,
         features: {
           monitor: monitor !== null,
           leakDetector: leakDetector !== null,
@@ -229,6 +238,7 @@ export function resolvePools(
           queue: spec.queue != null || typeof (queue as { statistics?: unknown }).statistics === 'function',
           exporter: spec.exporter != null,
           budget: spec.budget != null,
+          adaptive: spec.adaptive != null,
         },
       });
     }

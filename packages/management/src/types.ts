@@ -92,6 +92,15 @@ export interface ClusterBudgetLike {
   statistics(): object;
 }
 
+/**
+ * An adaptive limit on the pool (`@pool/adaptive`'s `AdaptiveLimiter`), read structurally so this
+ * package does not depend on the adaptive package.
+ */
+export interface AdaptiveLimiterLike {
+  /** Where the limit stands and why it last moved, plain JSON. */
+  statistics(): object;
+}
+
 /** A dashboard provider (`@pool/monitoring`'s `DashboardProvider`). */
 export interface DashboardProviderLike<D = object> {
   getDashboardData(): D;
