@@ -127,6 +127,16 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
   /** What release does: 0 return as is, 1 reset, 2 reset when dirty, 3 replace. */
   readonly #recycleMode: 0 | 1 | 2 | 3;
   #nextWaiterId = 0;
+
+  /** @internal How many waits began so far (a waiter is created for each): an acquire that moved it waited. */
+  get waitsStarted(): number {
+    return this.#nextWaiterId;
+  }
+
+  /** @internal When the latest wait began (`now()` clock). */
+  get lastWaitStartedAt(): number {
+    return this.#newest === undefined ? Number.NaN : this.#newest.enqueuedAt;
+  }
   /** The waiter #newWaiter made last (saves allocating a tuple to return it with its promise). */
   #newest: PoolWaiter | undefined;
   readonly #warned = new Set<string>();

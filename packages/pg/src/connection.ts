@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { InvalidArgumentError } from '@pool/core';
+import { InvalidArgumentError, type LogLevel } from '@pool/core';
 import { abortable, ConnectionLifecycle, type FactoryCounters } from '@pool/core/adapter';
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
@@ -7,6 +7,12 @@ import { classify } from './classify.js';
 
 /** A query as `pg` takes it: text, or a config object (`{ text, values, rowMode, types, name... }`). */
 export type PgQuery = string | pg.QueryConfig | pg.QueryArrayConfig;
+
+/**
+ * A query object pg runs itself (anything with a `submit` method: `pg.Query`, pg-cursor's `Cursor`,
+ * pg-query-stream's `QueryStream`). {@link PgConnection.query} hands it to the client and returns it.
+ */
+export type PgSubmittable = pg.Submittable;
 
 /** PostgreSQL's transaction status, from the last ReadyForQuery message: idle, in a transaction, in a failed transaction. */
 export type PgTransactionStatus = 'I' | 'T' | 'E';
@@ -17,6 +23,8 @@ export interface ConnectionHost {
   /** Statement-cache and query-error counts, and the cache capacity. */
   readonly counters: FactoryCounters<PgConnection>;
   readonly describe: string;
+  /** Writes to the factory's logger (nothing without one); `server` is added. */
+  readonly log: (level: LogLevel, message: string, fields: Record<string, unknown>) => void;
 }
 
 /** @internal */
@@ -31,6 +39,24 @@ interface PgInternals {
   parsedStatements?: Record<string, unknown>;
   submittedNamedStatements?: Record<string, unknown>;
   stream?: { destroy(error?: Error): void };
+}
+
+/** The parts of `pg.Client`'s state (internal to pg; names of pg 8, with the older public ones) that say whether it can take a query. */
+interface PgClientState {
+  readyForQuery?: boolean;
+  _ending?: boolean;
+  _ended?: boolean;
+  _queryable?: boolean;
+  _activeQuery?: unknown;
+  activeQuery?: unknown;
+  _queryQueue?: unknown[];
+  queryQueue?: unknown[];
+  _sentQueryQueue?: unknown[];
+}
+
+/** True for a query object pg submits itself (it has a `submit` method). */
+export function isSubmittable(query: unknown): query is PgSubmittable {
+  return typeof query === 'object' && query !== null && typeof (query as { submit?: unknown }).submit === 'function';
 }
 
 let connectionCounter = 0;
@@ -93,8 +119,8 @@ export class PgConnection {
             },
           })
         : null;
-    client.on('error', (error: Error) => this.#lifecycle.markBroken(error));
-    client.on('end', () => this.#lifecycle.markBroken(new Error('Connection terminated unexpectedly')));
+    client.on('error', (error: Error) => this.#cut(error));
+    client.on('end', () => this.#cut(new Error('Connection terminated unexpectedly')));
     if (typeof (client as { getTransactionStatus?: unknown }).getTransactionStatus !== 'function') {
       // pg before getTransactionStatus(): read the status from the protocol's ReadyForQuery ourselves.
       const connection = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
@@ -109,11 +135,37 @@ export class PgConnection {
     return (this.client as unknown as { processID: number | null }).processID ?? null;
   }
 
-  /** `'I'` idle, `'T'` in a transaction, `'E'` in a failed transaction (from PostgreSQL's ReadyForQuery). */
+  /**
+   * `'I'` idle, `'T'` in a transaction, `'E'` in a failed transaction (from PostgreSQL's last
+   * ReadyForQuery); `null` when unknown (no ReadyForQuery seen yet).
+   */
   get transactionStatus(): PgTransactionStatus | null {
     const c = this.client as { getTransactionStatus?: () => string | null };
-    if (typeof c.getTransactionStatus === 'function') return (c.getTransactionStatus() as PgTransactionStatus | null) ?? 'I';
+    if (typeof c.getTransactionStatus === 'function') return (c.getTransactionStatus() as PgTransactionStatus | null) ?? null;
     return this.#status;
+  }
+
+  /**
+   * Why the client cannot take a query now, or `null` when it can: a query or a submittable (an open
+   * pg-cursor, an unconsumed pg-query-stream, a query whose caller gave up after `query_timeout`) is
+   * still active or queued, the client was ended or can no longer be queried, or the transaction
+   * status is unknown. A connection released in such a state is never lent again: the reset retires
+   * it (the next borrower's query would otherwise wait behind it, possibly forever).
+   */
+  get notReadyReason(): string | null {
+    const c = this.client as unknown as PgClientState;
+    if (this.#lifecycle.broken) return 'the connection is broken';
+    if (c._ending === true || c._ended === true) return 'the client was ended (client.end())';
+    if (c._queryable === false) return 'the client can no longer be queried';
+    const active = '_activeQuery' in c ? c._activeQuery : c.activeQuery;
+    if (active !== null && active !== undefined) {
+      return 'a query, cursor or stream is still active on it (close a cursor, consume or destroy a stream, await a query before release)';
+    }
+    const queued = (c._queryQueue ?? c.queryQueue ?? []).length + (c._sentQueryQueue ?? []).length;
+    if (queued > 0) return `${queued} queries are still queued on it`;
+    if (c.readyForQuery === false) return 'it is not ready for a query';
+    if (this.transactionStatus === null) return 'its transaction status is unknown';
+    return null;
   }
 
   /** True while a transaction is open (also a failed one, which still needs a `ROLLBACK`). */
@@ -142,8 +194,8 @@ export class PgConnection {
     return (
       this.#lifecycle.broken ||
       this.#inflight > 0 ||
-      (this.client as { readyForQuery?: boolean }).readyForQuery === false || // a statement still runs (e.g. after query_timeout)
       this.transactionStatus !== 'I' ||
+      this.notReadyReason !== null || // a statement, cursor or stream still runs; the client was ended
       this.#sessionDirty ||
       this.#evicted.length > 0 ||
       this.#inDoubt.length > 0
@@ -162,12 +214,25 @@ export class PgConnection {
 
   /**
    * Runs a query, like `pg.Client#query` (same arguments, same result, same errors). With a
-   * `statementCacheSize`, a query with a `values` array runs as a named prepared statement cached per
-   * connection (LRU): PostgreSQL parses and plans it once, later calls only bind and execute. A query
-   * without values runs on the simple protocol (several statements allowed) and is never cached; pass
-   * `{ text, values, name }` to manage a statement yourself.
+   * `statementCacheSize`, a query with a non-empty `values` array runs as a named prepared statement
+   * cached per connection (LRU): PostgreSQL parses and plans it once, later calls only bind and
+   * execute. A query without values (or with `[]`) runs on the simple protocol, as pg runs it (several
+   * statements allowed), and is never cached; pass `{ text, values, name }` to manage a statement
+   * yourself.
+   *
+   * A submittable (pg-cursor's `Cursor`, pg-query-stream's `QueryStream`, a `pg.Query`) is handed to
+   * the client and returned as it is, synchronously, as `pg.Client#query` does. Close the cursor (or
+   * consume or destroy the stream) before releasing the connection: one released with it still open is
+   * retired instead of lent again (see {@link notReadyReason}).
    */
-  async query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, values?: unknown[]): Promise<pg.QueryResult<R>> {
+  query<S extends PgSubmittable>(submittable: S): S;
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow>(query: PgQuery | PgSubmittable, values?: unknown[]): Promise<pg.QueryResult<R>> | PgSubmittable {
+    if (isSubmittable(query)) return this.#submit(query);
+    return this.#query<R>(query, values);
+  }
+
+  async #query<R extends pg.QueryResultRow>(query: PgQuery, values?: unknown[]): Promise<pg.QueryResult<R>> {
     let config: pg.QueryConfig;
     if (typeof query === 'string') config = values === undefined ? { text: query } : { text: query, values };
     else if (typeof query === 'object' && query !== null && typeof query.text === 'string') {
@@ -184,7 +249,9 @@ export class PgConnection {
     if (effects.prepares || config.name !== undefined) this.#userStatements = true;
     const cache = this.#cache;
     let statement: CachedStatement | undefined;
-    if (cache !== null && config.values !== undefined && config.name === undefined && !effects.session) {
+    // pg runs a query without values, or with `[]`, on the simple protocol (where several statements are
+    // allowed): preparing it would change what it may contain.
+    if (cache !== null && config.values !== undefined && config.values.length > 0 && config.name === undefined && !effects.session) {
       statement = cache.get(text);
       const counters = this.#host.counters;
       if (statement === undefined) {
@@ -209,6 +276,66 @@ export class PgConnection {
       if (statement !== undefined && !this.#parsed(statement.name)) cache?.delete(text); // never parsed: nothing on the server
       throw error;
     }
+  }
+
+  /** Hands a submittable to the client (session effects of its text noted) and keeps the connection counted busy until it is done. */
+  #submit<S extends PgSubmittable>(submittable: S): S {
+    const { text, name } = submittable as { text?: unknown; name?: unknown };
+    if (typeof text === 'string') {
+      const effects = classify(text);
+      if (effects.session) this.#sessionDirty = true;
+      if (effects.prepares) this.#userStatements = true;
+      if (effects.deallocates) this.#statementsInDoubt();
+    }
+    if (typeof name === 'string' && name !== '') this.#userStatements = true;
+    const result = this.client.query(submittable);
+    this.#busyUntilDone(submittable);
+    return result;
+  }
+
+  /**
+   * Counts `submittable` in flight (keeping the client referenced under `allowExitOnIdle`) until pg no
+   * longer holds it: checked at each ReadyForQuery, and at the end of the connection.
+   */
+  #busyUntilDone(submittable: PgSubmittable): void {
+    const client = this.client as unknown as PgClientState & NodeJS.EventEmitter;
+    const connection = (this.client as unknown as { connection?: NodeJS.EventEmitter }).connection;
+    if (connection === undefined) return;
+    if (this.#inflight++ === 0 && this.#host.allowExitOnIdle) (this.client as unknown as { ref(): void }).ref();
+    const held = (): boolean => {
+      const active = '_activeQuery' in client ? client._activeQuery : client.activeQuery;
+      return active === submittable || (client._queryQueue ?? client.queryQueue ?? []).includes(submittable);
+    };
+    const check = (): void => {
+      if (held() && !this.#lifecycle.broken) return;
+      connection.off('readyForQuery', check);
+      client.off('end', done);
+      if (--this.#inflight === 0 && this.#host.allowExitOnIdle) (this.client as unknown as { unref(): void }).unref();
+    };
+    const done = (): void => {
+      // The connection ended: nothing is held any more.
+      connection.off('readyForQuery', check);
+      client.off('end', done);
+      if (--this.#inflight === 0 && this.#host.allowExitOnIdle) (this.client as unknown as { unref(): void }).unref();
+    };
+    connection.on('readyForQuery', check);
+    client.on('end', done);
+  }
+
+  /** The client reported an error or its end: broken. A cut the pool did not ask for is logged (warn). */
+  #cut(error: Error): void {
+    const lifecycle = this.#lifecycle;
+    // Not news: a connection already broken, one the pool is closing, one its borrower ended (client.end()).
+    const news = !lifecycle.broken && !lifecycle.closing && lifecycle.live && (this.client as unknown as PgClientState)._ending !== true;
+    lifecycle.markBroken(error); // the pool may close the connection at once
+    if (!news) return;
+    this.#host.log('warn', 'A pooled PostgreSQL connection was closed by the server or the network: the pool replaces it', {
+      connection: this.serial,
+      pid: this.processID,
+      transactionStatus: this.transactionStatus,
+      queriesInFlight: this.#inflight,
+      error,
+    });
   }
 
   /** A short description (never the password). */
@@ -333,8 +460,25 @@ export class PgConnection {
    */
   async #reset(mode: 'session' | 'all', signal: AbortSignal): Promise<boolean> {
     if (this.#lifecycle.broken) throw this.#lifecycle.brokenError;
-    if (this.transactionStatus !== 'I') await this.#run('ROLLBACK', signal);
+    const notReady = this.notReadyReason;
+    if (notReady !== null) {
+      this.#host.log('info', `A PostgreSQL connection was released while ${notReady}: the pool retires it instead of lending it again`, {
+        connection: this.serial,
+        pid: this.processID,
+        reason: notReady,
+      });
+      throw new Error(`${this.toString()} cannot be reused: ${notReady}`);
+    }
+    const steps: string[] = [];
+    if (this.transactionStatus !== 'I') {
+      steps.push(`ROLLBACK (transaction status ${this.transactionStatus})`);
+      await this.#run('ROLLBACK', signal);
+    }
     const sessionReset = mode === 'all' || this.#sessionDirty || this.#userStatements;
+    if (sessionReset) steps.push(mode === 'all' ? 'DISCARD ALL' : 'session state cleared');
+    if (this.#evicted.length > 0) steps.push(`${this.#evicted.length} evicted statements deallocated`);
+    if (steps.length > 0)
+      this.#host.log('debug', `PostgreSQL session reset: ${steps.join(', ')}`, { connection: this.serial, pid: this.processID, steps });
     if (mode === 'all') {
       await this.#run('DISCARD ALL', signal);
       const { parsedStatements, submittedNamedStatements } = this.#pg();

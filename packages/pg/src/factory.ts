@@ -1,11 +1,13 @@
-import type { CreateContext, CreateErrorKind, OperationContext, ValidateContext } from '@pool/core';
+import type { CreateContext, CreateErrorKind, OperationContext, PoolLogger, ValidateContext } from '@pool/core';
 import { InvalidConfigError } from '@pool/core';
 import {
   abortable,
+  adapterLog,
   checkBoolean,
   checkInteger,
   checkOneOf,
   checkOptionalFunction,
+  checkOptionalLogger,
   checkOptionKeys,
   collectSecrets,
   DriverFactory,
@@ -49,6 +51,15 @@ export interface PgFactoryOptions {
   onConnect?: ((conn: PgConnection) => Promise<void> | void) | null;
   /** Lets the process exit while connections are open but idle (pg.Pool's `allowExitOnIdle`). Default `false`. */
   allowExitOnIdle?: boolean;
+  /**
+   * Where the factory reports what happens to its connections below the pool: `warn` when the server
+   * or the network cuts a pooled connection, `info` when one released with a cursor, stream or query
+   * still open (or ended by its borrower) is retired, `debug` for each session reset and each failed
+   * connect (the pool itself logs failed connects at `warn`, with backoff). Any object with `debug`,
+   * `info`, `warn` and `error` (`console`, pino, winston, bunyan...); `createPgPool` gives its pool's
+   * `logger` here. Default: none.
+   */
+  logger?: PoolLogger | null;
   /** The client class (for instrumented or native clients). Default `pg.Client`. */
   Client?: new (
     config: pg.ClientConfig,
@@ -73,7 +84,16 @@ function connectClient(client: pg.Client): Promise<void> {
 /** A `pg` client config, or a connection string (`postgres://user:password@host:5432/db`). */
 export type PgConfig = string | pg.ClientConfig;
 
-const OPTION_KEYS: readonly string[] = ['statementCacheSize', 'resetMode', 'validationQuery', 'onConnect', 'allowExitOnIdle', 'Client'];
+/** @internal The option keys of {@link PgFactory} (a multi-host factory takes the same). */
+export const PG_FACTORY_OPTION_KEYS: readonly string[] = [
+  'statementCacheSize',
+  'resetMode',
+  'validationQuery',
+  'onConnect',
+  'allowExitOnIdle',
+  'Client',
+  'logger',
+];
 const RESET_MODES: readonly PgResetMode[] = ['session', 'all'];
 
 const URL_RULES = { schemes: ['postgres://', 'postgresql://', 'socket:'], example: 'postgres://user:password@host:5432/database' };
@@ -133,7 +153,7 @@ export class PgFactory extends DriverFactory<PgConnection> {
     } else {
       throw new InvalidConfigError('config', config, 'must be a postgres:// connection string or a pg client config object');
     }
-    checkOptionKeys(options, OPTION_KEYS, 'pgFactory');
+    checkOptionKeys(options, PG_FACTORY_OPTION_KEYS, 'pgFactory');
     const size = checkInteger('statementCacheSize', options.statementCacheSize ?? 0, 0, 1_000_000);
     const mode = checkOneOf('resetMode', options.resetMode ?? 'session', RESET_MODES);
     const query = options.validationQuery ?? 'SELECT 1';
@@ -143,6 +163,7 @@ export class PgFactory extends DriverFactory<PgConnection> {
     const allowExitOnIdle = checkBoolean('allowExitOnIdle', options.allowExitOnIdle ?? false);
     const Client = options.Client ?? pg.Client;
     if (typeof Client !== 'function') throw new InvalidConfigError('Client', Client, 'must be a client class such as pg.Client');
+    const logger = checkOptionalLogger('logger', options.logger);
 
     super(new FactoryCounters<PgConnection>(size, (conn) => conn.cachedStatements));
     this.statementCacheSize = size;
@@ -152,7 +173,8 @@ export class PgFactory extends DriverFactory<PgConnection> {
     this.#secrets = collectSecrets([clientConfig.password], clientConfig.connectionString);
     this.#Client = Client;
     this.#onConnect = onConnect;
-    this.#host = { allowExitOnIdle, counters: this.counters, describe: describeConfig(clientConfig) };
+    const server = describeConfig(clientConfig);
+    this.#host = { allowExitOnIdle, counters: this.counters, describe: server, log: adapterLog(logger, { server }) };
     this.#hooks = hooks;
   }
 
@@ -179,11 +201,13 @@ export class PgFactory extends DriverFactory<PgConnection> {
     this.#hooks.constructed?.(client);
     let connecting: Promise<void> | undefined;
     let connected = false;
+    let phase: 'connect' | 'onConnect' = 'connect';
     const setUp = async (): Promise<void> => {
       connecting = connectClient(client).then(() => {
         connected = true;
       });
       await abortable(connecting, signal);
+      phase = 'onConnect';
       if (this.#host.allowExitOnIdle) (client as unknown as { unref(): void }).unref();
       if (this.#onConnect !== null) {
         await abortable(this.#onConnect(conn), signal);
@@ -205,7 +229,14 @@ export class PgFactory extends DriverFactory<PgConnection> {
     };
     await runOrAbandon(signal, setUp, abandon).catch((error: unknown) => {
       this.#hooks.closed?.(client, null);
-      throw scrubSecrets(error, this.#secrets);
+      const scrubbed = scrubSecrets(error, this.#secrets);
+      if (!signal.aborted) {
+        this.#host.log('debug', `A PostgreSQL connection could not be opened (${phase === 'connect' ? 'connect' : 'onConnect threw'})`, {
+          phase,
+          error: scrubbed,
+        });
+      }
+      throw scrubbed;
     });
     internals.lifecycle.markLive();
     this.counters.opened(conn);
@@ -214,11 +245,13 @@ export class PgFactory extends DriverFactory<PgConnection> {
 
   /**
    * Runs `ctx.query` (the pool validator's query) or `validationQuery`; resolves `true` when it
-   * succeeds, `false` when it fails or the connection is known to be broken. Rejects with the signal's
+   * succeeds, `false` when it fails, the connection is known to be broken or it is not ready for a
+   * query (see {@link PgConnection.notReadyReason}). Rejects with the signal's
    * reason when the signal aborts first.
    */
   async validate(conn: PgConnection, ctx: ValidateContext): Promise<boolean> {
-    if (conn.broken) return false;
+    // A client busy with a cursor, a stream or a query would queue the check behind it (maybe forever).
+    if (conn.broken || conn.notReadyReason !== null) return false;
     try {
       await conn[kInternals].run(ctx.query ?? this.validationQuery, ctx.signal);
       return true;
@@ -231,7 +264,8 @@ export class PgFactory extends DriverFactory<PgConnection> {
   /**
    * Rolls back an open transaction and clears session state (see `resetMode`), keeping the statement
    * cache consistent with the server; re-applies `onConnect` after a session reset. Rejects on a broken
-   * connection, so the pool discards it.
+   * connection, and on one not ready for a query (a cursor or stream left open, a query still running,
+   * a client its borrower ended), so the pool discards it instead of lending it again.
    */
   async reset(conn: PgConnection, ctx: OperationContext): Promise<void> {
     const internals = conn[kInternals];

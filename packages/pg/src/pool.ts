@@ -7,10 +7,12 @@ import {
   PoolClosedError,
   type PooledConnection,
 } from '@pool/core';
-import { DriverPool, impersonate, promiseOrCallback, rethrowLater } from '@pool/core/adapter';
+import { DriverPool, impersonate, poolLogger, promiseOrCallback, rethrowLater } from '@pool/core/adapter';
 import pg from 'pg';
 import { kInternals, type PgConnection, type PgQuery } from './connection.js';
 import { PgFactory } from './factory.js';
+import { isMultiHostConfig, type PgMultiHostConfig } from './multi-host-config.js';
+import { MultiHostPgFactory } from './multi-host-factory.js';
 import { ClientState, doubleReleaseError, type PgPoolClient } from './pool-client.js';
 import { mapPgPoolOptions, type PgPoolBehaviour, type PgPoolOptions } from './pool-options.js';
 
@@ -461,14 +463,17 @@ export function createPgPool(options: PgPoolOptions = {}): PgPool {
     if (facade === undefined) early.push(() => call(facade as PgPool));
     else call(facade);
   };
-  const factory = new PgFactory(
-    client,
-    { ...factoryOptions, onConnect: (conn) => (facade as PgPool)._setUp(conn) },
-    {
-      constructed: (c) => later((f) => f._constructed(c)),
-      closed: (c, conn) => later((f) => f._closed(c, conn)),
-    },
-  );
+  // One logger for the engine and the adapter, given either way.
+  const logger = poolLogger(factoryOptions.logger, poolOptions.logger);
+  const factoryOptionsWithHooks = { ...factoryOptions, logger, onConnect: (conn: PgConnection) => (facade as PgPool)._setUp(conn) };
+  const hooks = {
+    constructed: (c: pg.Client) => later((f) => f._constructed(c)),
+    closed: (c: pg.Client, conn: PgConnection | null) => later((f) => f._closed(c, conn)),
+  };
+  // A multi-host config (several hosts, target_session_attrs...) gets libpq's multi-host factory.
+  const factory = isMultiHostConfig(client)
+    ? new MultiHostPgFactory(client as PgMultiHostConfig, factoryOptionsWithHooks, hooks)
+    : new PgFactory(client, factoryOptionsWithHooks, hooks);
   const given = { ...(options as Record<string, unknown>) };
   const shown = {
     ...given,
@@ -481,7 +486,13 @@ export function createPgPool(options: PgPoolOptions = {}): PgPool {
   };
   if ('password' in shown)
     Object.defineProperty(shown, 'password', { enumerable: false, value: shown.password, writable: true, configurable: true });
-  facade = new PgPool(ConnectionPool.open(config, factory, poolOptions), factory, shown, behaviour, clients);
+  facade = new PgPool(
+    ConnectionPool.open(config, factory, logger === null ? poolOptions : { ...poolOptions, logger }),
+    factory,
+    shown,
+    behaviour,
+    clients,
+  );
   for (const call of early.splice(0)) call();
   return facade;
 }

@@ -33,6 +33,15 @@ describe('statement cache', () => {
     expect(conn.cachedStatements).toBe(1);
   });
 
+  it('runs a query with values [] on the simple protocol, as pg does: several statements allowed, nothing prepared', async () => {
+    const { factory, conn } = await connect(100);
+    const results = (await conn.query('SELECT 1 AS a; SELECT 2 AS b', [])) as unknown as { rows: unknown[] }[];
+    expect(results.map((r) => r.rows)).toEqual([[{ a: 1 }], [{ b: 2 }]]);
+    await conn.query({ text: 'SELECT 3 AS c; SELECT 4 AS d', values: [] });
+    expect(await serverStatements(conn)).toEqual([]);
+    expect(factory.statistics().statementCache).toMatchObject({ hits: 0, misses: 0, size: 0 });
+  });
+
   it('never caches queries without values (the simple protocol) or with a name of their own', async () => {
     const { factory, conn } = await connect(10);
     await conn.query('SELECT 1; SELECT 2');

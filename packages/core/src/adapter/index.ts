@@ -4,6 +4,7 @@
  * it works on small structural interfaces and `@pool/core`'s public API.
  */
 export { abortable, endOrDestroy, runOrAbandon } from './abort.js';
+export { type AdapterLog, adapterLog, checkOptionalLogger, poolLogger } from './adapter-logger.js';
 export { callbackFrom, isCallback, type NodeCallback, promiseOrCallback, rethrowLater } from './callback.js';
 export { ConnectionLifecycle, type ConnectionStatus } from './connection-lifecycle.js';
 export {

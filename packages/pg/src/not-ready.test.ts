@@ -1,0 +1,165 @@
+import { useCleanup } from '@pool/testkit/conformance';
+import pg from 'pg';
+import Cursor from 'pg-cursor';
+import QueryStream from 'pg-query-stream';
+import { describe, expect, it } from 'vitest';
+import { createPgPool, type PgPool } from './pool.js';
+import { PG_URL } from './test-support/pg.js';
+
+const cleanup = useCleanup();
+
+function pool(options: Parameters<typeof createPgPool>[0] = {}): PgPool {
+  const p = createPgPool({ connectionString: PG_URL, ...options });
+  cleanup.defer(() => p.end());
+  return p;
+}
+
+/** Rejects when `promise` takes longer than `ms`: a hang fails the test instead of stalling it. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms (the connection was lent while busy)`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+describe('client.query(submittable)', () => {
+  it('returns the submittable itself, synchronously, as pg.Client#query does', async () => {
+    const db = pool({ max: 1 });
+    const client = await db.connect();
+    try {
+      const cursor = new Cursor('SELECT g FROM generate_series(1, 5) AS g');
+      const returned = client.query(cursor);
+      expect(returned).toBe(cursor);
+      expect(returned).not.toBeInstanceOf(Promise);
+      expect(await cursor.read(2)).toEqual([{ g: 1 }, { g: 2 }]);
+      expect(await cursor.read(10)).toEqual([{ g: 3 }, { g: 4 }, { g: 5 }]);
+      await cursor.close();
+      // A pg.Query is a submittable too: it comes back as it went in.
+      const query = new pg.Query('SELECT 1 AS one');
+      expect(client.query(query)).toBe(query);
+      const rows = await new Promise<unknown[]>((resolve, reject) => {
+        const seen: unknown[] = [];
+        query.on('row', (row: unknown) => seen.push(row));
+        query.on('end', () => resolve(seen));
+        query.on('error', reject);
+      });
+      expect(rows).toEqual([{ one: 1 }]);
+      expect((await client.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('streams rows through pg-query-stream and then lends the connection again', async () => {
+    const db = pool({ max: 1 });
+    const client = await db.connect();
+    const pid = client.processID;
+    const stream = client.query(new QueryStream('SELECT g FROM generate_series(1, 1000) AS g', [], { batchSize: 100 }));
+    let sum = 0;
+    for await (const row of stream) sum += (row as { g: number }).g;
+    expect(sum).toBe(500_500);
+    client.release();
+    // Consumed to the end: the connection was ready, so it is kept.
+    const again = await db.connect();
+    expect(again.processID).toBe(pid);
+    again.release();
+  });
+});
+
+describe('a connection not ready for a query is never lent again', () => {
+  it('retires one released with a cursor still open; the next borrower does not hang', async () => {
+    const db = pool({ max: 1 });
+    const client = await db.connect();
+    const pid = client.processID;
+    const cursor = client.query(new Cursor('SELECT g FROM generate_series(1, 100) AS g'));
+    expect(await cursor.read(1)).toEqual([{ g: 1 }]);
+    client.release(); // the cursor is still open
+    const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after an open cursor');
+    expect(rows[0]?.pid).not.toBe(pid);
+    expect(db.statistics().destroyedByReason.reset).toBe(1);
+    expect(db.statistics().resetFailures).toBe(1);
+  });
+
+  it('retires one released with a stream not consumed; the next borrower does not hang', async () => {
+    const db = pool({ max: 1 });
+    const client = await db.connect();
+    const pid = client.processID;
+    const stream = client.query(new QueryStream('SELECT g FROM generate_series(1, 100000) AS g', [], { batchSize: 10 }));
+    await new Promise<void>((resolve) => stream.once('data', () => resolve()));
+    stream.pause();
+    client.release();
+    const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after an unconsumed stream');
+    expect(rows[0]?.pid).not.toBe(pid);
+  });
+
+  it('retires one released with a query still running; the next borrower does not wait for it', async () => {
+    const db = pool({ max: 1 });
+    const client = await db.connect();
+    const pid = client.processID;
+    const slow = client.query('SELECT pg_sleep(30)').catch((error: unknown) => error);
+    client.release();
+    const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after a running query');
+    expect(rows[0]?.pid).not.toBe(pid);
+    // The abandoned query ends with its connection.
+    expect(await within(slow, 5_000, 'the abandoned query')).toBeInstanceOf(Error);
+  });
+
+  it('retires one whose borrower ended the client', async () => {
+    const db = pool({ max: 1 });
+    const client = await db.connect();
+    const pid = client.processID;
+    const ending = client.end();
+    client.release();
+    await ending;
+    const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after client.end()');
+    expect(rows[0]?.pid).not.toBe(pid);
+  });
+
+  it('retires one whose transaction status is unknown', async () => {
+    // A client that lost track of the status (as pg reports before any ReadyForQuery): it cannot be
+    // known whether a transaction is open, so the connection is not lent again.
+    let lost = false;
+    class ForgetfulClient extends pg.Client {
+      override getTransactionStatus(): 'I' | 'T' | 'E' | null {
+        return lost ? null : (super.getTransactionStatus() as 'I' | 'T' | 'E' | null);
+      }
+    }
+    const db = pool({ max: 1, Client: ForgetfulClient });
+    const borrowed = await db.pool.acquire(); // the engine's borrow: its PgConnection says why
+    const pid = borrowed.connection.processID;
+    lost = true;
+    expect(borrowed.connection.notReadyReason).toBe('its transaction status is unknown');
+    borrowed.release();
+    await within(
+      (async () => {
+        while (db.statistics().destroyedByReason.reset === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      })(),
+      5_000,
+      'the retirement',
+    );
+    lost = false;
+    const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after an unknown status');
+    expect(rows[0]?.pid).not.toBe(pid);
+  });
+
+  it('tells why through notReadyReason, and validation refuses such a connection', async () => {
+    const db = pool({ max: 1, statementCacheSize: 10 });
+    const borrowed = await db.pool.acquire(); // the engine's borrow: its PgConnection says why
+    const conn = borrowed.connection;
+    const client = conn.client;
+    try {
+      expect(conn.notReadyReason).toBeNull();
+      const cursor = client.query(new Cursor('SELECT 1 AS one'));
+      await cursor.read(1);
+      expect(conn.notReadyReason).toMatch(/cursor or stream is still active/);
+      expect(conn.dirty).toBe(true);
+      expect(await db.factory.validate(conn, { signal: new AbortController().signal, query: 'SELECT 1' } as never)).toBe(false);
+      await cursor.close();
+      expect(conn.notReadyReason).toBeNull();
+      expect(conn.dirty).toBe(false);
+    } finally {
+      borrowed.release();
+    }
+  });
+});
