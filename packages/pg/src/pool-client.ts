@@ -15,6 +15,8 @@ export type PgPoolClient = pg.PoolClient & {
   [Symbol.asyncDispose](): Promise<void>;
 };
 
+const OWN_DEALLOCATE = /^DEALLOCATE "__pool_\d+_\d+"(?:; DEALLOCATE "__pool_\d+_\d+")*$/;
+
 /** A session-changing statement run while a client was being set up (`onConnect`, `'connect'` listeners). */
 interface SetupStatement {
   readonly text: string;
@@ -74,7 +76,8 @@ export class ClientState {
         : typeof query === 'object' && query !== null && typeof (query as { text?: unknown }).text === 'string'
           ? (query as { text: string }).text
           : undefined;
-    if (text === undefined || !classify(text).session) return;
+    // The statement cache's own DEALLOCATEs (names `__pool_...`) leave the session as it was.
+    if (text === undefined || OWN_DEALLOCATE.test(text) || !classify(text).session) return;
     if (this.recording) {
       const params = Array.isArray(values) ? values : (query as { values?: unknown[] } | null)?.values;
       this.setup.push({ text, values: Array.isArray(params) ? [...params] : undefined });
