@@ -251,7 +251,11 @@ export class PgConnection {
 
   /** Hands a submittable to the client (session effects of its text noted) and keeps the connection counted busy until it is done. */
   #submit<S extends PgSubmittable>(submittable: S): S {
-    const { text, name } = submittable as { text?: unknown; name?: unknown };
+    // pg.Query and pg-cursor carry `text`; pg-query-stream keeps it on its cursor.
+    const { text = (submittable as { cursor?: { text?: unknown } }).cursor?.text, name } = submittable as {
+      text?: unknown;
+      name?: unknown;
+    };
     if (typeof text === 'string') {
       const effects = classify(text);
       if (effects.session) this.#sessionDirty = true;

@@ -67,6 +67,25 @@ describe('client.query(submittable)', () => {
   });
 });
 
+describe('session changes made through a submittable', () => {
+  it('are seen in the text of a cursor or a stream, and reset before the next borrower', async () => {
+    const db = pool({ max: 1 });
+    const client = await db.connect();
+    try {
+      const stream = client.query(new QueryStream("SELECT set_config('application_name', 'streamed', false) AS v"));
+      for await (const _row of stream) {
+        // consumed to the end: the connection is ready again, but its session changed
+      }
+      expect(client.connection.notReadyReason).toBeNull();
+      expect(client.connection.dirty).toBe(true);
+    } finally {
+      client.release();
+    }
+    const { rows } = await db.query<{ name: string }>("SELECT current_setting('application_name') AS name");
+    expect(rows[0]?.name).not.toBe('streamed');
+  });
+});
+
 describe('a connection not ready for a query is never lent again', () => {
   it('retires one released with a cursor still open; the next borrower does not hang', async () => {
     const db = pool({ max: 1 });
