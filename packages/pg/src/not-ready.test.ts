@@ -1,3 +1,4 @@
+import { ConnectionValidator, RecyclingStrategy } from '@pool/core';
 import { useCleanup } from '@pool/testkit/conformance';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
@@ -160,6 +161,22 @@ describe('a connection not ready for a query is never lent again', () => {
     lost = false;
     const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after an unknown status');
     expect(rows[0]?.pid).not.toBe(pid);
+  });
+
+  it('with the Fast recycling strategy (no reset), validation on release retires it', async () => {
+    const db = pool({
+      max: 1,
+      poolConfig: { validateOnRelease: true },
+      poolOptions: { recyclingStrategy: RecyclingStrategy.Fast, validator: new ConnectionValidator().withQuery('SELECT 1') },
+    });
+    const client = await db.connect();
+    const pid = client.processID;
+    const cursor = client.query(new Cursor('SELECT g FROM generate_series(1, 100) AS g'));
+    await cursor.read(1);
+    client.release();
+    const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after an open cursor');
+    expect(rows[0]?.pid).not.toBe(pid);
+    expect(db.statistics().destroyedByReason.validation).toBe(1);
   });
 
   it('tells why through notReadyReason, and validation refuses such a connection', async () => {
