@@ -63,7 +63,10 @@ export interface PoolConfigOptions {
   resetTimeoutMs?: number;
   /** How long `close()` waits for borrowed connections to come back before closing them anyway. Default `30000`. */
   closeTimeoutMs?: number;
-  /** First delay before retrying after a failed `create()`; doubles per consecutive failure. Default `100`. */
+  /**
+   * First delay before retrying after a failed `create()`; doubles per consecutive failure. Default `100`.
+   * `0`: no backoff, the next caller's request tries again at once (pg.Pool's way; still one connect at a time while they fail).
+   */
   createRetryDelayMs?: number;
   /** Upper bound of that retry delay. Default `5000`. */
   createRetryMaxDelayMs?: number;
@@ -128,7 +131,7 @@ const FIELDS = {
   createTimeoutMs: { default: 30_000, rule: duration(1) },
   resetTimeoutMs: { default: 5_000, rule: duration(1) },
   closeTimeoutMs: { default: 30_000, rule: duration(0) },
-  createRetryDelayMs: { default: 100, rule: duration(1) },
+  createRetryDelayMs: { default: 100, rule: duration(0) },
   createRetryMaxDelayMs: { default: 5_000, rule: duration(1) },
   createProbeIntervalMs: { default: 150, rule: orNull(duration(10)) },
 } as const satisfies Record<keyof PoolConfigOptions, { default: unknown; rule: Rule }>;

@@ -127,6 +127,16 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
   /** What release does: 0 return as is, 1 reset, 2 reset when dirty, 3 replace. */
   readonly #recycleMode: 0 | 1 | 2 | 3;
   #nextWaiterId = 0;
+
+  /** @internal How many waits began so far (a waiter is created for each): an acquire that moved it waited. */
+  get waitsStarted(): number {
+    return this.#nextWaiterId;
+  }
+
+  /** @internal When the latest wait began (`now()` clock). */
+  get lastWaitStartedAt(): number {
+    return this.#newest === undefined ? Number.NaN : this.#newest.enqueuedAt;
+  }
   /** The waiter #newWaiter made last (saves allocating a tuple to return it with its promise). */
   #newest: PoolWaiter | undefined;
   readonly #warned = new Set<string>();
@@ -368,17 +378,19 @@ export class ConnectionBag<C> implements Lender<C>, WaiterHost {
   }
 
   /**
-   * A connect failed: fails the waiters it leaves without hope. The first `failFast` waiter in line (one
-   * per failed attempt, as pg.Pool does); and when the error is fatal, every waiter beyond the open
-   * connections (each open connection serves one waiter as it comes back; with none open, every waiter).
+   * A connect failed: fails the waiters it leaves without hope. The first `failFast` waiter in line that
+   * was already waiting when the attempt began at `startedAt` (one per failed attempt, as pg.Pool gives
+   * a connect's error to the request it was opened for, and to nobody when that one already left); and
+   * when the error is fatal, every waiter beyond the open connections (each open connection serves one
+   * waiter as it comes back; with none open, every waiter).
    */
-  failForCreateError(error: unknown, fatal: boolean): void {
+  failForCreateError(error: unknown, fatal: boolean, startedAt = Number.POSITIVE_INFINITY): void {
     const queue = this.queue;
     if (queue.size === 0) return;
     const why = fatal ? 'Could not open a connection, and retrying cannot fix the error' : 'Could not open a connection';
     if (this.failFastWaiting > 0) {
       for (const w of queue.values()) {
-        if ((w as PoolWaiter).meta?.failFast === true) {
+        if ((w as PoolWaiter).meta?.failFast === true && w.enqueuedAt <= startedAt) {
           this[kFailWaiter](
             w as PoolWaiter,
             withoutStack(() => new ConnectionCreateError(why, error)),

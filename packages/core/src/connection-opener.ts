@@ -273,7 +273,7 @@ export class ConnectionOpener<C> {
       createChannel.publish({ pool: bag.name, outcome: 'failed', connectionId: undefined, durationMs, error, fatal, consecutiveFailures });
     }
     if (bag.state !== OPEN) return;
-    bag.failForCreateError(error, fatal);
+    bag.failForCreateError(error, fatal, start);
     this.fill();
   }
 

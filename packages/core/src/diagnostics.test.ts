@@ -43,7 +43,7 @@ function collect<M extends { pool: string }>(channelName: string, name: string):
 type TraceEvent = { event: 'start' | 'end' | 'asyncStart' | 'asyncEnd' | 'error'; trace: AcquireTrace; snapshot: Partial<AcquireTrace> };
 
 /** Subscribes to all five events of the acquire tracing channel, keeping those of pool `name` with a copy of the context at that moment. */
-function collectAcquires(name: string): TraceEvent[] {
+function collectAcquires(name: string, channelName: string = PoolChannel.Acquire): TraceEvent[] {
   const events: TraceEvent[] = [];
   const on =
     (event: TraceEvent['event']) =>
@@ -52,7 +52,7 @@ function collectAcquires(name: string): TraceEvent[] {
       if (trace.pool === name) events.push({ event, trace, snapshot: { ...trace } });
     };
   const handlers = { start: on('start'), end: on('end'), asyncStart: on('asyncStart'), asyncEnd: on('asyncEnd'), error: on('error') };
-  const channel = diagnostics_channel.tracingChannel(PoolChannel.Acquire);
+  const channel = diagnostics_channel.tracingChannel(channelName);
   channel.subscribe(handlers);
   cleanups.push(() => channel.unsubscribe(handlers));
   return events;
@@ -62,6 +62,7 @@ describe('diagnostics channels', () => {
   it('names every channel under the pool: prefix', () => {
     expect(Object.values(PoolChannel)).toEqual([
       'pool:acquire',
+      'pool:wait',
       'pool:create',
       'pool:validate',
       'pool:reset',
@@ -121,6 +122,71 @@ describe('diagnostics channels', () => {
     expect(events[2]?.snapshot).toMatchObject({ error, waitMs: 100, timeoutMs: 100 });
     expect(events[2]?.snapshot.result).toBeUndefined();
     held.release();
+    await pool.close();
+  });
+
+  it('publishes on pool:wait only the acquires that had to wait, with their wait', async () => {
+    const name = uniqueName();
+    const pool = await ConnectionPool.create({ initialSize: 1, maxSize: 1 }, new FakeFactory(), { name });
+    const waits = collectAcquires(name, PoolChannel.Wait);
+    const held = await pool.acquire(); // served at once: nothing on pool:wait
+    expect(waits).toEqual([]);
+    const waiting = pool.acquire({ priority: 'high', label: 'w' });
+    expect(waits.map((e) => e.event)).toEqual(['start', 'end']);
+    expect(waits[0]?.snapshot).toEqual({
+      pool: name,
+      priority: 'high',
+      timeoutMs: 30_000,
+      context: undefined,
+      label: 'w',
+      failFast: false,
+    });
+    await vi.advanceTimersByTimeAsync(40);
+    held.release();
+    const conn = await waiting;
+    expect(waits.map((e) => e.event)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
+    expect(waits[3]?.snapshot).toMatchObject({ result: conn, connectionId: conn.id, waitMs: 40 });
+    conn.release();
+    await pool.close();
+  });
+
+  it('publishes a wait that failed on pool:wait through error, and none for a refused acquire', async () => {
+    const name = uniqueName();
+    const pool = await ConnectionPool.create({ initialSize: 1, maxSize: 1, maxWaitQueueSize: 1 }, new FakeFactory(), { name });
+    const held = await pool.acquire();
+    const waits = collectAcquires(name, PoolChannel.Wait);
+    const failed = pool.acquire({ timeoutMs: 100 }).catch((e: unknown) => e);
+    const refused = await pool.acquire().catch((e: unknown) => e); // the line is full: refused at once, no wait
+    expect((refused as { code?: string }).code).toBe('ERR_POOL_EXHAUSTED');
+    await vi.advanceTimersByTimeAsync(100);
+    const error = await failed;
+    expect(error).toBeInstanceOf(ConnectionTimeoutError);
+    expect(waits.map((e) => e.event)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
+    expect(waits[2]?.snapshot).toMatchObject({ error, waitMs: 100 });
+    held.release();
+    await pool.close();
+  });
+
+  it('publishes pool:wait in the caller’s context, and beside pool:acquire when both are subscribed', async () => {
+    const name = uniqueName();
+    const pool = await ConnectionPool.create({ initialSize: 1, maxSize: 1 }, new FakeFactory(), { name });
+    const held = await pool.acquire();
+    const storage = new AsyncLocalStorage<string>();
+    const seen: (string | undefined)[] = [];
+    const onStart = (message: unknown): void => {
+      if ((message as AcquireTrace).pool === name) seen.push(storage.getStore());
+    };
+    const wait = diagnostics_channel.tracingChannel(PoolChannel.Wait);
+    wait.start.subscribe(onStart);
+    cleanups.push(() => wait.start.unsubscribe(onStart));
+    const acquires = collectAcquires(name);
+    const waiting = storage.run('caller', () => pool.acquire());
+    expect(seen).toEqual(['caller']);
+    held.release();
+    const conn = await waiting;
+    expect(acquires.map((e) => e.event)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
+    expect(acquires[3]?.snapshot.connectionId).toBe(conn.id);
+    conn.release();
     await pool.close();
   });
 

@@ -12,7 +12,11 @@ import type { QueuePriority } from './queue-priority.js';
  *
  * - `PoolChannel.Acquire` (`'pool:acquire'`) is a `TracingChannel`: subscribe with
  *   `diagnostics_channel.tracingChannel(PoolChannel.Acquire).subscribe({ start, end, asyncStart, asyncEnd, error })`.
- *   Its context is an {@link AcquireTrace}.
+ *   Its context is an {@link AcquireTrace}. While it has a subscriber, every acquire in the process is
+ *   traced (an `AsyncLocalStorage` scope and a promise reaction each: several times the cost of an
+ *   uncontended acquire).
+ * - `PoolChannel.Wait` (`'pool:wait'`) is a `TracingChannel` with the same context, published only for
+ *   acquires that had to wait: what to subscribe to for slow waits, at no cost to acquires served at once.
  * - The others are plain channels: `diagnostics_channel.subscribe(PoolChannel.Release, (message) => ...)`.
  *
  * Nothing is built or published while a channel has no subscriber: a pool nobody watches pays one
@@ -37,6 +41,13 @@ import type { QueuePriority } from './queue-priority.js';
 export const PoolChannel = Object.freeze({
   /** `TracingChannel` around every `acquire()` (and `use()`): {@link AcquireTrace}. */
   Acquire: 'pool:acquire',
+  /**
+   * `TracingChannel` around the acquires that had to wait (no idle connection could be lent at once):
+   * {@link AcquireTrace}. Cheap to subscribe to: an acquire served at once publishes nothing. Its `start`
+   * is published synchronously in the caller's context (read `AsyncLocalStorage` there; stores bound with
+   * `bindStore` are not entered), then `end`; `asyncStart` / `asyncEnd` (after `error`) when the wait ends.
+   */
+  Wait: 'pool:wait',
   /** A `factory.create()` finished, successfully or not: {@link CreateMessage}. */
   Create: 'pool:create',
   /** A validation finished (or was skipped by fast validation): {@link ValidateMessage}. */
@@ -168,7 +179,55 @@ export const destroyChannel = channel(PoolChannel.Destroy);
 /** @internal */
 export const leakChannel = channel(PoolChannel.Leak);
 
+/** @internal */
+export const waitChannel = tracingChannel<unknown, AcquireTrace>(PoolChannel.Wait);
+
 const { start, end, asyncStart, asyncEnd, error: errorChannel } = acquireChannel;
+const waitEvents = waitChannel;
+
+/** @internal Whether anyone listens to any event of the wait tracing channel. */
+export function waitTraced(): boolean {
+  return (
+    waitEvents.start.hasSubscribers ||
+    waitEvents.asyncEnd.hasSubscribers ||
+    waitEvents.error.hasSubscribers ||
+    waitEvents.end.hasSubscribers ||
+    waitEvents.asyncStart.hasSubscribers
+  );
+}
+
+/**
+ * @internal Publishes the wait of an acquire that was queued: `start` and `end` now (the caller's
+ * context), then `asyncStart` / `asyncEnd` (after `error`) when `promise` settles, `waitMs` counted
+ * from `t0`. Returns the promise the caller gets.
+ */
+export function traceWait<C>(
+  trace: AcquireTrace,
+  promise: Promise<PooledConnection<C>>,
+  t0: number,
+  clock: () => number,
+): Promise<PooledConnection<C>> {
+  waitEvents.start.publish(trace);
+  waitEvents.end.publish(trace);
+  return promise.then(
+    (conn) => {
+      trace.result = conn as PooledConnection<unknown>;
+      trace.connectionId = conn.id;
+      trace.waitMs = clock() - t0;
+      waitEvents.asyncStart.publish(trace);
+      waitEvents.asyncEnd.publish(trace);
+      return conn;
+    },
+    (error: PoolError) => {
+      trace.error = error;
+      trace.waitMs = clock() - t0;
+      waitEvents.error.publish(trace);
+      waitEvents.asyncStart.publish(trace);
+      waitEvents.asyncEnd.publish(trace);
+      throw error;
+    },
+  );
+}
 
 /** @internal Whether anyone listens to any event of the acquire tracing channel. */
 export function acquireTraced(): boolean {

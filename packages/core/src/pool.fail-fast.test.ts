@@ -217,6 +217,25 @@ describe('acquire({ failFast: true })', () => {
     await pool.close();
   });
 
+  it("gives a failed connect's error to nobody who arrived after it began (as pg.Pool: it was made for a caller that left)", async () => {
+    const factory = new FakeFactory();
+    factory.createDelayMs = 1_000;
+    factory.createPlan = ['fail', 'ok'];
+    const pool = ConnectionPool.open({ maxSize: 1, acquireTimeoutMs: 30_000 }, factory);
+    const early = outcome(pool.acquire({ failFast: true, timeoutMs: 100 }));
+    await vi.advanceTimersByTimeAsync(100);
+    expect((await early).ok).toBe(false); // timed out while the connect made for it ran
+    const late = outcome(pool.acquire({ failFast: true }));
+    await vi.advanceTimersByTimeAsync(900); // the connect fails: it was not made for `late`
+    expect(pool.size().waiting).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_000); // the next connect serves it
+    const result = await late;
+    expect(result.ok).toBe(true);
+    if (result.ok) result.value.release();
+    expectConsistent(pool, factory);
+    await pool.close();
+  });
+
   it('lets a caller without failFast wait through the same failure', async () => {
     const factory = new FakeFactory();
     factory.createPlan = ['fail', 'fail'];

@@ -3,7 +3,7 @@ import { now, toEpochMs } from './clock.js';
 import { PoolConfig, type PoolConfigOptions } from './config.js';
 import { CLOSING, ConnectionBag, OPEN } from './connection-bag.js';
 import type { ConnectionValidator } from './connection-validator.js';
-import { type AcquireTrace, acquireTraced, traceAcquire } from './diagnostics.js';
+import { type AcquireTrace, acquireTraced, traceAcquire, traceWait, waitTraced } from './diagnostics.js';
 import { ConnectionCreateError, InvalidArgumentError, PoolClosedError } from './errors.js';
 import type { PoolEventMap } from './events.js';
 import type { ConnectionFactory } from './factory.js';
@@ -173,21 +173,36 @@ export class ConnectionPool<C> {
    */
   acquire(options?: AcquireOptions): Promise<PooledConnection<C>> {
     if (acquireTraced()) return this.#tracedAcquire(options);
+    if (waitTraced()) return this.#waitTracedAcquire(options);
     return this.#bag.acquire(options);
   }
 
   #tracedAcquire(options: AcquireOptions | undefined): Promise<PooledConnection<C>> {
     const bag = this.#bag;
+    const trace = this.#trace(options);
+    if (!waitTraced()) return traceAcquire(trace, () => bag.acquire(options), now);
+    return traceAcquire(trace, () => this.#waitTracedAcquire(options), now);
+  }
+
+  /** An acquire whose wait, if it has to wait, is published on `pool:wait`. */
+  #waitTracedAcquire(options: AcquireOptions | undefined): Promise<PooledConnection<C>> {
+    const bag = this.#bag;
+    const waits = bag.waitsStarted;
+    const promise = bag.acquire(options);
+    if (bag.waitsStarted === waits) return promise; // served at once, or refused: no wait
+    return traceWait(this.#trace(options), promise, bag.lastWaitStartedAt, now);
+  }
+
+  #trace(options: AcquireOptions | undefined): AcquireTrace {
     const o: AcquireOptions | undefined = typeof options === 'object' && options !== null ? options : undefined;
-    const trace: AcquireTrace = {
+    return {
       pool: this.name,
       priority: o?.priority ?? 'normal',
-      timeoutMs: o?.timeoutMs ?? bag.config.acquireTimeoutMs,
+      timeoutMs: o?.timeoutMs ?? this.#bag.config.acquireTimeoutMs,
       context: o?.context,
       label: o?.label,
       failFast: o?.failFast === true,
     };
-    return traceAcquire(trace, () => bag.acquire(options), now);
   }
 
   /**

@@ -9,7 +9,7 @@ import {
   PoolExhaustedError,
   type PooledConnection,
 } from '@pool/core';
-import { callbackFrom, DriverPool, impersonate } from '@pool/core/adapter';
+import { callbackFrom, DriverPool, impersonate, rethrowLater } from '@pool/core/adapter';
 import mysql, { type FieldPacket, type PrepareStatementInfo, type QueryError, type QueryOptions, type QueryResult } from 'mysql2';
 import mysqlPromise, { type Pool as PromisePool, type PoolConnection as PromisePoolConnection } from 'mysql2/promise';
 import { copyConnectionConfig, kAbandoned, Mysql2Connection, Mysql2ConnectionConfig, type ObservedClient } from './client.js';
@@ -63,17 +63,6 @@ const FAIL_FAST: AcquireOptions = Object.freeze({ failFast: true });
 
 function closedError(cause?: unknown): Error {
   return new Error('Pool is closed.', cause === undefined ? undefined : { cause });
-}
-
-/** Runs `fn`; what it throws becomes an uncaught exception (as a throwing listener of mysql2's pool is), not a rejection. */
-function rethrowLater(fn: () => void): void {
-  try {
-    fn();
-  } catch (error) {
-    process.nextTick(() => {
-      throw error;
-    });
-  }
 }
 
 /**

@@ -26,7 +26,19 @@ type Traced = AcquireTrace & { [kStart]?: AcquireStart | undefined };
  * While anyone subscribes, every `acquire()` in the process is traced by core (see `PoolChannel`).
  */
 export function subscribeAcquires(observer: AcquireObserver): () => void {
-  const acquire = diagnostics.tracingChannel<unknown, Traced>(PoolChannel.Acquire);
+  return subscribeTraces(PoolChannel.Acquire, observer);
+}
+
+/**
+ * Subscribes to `@pool/core`'s `pool:wait` tracing channel: only the acquires that had to wait are
+ * published there, so an acquire served at once costs nothing. Returns the function that unsubscribes.
+ */
+export function subscribeWaits(observer: AcquireObserver): () => void {
+  return subscribeTraces(PoolChannel.Wait, observer);
+}
+
+function subscribeTraces(name: string, observer: AcquireObserver): () => void {
+  const acquire = diagnostics.tracingChannel<unknown, Traced>(name);
   const handlers = {
     start(message: unknown) {
       const t = message as Traced;

@@ -181,9 +181,15 @@ describe('a cluster-budgeted pool', () => {
     expect(waits.map((s) => s.attributes)).toEqual([
       { [ATTR_POOL_NAME]: 'budgeted', [ATTR_OUTCOME]: 'acquired', [ATTR_PRIORITY]: 'normal' },
     ]);
+    // Both acquires waited (a for its slot from Redis and its connection, b for a's slot), and with
+    // threshold 0 each has a span: the histogram holds the same two waits (either may be the longer).
+    const all = otel.spans().filter((s) => s.name === WAIT_SPAN_NAME && s.attributes[ATTR_POOL_NAME] === 'budgeted');
+    expect(all).toHaveLength(2);
+    const seconds = all.map((s) => durationMs(s) / 1000);
     const wait = (await otel.collect()).get(METRIC.waitTime)?.histogram({ [ATTR_POOL_NAME]: 'budgeted' });
     expect(wait?.count).toBe(2);
-    expect(wait?.max).toBeCloseTo(durationMs(waits[0] as ReadableSpan) / 1000, 3);
+    expect(wait?.max).toBeCloseTo(Math.max(...seconds), 3);
+    expect(wait?.sum).toBeCloseTo(seconds[0]! + seconds[1]!, 3);
   });
 });
 
@@ -249,5 +255,39 @@ describe('sampled borrows (borrowTiming as a fraction)', () => {
     expect(wait?.count).toBe(1);
     telemetry.close();
     expect(traced.hasSubscribers).toBe(false);
+  });
+  it('with spans for waits of 1 ms or more, leaves acquires served at once untraced and still spans a slow wait', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5); // the first sampling period starts at 1 s
+    const otel = new OtelHarness();
+    const telemetry = new PoolTelemetry({
+      meterProvider: otel.meterProvider,
+      tracerProvider: otel.tracerProvider,
+      waitSpanThresholdMs: 1,
+      borrowTiming: 0.05,
+    });
+    const pool = await ConnectionPool.create({ minSize: 1, maxSize: 1, initialSize: 1 }, new FakeFactory(), { name: 'waits-only' });
+    cleanups.push(
+      () => otel.close(),
+      () => telemetry.close(),
+      () => pool.close(),
+    );
+    const acquireTraced = diagnostics.tracingChannel(PoolChannel.Acquire).start;
+    const waitTraced = diagnostics.tracingChannel(PoolChannel.Wait).start;
+    telemetry.instrument(pool);
+    expect(acquireTraced.hasSubscribers).toBe(false); // core does not trace every acquire
+    expect(waitTraced.hasSubscribers).toBe(true);
+    const request = otel.tracer().startSpan('request');
+    const held = await context.with(trace.setSpan(context.active(), request), () => pool.acquire()); // served at once: no span
+    const waiting = context.with(trace.setSpan(context.active(), request), () => pool.acquire());
+    await vi.advanceTimersByTimeAsync(7);
+    held.release();
+    (await waiting).release();
+    request.end();
+    const spans = otel.spans().filter((s) => s.name === WAIT_SPAN_NAME);
+    expect(spans).toHaveLength(1);
+    expect(spans[0]?.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
+    expect(durationMs(spans[0] as ReadableSpan)).toBeCloseTo(7, 0);
+    telemetry.close();
+    expect(waitTraced.hasSubscribers).toBe(false);
   });
 });

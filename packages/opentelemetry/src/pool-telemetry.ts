@@ -12,7 +12,14 @@ import {
   resolveOptions,
 } from './options.js';
 import { traceManagerAcquires } from './partition-spans.js';
-import { type AcquireObserver, type AcquireStart, subscribeAcquires, subscribeCreates, subscribeReleases } from './pool-channels.js';
+import {
+  type AcquireObserver,
+  type AcquireStart,
+  subscribeAcquires,
+  subscribeCreates,
+  subscribeReleases,
+  subscribeWaits,
+} from './pool-channels.js';
 import type { BudgetSource, PartitionAcquireEvent, PartitionSource } from './sources.js';
 import { epochNow, WaitSpans } from './wait-spans.js';
 
@@ -65,7 +72,13 @@ export class PoolTelemetry {
   #unsubscribe: (() => void)[] = [];
   /** Whether the acquire channel is subscribed while pools are instrumented, or only in sampling periods. */
   readonly #acquiresAlways: boolean;
+  /**
+   * Whether wait spans come from the `pool:wait` channel (a threshold above 0: only acquires that
+   * waited can reach it) rather than from `pool:acquire` (every acquire, for a threshold of 0).
+   */
+  readonly #spansFromWaits: boolean;
   #unsubscribeAcquires: (() => void) | null = null;
+  #unsubscribeWaits: (() => void) | null = null;
   #closed = false;
 
   /**
@@ -77,9 +90,11 @@ export class PoolTelemetry {
     this.#meter = o.metrics ? (o.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE, VERSION) : null;
     const histograms = this.#meter === null ? null : durationHistograms(this.#meter, o.buckets);
     this.#create = histograms?.create ?? null;
-    // Without spans, acquisitions matter only to the sampled wait times: the acquire channel (which has
-    // core trace every acquire in the process) is then subscribed during sampling periods only.
-    const sampledOnly = o.waitSpanThresholdMs === null && o.borrowTiming !== 'all';
+    // Spans for waits of at least 1 ms need only the acquires that waited (`pool:wait`, free for the
+    // others); acquisitions then matter to the acquire channel (which has core trace every acquire in
+    // the process) only for the sampled wait times, so it is subscribed during sampling periods only.
+    this.#spansFromWaits = o.waitSpanThresholdMs !== null && o.waitSpanThresholdMs > 0;
+    const sampledOnly = (o.waitSpanThresholdMs === null || this.#spansFromWaits) && o.borrowTiming !== 'all';
     this.#borrows =
       histograms === null
         ? null
@@ -201,6 +216,7 @@ export class PoolTelemetry {
     if ((this.#spans !== null || this.#borrows !== null) && this.#acquiresAlways) {
       this.#unsubscribeAcquires ??= subscribeAcquires(this.#acquireObserver());
     }
+    if (this.#spansFromWaits) this.#unsubscribeWaits ??= subscribeWaits(this.#waitObserver());
     if (this.#unsubscribe.length > 0) return;
     const create = this.#create;
     if (create !== null) {
@@ -218,6 +234,8 @@ export class PoolTelemetry {
     this.#unobserve?.();
     this.#unobserve = null;
     this.#stopAcquires();
+    this.#unsubscribeWaits?.();
+    this.#unsubscribeWaits = null;
     for (const u of this.#unsubscribe.splice(0)) u();
   }
 
@@ -235,11 +253,19 @@ export class PoolTelemetry {
     return attrs;
   }
 
-  /** What the acquire channel reports to: wait spans and wait times, for instrumented pools only. */
+  /** What the acquire channel reports to: wait times, and wait spans unless they come from the wait channel. */
   #acquireObserver(): AcquireObserver {
+    return this.#traceObserver(this.#borrows, this.#spansFromWaits ? null : this.#spans);
+  }
+
+  /** What the wait channel reports to: wait spans (wait times come from the acquire channel's sample). */
+  #waitObserver(): AcquireObserver {
+    return this.#traceObserver(null, this.#spans);
+  }
+
+  /** Records wait times (`borrows`) and wait spans (`spans`) of instrumented pools' acquires. */
+  #traceObserver(borrows: BorrowRecorder | null, spans: WaitSpans | null): AcquireObserver {
     const pools = this.#pools;
-    const borrows = this.#borrows;
-    const spans = this.#spans;
     const span = (t: AcquireTrace, start: AcquireStart, error: unknown) => {
       const waitMs = t.waitMs ?? 0;
       if (spans === null || !spans.wants(waitMs)) return;

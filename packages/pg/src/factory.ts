@@ -1,4 +1,4 @@
-import type { CreateContext, OperationContext, PoolLogger, ValidateContext } from '@pool/core';
+import type { CreateContext, CreateErrorKind, OperationContext, PoolLogger, ValidateContext } from '@pool/core';
 import { InvalidConfigError } from '@pool/core';
 import {
   abortable,
@@ -21,6 +21,7 @@ import {
 } from '@pool/core/adapter';
 import pg from 'pg';
 import { type ConnectionHost, kInternals, PgConnection } from './connection.js';
+import { classifyPgCreateError } from './create-errors.js';
 
 /** How `reset()` cleans a session. */
 export type PgResetMode = 'session' | 'all';
@@ -63,6 +64,21 @@ export interface PgFactoryOptions {
   Client?: new (
     config: pg.ClientConfig,
   ) => pg.Client;
+}
+
+/** @internal What `createPgPool`'s facade learns from its factory. */
+export interface PgFactoryHooks {
+  /** A client object was made; it is connecting. */
+  constructed?(client: pg.Client): void;
+  /** A client is gone: its connect failed or was abandoned (`conn` null), or its connection was closed. */
+  closed?(client: pg.Client, conn: PgConnection | null): void;
+}
+
+/** Connects `client` through its callback API (what pg.Pool calls, so a `Client` class that only has that works too). */
+function connectClient(client: pg.Client): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    (client.connect as unknown as (cb: (err?: Error | null) => void) => unknown)((err) => (err ? reject(err) : resolve()));
+  });
 }
 
 /** A `pg` client config, or a connection string (`postgres://user:password@host:5432/db`). */
@@ -121,9 +137,12 @@ export class PgFactory extends DriverFactory<PgConnection> {
   ) => pg.Client;
   readonly #onConnect: ((conn: PgConnection) => Promise<void> | void) | null;
   readonly #host: ConnectionHost;
+  readonly #hooks: PgFactoryHooks;
+  /** Connects given up on (timeout, pool closing) that have not finished yet: each ends its client when it does. */
+  readonly #abandoned = new Set<Promise<void>>();
 
   /** @internal Use {@link pgFactory}. */
-  constructor(config: PgConfig, options: PgFactoryOptions = {}) {
+  constructor(config: PgConfig, options: PgFactoryOptions = {}, hooks: PgFactoryHooks = {}) {
     let clientConfig: pg.ClientConfig;
     if (typeof config === 'string') clientConfig = { connectionString: checkConnectionString(config) };
     else if (typeof config === 'object' && config !== null && !Array.isArray(config)) {
@@ -155,6 +174,16 @@ export class PgFactory extends DriverFactory<PgConnection> {
     this.#onConnect = onConnect;
     const server = describeConfig(clientConfig);
     this.#host = { allowExitOnIdle, counters: this.counters, describe: server, log: adapterLog(logger, { server }) };
+    this.#hooks = hooks;
+  }
+
+  /**
+   * Resolves once every connect this factory gave up on (create timeout, pool closing) has finished and
+   * its client is closed: a `Client` that opens its socket late (one that fetches a token first) is
+   * ended as soon as it does, never left open and unowned.
+   */
+  async settled(): Promise<void> {
+    while (this.#abandoned.size > 0) await Promise.all(this.#abandoned);
   }
 
   /**
@@ -168,9 +197,16 @@ export class PgFactory extends DriverFactory<PgConnection> {
     const client = new this.#Client(this.#clientConfig);
     const conn = new PgConnection(client, this.#host, ctx.markBroken);
     const internals = conn[kInternals];
-    const setUp = async (connected: () => void): Promise<void> => {
-      await abortable(client.connect(), signal);
-      connected();
+    this.#hooks.constructed?.(client);
+    let connecting: Promise<void> | undefined;
+    let connected = false;
+    let phase: 'connect' | 'onConnect' = 'connect';
+    const setUp = async (): Promise<void> => {
+      connecting = connectClient(client).then(() => {
+        connected = true;
+      });
+      await abortable(connecting, signal);
+      phase = 'onConnect';
       if (this.#host.allowExitOnIdle) (client as unknown as { unref(): void }).unref();
       if (this.#onConnect !== null) {
         await abortable(this.#onConnect(conn), signal);
@@ -181,14 +217,17 @@ export class PgFactory extends DriverFactory<PgConnection> {
     const abandon = (): void => {
       internals.lifecycle.markClosing();
       destroySocket(client);
+      if (connecting === undefined || connected) return;
+      // A client whose socket opens after this (a subclass that awaits a token before connecting) is closed then.
+      const late = connecting.then(
+        () => destroySocket(client),
+        () => {},
+      );
+      const tracked = late.finally(() => this.#abandoned.delete(tracked));
+      this.#abandoned.add(tracked);
     };
-    let phase: 'connect' | 'onConnect' = 'connect';
-    const setUpPhases = async (): Promise<void> => {
-      await setUp(() => {
-        phase = 'onConnect';
-      });
-    };
-    await runOrAbandon(signal, setUpPhases, abandon).catch((error: unknown) => {
+    await runOrAbandon(signal, setUp, abandon).catch((error: unknown) => {
+      this.#hooks.closed?.(client, null);
       const scrubbed = scrubSecrets(error, this.#secrets);
       if (!signal.aborted) {
         this.#host.log('debug', `A PostgreSQL connection could not be opened (${phase === 'connect' ? 'connect' : 'onConnect threw'})`, {
@@ -236,6 +275,11 @@ export class PgFactory extends DriverFactory<PgConnection> {
     }
   }
 
+  /** Fatal for connect errors no retry fixes (see {@link classifyPgCreateError}), transient for the rest. */
+  classifyCreateError(error: unknown): CreateErrorKind {
+    return classifyPgCreateError(error);
+  }
+
   /** See {@link PgConnection.dirty}. */
   isDirty(conn: PgConnection): boolean {
     return conn.dirty;
@@ -251,6 +295,7 @@ export class PgFactory extends DriverFactory<PgConnection> {
       () => client.end(),
       () => destroySocket(client),
     );
+    this.#hooks.closed?.(client, conn);
   }
 
   /** A short description (the password is never shown). */

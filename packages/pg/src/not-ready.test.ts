@@ -129,7 +129,7 @@ describe('a connection not ready for a query is never lent again', () => {
     const db = pool({ max: 1 });
     const client = await db.connect();
     const pid = client.processID;
-    const ending = client.connection.client.end();
+    const ending = client.end();
     client.release();
     await ending;
     const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after client.end()');
@@ -146,11 +146,11 @@ describe('a connection not ready for a query is never lent again', () => {
       }
     }
     const db = pool({ max: 1, Client: ForgetfulClient });
-    const client = await db.connect();
-    const pid = client.processID;
+    const borrowed = await db.pool.acquire(); // the engine's borrow: its PgConnection says why
+    const pid = borrowed.connection.processID;
     lost = true;
-    expect(client.connection.notReadyReason).toBe('its transaction status is unknown');
-    client.release();
+    expect(borrowed.connection.notReadyReason).toBe('its transaction status is unknown');
+    borrowed.release();
     await within(
       (async () => {
         while (db.statistics().destroyedByReason.reset === 0) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -181,8 +181,9 @@ describe('a connection not ready for a query is never lent again', () => {
 
   it('tells why through notReadyReason, and validation refuses such a connection', async () => {
     const db = pool({ max: 1, statementCacheSize: 10 });
-    const client = await db.connect();
-    const conn = client.connection;
+    const borrowed = await db.pool.acquire(); // the engine's borrow: its PgConnection says why
+    const conn = borrowed.connection;
+    const client = conn.client;
     try {
       expect(conn.notReadyReason).toBeNull();
       const cursor = client.query(new Cursor('SELECT 1 AS one'));
@@ -194,7 +195,7 @@ describe('a connection not ready for a query is never lent again', () => {
       expect(conn.notReadyReason).toBeNull();
       expect(conn.dirty).toBe(false);
     } finally {
-      client.release();
+      borrowed.release();
     }
   });
 });

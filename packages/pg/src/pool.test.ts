@@ -3,7 +3,7 @@ import { FaultProxy } from '@pool/testkit';
 import { useCleanup } from '@pool/testkit/conformance';
 import { describe, expect, it, vi } from 'vitest';
 import { createPgPool, mapPgPoolOptions, type PgPool } from './pool.js';
-import { PG_TARGET, PG_URL, SECRET_URL, terminate, uniqueName, urlVia } from './test-support/pg.js';
+import { PG_TARGET, PG_URL, SECRET, SECRET_URL, terminate, uniqueName, urlVia } from './test-support/pg.js';
 
 const cleanup = useCleanup();
 
@@ -65,7 +65,7 @@ describe('createPgPool', () => {
     {
       await using again = await db.connect();
       expect(again.processID).toBe(pid);
-      expect(again.connection.inTransaction).toBe(false); // reset rolled the transaction back
+      expect((again as unknown as { getTransactionStatus(): string }).getTransactionStatus()).toBe('I'); // reset rolled the transaction back
     }
     const doomed = await db.connect();
     doomed.release(true);
@@ -95,20 +95,23 @@ describe('createPgPool', () => {
     expect(db.statistics().releasedWithError).toBe(2);
   });
 
-  it('times out with ConnectionTimeoutError when the database is unreachable', async () => {
-    const db = createPgPool({ connectionString: urlVia({ host: '127.0.0.1', port: 1 }, SECRET_URL), connectionTimeoutMillis: 300 });
+  it('fails fast with the connect error when the database is unreachable, as pg.Pool (no wait for the acquire timeout)', async () => {
+    const db = createPgPool({ connectionString: urlVia({ host: '127.0.0.1', port: 1 }, SECRET_URL), connectionTimeoutMillis: 0 });
     cleanup.defer(() => db.end());
     const error = await db.query('SELECT 1').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ConnectionTimeoutError);
-    expect(String((error as Error).cause)).toMatch(/ECONNREFUSED/);
+    expect(error).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(String(error)).not.toContain(SECRET);
+    expect(db.totalCount).toBe(0);
   });
 
-  it('end() is idempotent and later queries fail with PoolClosedError', async () => {
+  it("a second end() fails as in pg.Pool, and later queries fail with pg.Pool's message (the engine error as cause)", async () => {
     const db = pool();
     await db.query('SELECT 1');
-    await Promise.all([db.end(), db.end()]);
+    const [first, second] = await Promise.allSettled([db.end(), db.end()]);
+    expect(first.status).toBe('fulfilled');
+    expect(second).toMatchObject({ status: 'rejected', reason: { message: 'Called end on pool more than once' } });
     expect(db.ended).toBe(true);
-    await expect(db.query('SELECT 1')).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    await expect(db.query('SELECT 1')).rejects.toThrow('Cannot use a pool after calling end on the pool');
   });
 });
 
@@ -165,7 +168,9 @@ describe('createPgPool survives server-side failures', () => {
     proxy.killAll(); // ...taking every session with it
     await vi.waitFor(() => expect(db.totalCount).toBe(0), { timeout: 10_000 });
     const down = await db.query('SELECT 1').catch((e: unknown) => e);
-    expect(down).toBeInstanceOf(ConnectionTimeoutError);
+    // As pg.Pool: the caller whose request opened the failing connect gets its error at once.
+    expect(down).not.toBeInstanceOf(ConnectionTimeoutError);
+    expect((down as { code?: string }).code).toMatch(/^(ECONNRESET|ECONNREFUSED|EPIPE)$/);
     expect(errors.length).toBeGreaterThan(0);
 
     proxy.forward(); // ...and comes back
@@ -176,12 +181,19 @@ describe('createPgPool survives server-side failures', () => {
 });
 
 describe('pg.Pool option mapping', () => {
-  it("honours pg's old poolSize as max instead of passing it to the client, and refuses Promise", () => {
+  it("honours pg's old poolSize as max instead of passing it to the client, and takes pg.Pool's own options", () => {
     const { client, config } = mapPgPoolOptions({ connectionString: PG_URL, poolSize: 4 } as never);
     expect(config.maxSize).toBe(4);
     expect(client).toEqual({ connectionString: PG_URL });
     expect(() => mapPgPoolOptions({ connectionString: PG_URL, poolSize: 4, max: 8 } as never)).toThrow(/poolSize.*max \(8\)/);
-    expect(() => mapPgPoolOptions({ connectionString: PG_URL, Promise } as never)).toThrow(/Promise.*global Promise/);
+    const log = (): void => {};
+    const verify = (): void => {};
+    const onConnect = (): void => {};
+    const mapped = mapPgPoolOptions({ connectionString: PG_URL, Promise, log, verify, onConnect, maxUses: 3 });
+    expect(mapped.client).toEqual({ connectionString: PG_URL });
+    expect(mapped.behaviour).toEqual({ Promise, log, verify, onConnect, maxUses: 3 });
+    expect(mapped.config.createRetryDelayMs).toBe(0); // as pg.Pool: the next request after a failed connect tries again at once
+    expect(mapped.config.idleTimeoutMs).toBe(10_000); // pg.Pool's default
   });
 
   it('maps pg.Pool options onto the pool config', () => {
@@ -241,7 +253,8 @@ describe('pg.Pool option mapping', () => {
     expect(() => mapPgPoolOptions({ max: 0 })).toThrow(/max = 0: must be an integer >= 1/);
     expect(() => mapPgPoolOptions({ idleTimeoutMillis: -1 })).toThrow(/idleTimeoutMillis = -1/);
     expect(() => mapPgPoolOptions({ maxLifetimeSeconds: Number.NaN })).toThrow(/maxLifetimeSeconds/);
-    expect(() => mapPgPoolOptions({ verify: () => {} } as never)).toThrow(/verify .*onConnect/);
+    expect(() => mapPgPoolOptions({ verify: 42 } as never)).toThrow(/verify = 42/);
+    expect(() => mapPgPoolOptions({ log: 'yes' } as never)).toThrow(/log/);
     expect(() => mapPgPoolOptions({ poolConfig: { maxSise: 3 } as never })).toThrow(/maxSise/);
     expect(() => createPgPool({ connectionString: 'nope' })).toThrow(/connectionString/);
   });

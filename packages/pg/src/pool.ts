@@ -1,182 +1,186 @@
+import { inspect } from 'node:util';
 import {
   type AcquireOptions,
-  AgingPolicy,
+  ConnectionCreateError,
   ConnectionPool,
-  InvalidConfigError,
-  MAX_TIMER_MS,
-  type PoolConfig,
-  type PoolConfigOptions,
-  type PoolOptions,
+  ConnectionTimeoutError,
+  PoolClosedError,
+  type PooledConnection,
 } from '@pool/core';
-import {
-  checkInteger,
-  checkMilliseconds,
-  DriverPool,
-  DriverPoolClient,
-  optionConflict,
-  PoolConfigMapping,
-  poolLogger,
-} from '@pool/core/adapter';
-import type pg from 'pg';
-import { isSubmittable, type PgConnection, type PgQuery, type PgSubmittable } from './connection.js';
-import { type PgFactory, type PgFactoryOptions, pgFactory } from './factory.js';
+import { DriverPool, impersonate, poolLogger, promiseOrCallback, rethrowLater } from '@pool/core/adapter';
+import pg from 'pg';
+import type { PgConnection, PgQuery } from './connection.js';
+import { PgFactory } from './factory.js';
+import { ClientState, doubleReleaseError, type PgPoolClient } from './pool-client.js';
+import { mapPgPoolOptions, type PgPoolBehaviour, type PgPoolOptions } from './pool-options.js';
 
-/** The `pg.Pool` options {@link createPgPool} understands, mapped onto `@pool/core`'s config. */
-export interface PgPoolCompatOptions {
-  /** Maximum connections (`maxSize`). pg.Pool default 10, ours 10. */
-  max?: number;
-  /** Connections kept open even when idle (`minSize`). Default 0. */
-  min?: number;
-  /** Close a connection idle this long (`idleTimeoutMs`); `0` never. Maintenance runs at half this interval (at most every 30 s). */
-  idleTimeoutMillis?: number;
-  /** How long `query()` / `connect()` wait for a connection (`acquireTimeoutMs`), and a connect may take (`createTimeoutMs`); `0` waits without a limit. */
-  connectionTimeoutMillis?: number;
-  /** Retire a connection this many seconds after it opened (`maxLifetimeMs`); `0` never. */
-  maxLifetimeSeconds?: number;
-  /** Retire a connection after this many borrows (`AgingPolicy.UsageBased`); `Infinity` never. */
-  maxUses?: number;
-  /** pg's old name for `max`, still honoured. */
-  poolSize?: number;
+/** pg.Pool's events, with pg.Pool's arguments and order. */
+export interface PgPoolEvents {
+  /** A new client connected (after `onConnect`), before its first borrower gets it. Statements sent here are its session set-up. */
+  connect: [client: PgPoolClient];
+  /** A client is handed to a caller (`connect()` or `query()`). */
+  acquire: [client: PgPoolClient];
+  /** A client was given back; `err` is what `release(err)` got (`undefined` for a plain release). */
+  release: [err: Error | boolean | undefined, client: PgPoolClient];
+  /** A client was closed and left the pool. */
+  remove: [client: PgPoolClient];
+  /** An idle client failed (the server ended the session, the network dropped); it is already closed and replaced. Emitted only when someone listens. */
+  error: [err: Error & { client?: PgPoolClient }, client: PgPoolClient];
+}
+
+/** `pool.connect(callback)`'s callback, as pg.Pool calls it. */
+export type PgConnectCallback = (err: Error | undefined, client: PgPoolClient | undefined, done: (release?: unknown) => void) => void;
+/** `pool.query(..., callback)`'s callback, as pg.Pool calls it. */
+export type PgQueryCallback<R extends pg.QueryResultRow = Record<string, unknown>> = (
+  err: Error | undefined,
+  result: pg.QueryResult<R> | undefined,
+) => void;
+
+const FAIL_FAST: AcquireOptions = Object.freeze({ failFast: true });
+const noop = (): void => {};
+
+/** pg.Pool's messages, for the errors pg.Pool raises itself (the engine's error is the `cause`); a failed connect's own error. */
+function asPgError(error: unknown): unknown {
+  if (error instanceof ConnectionTimeoutError) {
+    return Object.assign(new Error('timeout exceeded when trying to connect', { cause: error }), { code: error.code });
+  }
+  if (error instanceof ConnectionCreateError) {
+    if (error.cause instanceof ConnectionCreateError) return asPgError(error.cause);
+    if (error.cause === undefined || /did not finish within/.test(error.message)) {
+      // The connect timed out (connectionTimeoutMillis): pg.Pool's message for it.
+      return Object.assign(new Error('Connection terminated due to connection timeout', { cause: error }), { code: error.code });
+    }
+    return error.cause;
+  }
+  if (error instanceof PoolClosedError) return new Error('Cannot use a pool after calling end on the pool', { cause: error });
+  return error;
 }
 
 /**
- * Options of {@link createPgPool}: a `pg.Pool` config as you have it (the `pg` client settings and the
- * pg.Pool options above), plus this adapter's options, plus, for anything else, `@pool/core`'s
- * `poolConfig` and `poolOptions`. Keys that are neither are handed to `pg.Client`, as pg.Pool does.
+ * A PostgreSQL pool that is a drop-in for `pg.Pool`: `createPgPool(config)` in place of
+ * `new pg.Pool(config)` keeps code written for pg.Pool working, callbacks and promises alike, and
+ * libraries that take a pg.Pool (`@prisma/adapter-pg`, Drizzle, Kysely) accept it: `instanceof pg.Pool` holds.
+ *
+ * - `query(text, values?, callback?)`, `connect(callback?)`, `end(callback?)` as in pg.Pool: a callback
+ *   is called once and never synchronously, and then no promise is returned.
+ * - The borrowed client is pg's own `Client` ({@link PgPoolClient}), the same object for the same
+ *   connection on every borrow, with `release(err?)`.
+ * - pg.Pool's events (`connect`, `acquire`, `release`, `remove`, `error`) with pg.Pool's arguments;
+ *   `totalCount`, `idleCount`, `waitingCount`, `expiredCount`, `ending`, `ended`, `options`.
+ * - The caller whose request opened a connection that failed gets that connect error at once.
+ *
+ * On top, @pool's engine (`pool.pool`): a client its borrower left dirty (open transaction, `SET`,
+ * `LISTEN`, temp tables...) is reset before reuse, an idle client that dies never crashes the process,
+ * waits are bounded, and everything is observable (`pool.pool.on(...)`, `statistics()`).
  */
-export interface PgPoolOptions extends Omit<pg.ClientConfig, 'connectionTimeoutMillis'>, PgPoolCompatOptions, PgFactoryOptions {
-  /** `@pool/core` config (sizes, timeouts, validation...). A field also set through a pg.Pool option is an error. */
-  poolConfig?: PoolConfig | PoolConfigOptions;
-  /** `@pool/core` pool options (name, agingPolicy, recyclingStrategy, validator, waitQueue...). */
-  poolOptions?: PoolOptions;
-}
+export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
+  /** The options as given (pg.Pool's `pool.options`, with its defaults for `max`, `min`, `idleTimeoutMillis`, `maxUses`...). */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly #behaviour: PgPoolBehaviour;
+  readonly #clients: Map<pg.Client, ClientState>;
+  #ending = false;
+  #ended = false;
+  #endPromise: Promise<void> | undefined;
+  /** The next idle-timeout check (one timer for the pool, at the deadline of the connection idle longest). */
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
-const COMPAT_KEYS = ['max', 'poolSize', 'min', 'idleTimeoutMillis', 'connectionTimeoutMillis', 'maxLifetimeSeconds', 'maxUses'] as const;
-const FACTORY_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'onConnect', 'allowExitOnIdle', 'Client', 'logger'] as const;
-const UNSUPPORTED: Record<string, string> = {
-  verify: 'is not supported; run checks in onConnect (it may throw to refuse the connection)',
-  log: 'is not supported; listen to pool events instead (pool.on(...))',
-  Promise: 'is not supported; the pool uses the global Promise (pg deprecated this option)',
-};
-
-/** @internal Splits `createPgPool` options into the client config, factory options, pool config and pool options. */
-export function mapPgPoolOptions(options: PgPoolOptions): {
-  client: pg.ClientConfig;
-  factory: PgFactoryOptions;
-  config: PoolConfig;
-  poolOptions: PoolOptions;
-} {
-  const mapping = new PoolConfigMapping(options, 'must be an object (a pg.Pool config)');
-  const given = mapping.rest;
-  for (const key of Object.keys(UNSUPPORTED)) {
-    if (given[key] !== undefined) throw new InvalidConfigError(key, given[key], UNSUPPORTED[key] as string);
-  }
-  if (given.max !== undefined) mapping.set('max', 'maxSize', checkInteger('max', given.max, 1));
-  if (given.poolSize !== undefined) {
-    // pg's old name for max: honoured rather than passed to the client and silently ignored.
-    const size = checkInteger('poolSize', given.poolSize, 1);
-    if (given.max !== undefined && given.max !== size) throw optionConflict('poolSize', size, `max (${String(given.max)})`);
-    mapping.set('poolSize', 'maxSize', size);
-  }
-  if (given.min !== undefined) mapping.set('min', 'minSize', checkInteger('min', given.min, 0));
-  if (given.idleTimeoutMillis !== undefined) {
-    const ms = checkMilliseconds('idleTimeoutMillis', given.idleTimeoutMillis);
-    mapping.set('idleTimeoutMillis', 'idleTimeoutMs', ms === 0 ? null : ms);
-    if (ms > 0) mapping.maintainFor(ms);
-  }
-  if (given.connectionTimeoutMillis !== undefined) {
-    const ms = checkMilliseconds('connectionTimeoutMillis', given.connectionTimeoutMillis);
-    mapping.set('connectionTimeoutMillis', 'acquireTimeoutMs', ms === 0 ? MAX_TIMER_MS : ms);
-    if (ms > 0) mapping.setUnlessGiven('createTimeoutMs', ms);
-  }
-  if (given.maxLifetimeSeconds !== undefined) {
-    const s = given.maxLifetimeSeconds;
-    if (typeof s !== 'number' || !Number.isFinite(s) || s < 0 || s * 1000 > MAX_TIMER_MS) {
-      throw new InvalidConfigError('maxLifetimeSeconds', s, `must be a number of seconds between 0 and ${Math.floor(MAX_TIMER_MS / 1000)}`);
+  /** @internal Use {@link createPgPool}. */
+  constructor(
+    pool: ConnectionPool<PgConnection>,
+    factory: PgFactory,
+    options: Readonly<Record<string, unknown>>,
+    behaviour: PgPoolBehaviour,
+    clients: Map<pg.Client, ClientState>,
+  ) {
+    super('PgPool', pool, factory);
+    this.options = options;
+    this.#behaviour = behaviour;
+    this.#clients = clients;
+    if (pool.config.idleTimeoutMs !== null) pool.requestBorrowTiming(); // exact idle times, for pg.Pool's per-client idle timeout
+    if (behaviour.log !== null) {
+      pool.on('destroy', ({ reason }) => {
+        if (reason === 'idle') this.#log('remove idle client');
+        else if (reason === 'lifetime') this.#log('remove expired client');
+      });
     }
-    mapping.set('maxLifetimeSeconds', 'maxLifetimeMs', s === 0 ? null : s * 1000);
   }
-  if (given.maxUses !== undefined && given.maxUses !== Number.POSITIVE_INFINITY) {
-    const maxBorrows = checkInteger('maxUses', given.maxUses, 1);
-    mapping.setOption(
-      'maxUses',
-      'agingPolicy',
-      AgingPolicy.UsageBased({ maxBorrows }),
-      'use AgingPolicy.UsageBased / Combined there instead',
+
+  /**
+   * Runs one query on a client of the pool, as `pg.Pool#query`: `(text, values?)`, `(config)`, each
+   * with an optional callback `(err, result)`. Without a callback, returns a promise of pg's result.
+   * A query error is reported to the pool with the release (adaptive aging) and given back as pg
+   * raised it; the connection stays in the pool (pg.Pool closes it: see docs/migrating.md).
+   */
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, callback: PgQueryCallback<R>): undefined;
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(
+    query: PgQuery,
+    values: unknown[] | undefined,
+    callback: PgQueryCallback<R>,
+  ): undefined;
+  query(query: unknown, values?: unknown, callback?: unknown): Promise<pg.QueryResult> | undefined {
+    if (typeof query === 'function') {
+      // As pg.Pool: a function as the query is reported to it as an error.
+      return promiseOrCallback(
+        'callback',
+        query,
+        () => this.#promise(Promise.reject(new Error('Passing a function as the first parameter to pool.query is not supported'))),
+        noop as never,
+        (e) => [e],
+      );
+    }
+    let params = values;
+    let cb = callback;
+    if (typeof params === 'function') {
+      cb = params;
+      params = undefined;
+    }
+    return promiseOrCallback(
+      'callback',
+      cb,
+      () => this.#promise(this.#query(query as PgQuery, params as unknown[] | undefined)),
+      (result) => [undefined, result],
+      (error) => [error],
     );
   }
-  mapping.take(COMPAT_KEYS);
-  const factory = mapping.take(FACTORY_KEYS) as PgFactoryOptions;
-  if (factory.statementCacheSize !== undefined) mapping.set('statementCacheSize', 'statementCacheSize', factory.statementCacheSize);
-  const config = mapping.build();
-  factory.statementCacheSize = config.statementCacheSize;
-  return { client: mapping.rest as pg.ClientConfig, factory, config, poolOptions: mapping.poolOptions };
-}
 
-/**
- * One borrowed connection from {@link PgPool.connect}, shaped like `pg.PoolClient`: `query()`, and
- * `release(err?)` — a truthy `err` destroys the connection instead of reusing it, as in pg.
- */
-export class PgPoolClient extends DriverPoolClient<PgConnection> {
-  /** The server process id of the session. */
-  get processID(): number | null {
-    return this.pooled.connection.processID;
+  /**
+   * Borrows a client, as `pg.Pool#connect`: with a callback, `callback(err, client, done)` (`done` is
+   * `client.release`); without one, a promise of the client. Give it back with `client.release()`.
+   */
+  connect(): Promise<PgPoolClient>;
+  connect(callback: PgConnectCallback): undefined;
+  connect(callback?: PgConnectCallback): Promise<PgPoolClient> | undefined {
+    return promiseOrCallback(
+      'callback',
+      callback,
+      () => this.#promise(this.#connect()),
+      (client) => [undefined, client, client.release],
+      (error) => [error, undefined, noop],
+    );
   }
 
   /**
-   * Runs a query (see {@link PgConnection.query}). A failure is reported to the pool at release, for
-   * adaptive aging. A submittable (pg-cursor, pg-query-stream) is returned as it is, synchronously, as
-   * `pg.Client#query` does.
+   * Ends the pool, as `pg.Pool#end`: callers already waiting still get a client and finish (a
+   * graceful drain), new calls fail, borrowed clients close when released, then every connection
+   * closes. Calls back (or resolves) when all is closed; a second call fails, as in pg.
    */
-  query<S extends PgSubmittable>(submittable: S): S;
-  query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, values?: unknown[]): Promise<pg.QueryResult<R>>;
-  query<R extends pg.QueryResultRow>(query: PgQuery | PgSubmittable, values?: unknown[]): Promise<pg.QueryResult<R>> | PgSubmittable {
-    if (isSubmittable(query)) return this.connection.query(query);
-    return this.track((conn) => conn.query<R>(query, values));
+  override end(): Promise<void>;
+  override end(callback: (err?: Error) => void): undefined;
+  override end(callback?: (err?: Error) => void): Promise<void> | undefined {
+    return promiseOrCallback(
+      'callback',
+      callback,
+      () => this.#promise(this.#end()),
+      () => [],
+      (error) => [error],
+    );
   }
 
-  /**
-   * Gives the connection back. As in pg, a truthy `err` (an `Error` or `true`) destroys it instead.
-   * Throws `ConnectionReleasedError` when called twice.
-   */
-  override release(err?: Error | boolean): void {
-    if (err) {
-      void this.pooled.destroy(err === true ? new Error('released with release(true)') : err);
-      return;
-    }
-    super.release();
-  }
-}
-
-/**
- * A PostgreSQL pool with `pg.Pool`'s everyday API (`query`, `connect`, `end`, `totalCount`...) on
- * `@pool/core`'s engine. `pool` is the underlying `ConnectionPool` for everything else (events,
- * statistics, `acquire`, `resize`...); `factory` has the statement-cache figures (`factory.statistics()`).
- */
-export class PgPool extends DriverPool<PgConnection, PgFactory> {
-  /** @internal Use {@link createPgPool}. */
-  constructor(pool: ConnectionPool<PgConnection>, factory: PgFactory) {
-    super('PgPool', pool, factory);
-  }
-
-  /**
-   * Acquires a connection, runs one query, releases the connection — like `pg.Pool#query`. A query
-   * error is reported to the pool with the release (adaptive aging retires connections that keep
-   * failing) and rethrown as `pg` raised it. Rejects with `ConnectionTimeoutError` (and the other
-   * `PoolError`s of `acquire`) when no connection comes in time.
-   */
-  query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    return this.use((conn) => conn.query<R>(query, values));
-  }
-
-  /** Borrows a connection, as `pg.Pool#connect` does; give it back with `client.release()`. */
-  async connect(options?: AcquireOptions): Promise<PgPoolClient> {
-    return new PgPoolClient(await this.pool.acquire(options));
-  }
-
-  /** Open connections (pg.Pool's `totalCount`). */
+  /** Connections open or being opened (pg.Pool's `totalCount`). */
   get totalCount(): number {
-    return this.pool.size().total;
+    const size = this.pool.size();
+    return size.total + size.pending;
   }
 
   /** Idle connections (pg.Pool's `idleCount`). */
@@ -184,34 +188,288 @@ export class PgPool extends DriverPool<PgConnection, PgFactory> {
     return this.pool.size().idle;
   }
 
-  /** Callers waiting for a connection (pg.Pool's `waitingCount`). */
+  /** Callers waiting for a connection that no connect in progress is opened for (pg.Pool's `waitingCount`). */
   get waitingCount(): number {
-    return this.pool.size().waiting;
+    const size = this.pool.size();
+    return Math.max(0, size.waiting - size.pending);
+  }
+
+  /** Borrowed connections past their lifetime, closed when released (pg.Pool's `expiredCount`). */
+  get expiredCount(): number {
+    let n = 0;
+    for (const info of this.pool.connections()) if (info.retiring === 'lifetime') n++;
+    return n;
   }
 
   /** True once `end()` was called. */
+  get ending(): boolean {
+    return this.#ending;
+  }
+
+  /** True once `end()` finished. */
   get ended(): boolean {
-    return this.pool.state !== 'open';
+    return this.#ended;
+  }
+
+  /** The clients, connecting ones included (pg.Pool's internal `_clients`, read-only). */
+  get _clients(): pg.Client[] {
+    return [...this.#clients.keys()];
+  }
+
+  /** The idle clients (pg.Pool's internal `_idle`, read-only: `length` and the clients). */
+  get _idle(): pg.Client[] {
+    return [...this.#clients.values()].filter((s) => s.ready && s.pooled === null && s.conn !== null).map((s) => s.client);
+  }
+
+  /** @internal The facade's part of setting a new client up, and of restoring its session after a reset. */
+  async _setUp(conn: PgConnection): Promise<void> {
+    const state = this.#clients.get(conn.client);
+    if (state === undefined) return;
+    state.conn = conn;
+    if (state.ready) {
+      await state.replaySetup();
+      return;
+    }
+    state.recording = true;
+    try {
+      const { onConnect, verify } = this.#behaviour;
+      if (onConnect !== null) await onConnect(conn.client);
+      this.#log('new client connected');
+      rethrowLater(() => this.emit('connect', conn.client as PgPoolClient));
+      if (verify !== null) {
+        await new Promise<void>((resolve, reject) => verify(conn.client, (err) => (err ? reject(err) : resolve())));
+      }
+    } finally {
+      state.recording = false;
+    }
+    state.ready = true;
+  }
+
+  /** @internal A client was made (connecting). */
+  _constructed(client: pg.Client): void {
+    this.#log('connecting new client');
+    const state = new ClientState(client);
+    state.watchQueries();
+    this.#clients.set(client, state);
+    (client as unknown as NodeJS.EventEmitter).on?.('error', (err: Error & { client?: unknown }) => this.#idleError(state, err));
+  }
+
+  /** @internal A client is gone (failed connect, or closed). */
+  _closed(client: pg.Client, conn: PgConnection | null): void {
+    const state = this.#clients.get(client);
+    this.#clients.delete(client);
+    if (conn === null) {
+      this.#log('client failed to connect');
+      return;
+    }
+    if (state?.ready === true) rethrowLater(() => this.emit('remove', client as PgPoolClient));
+  }
+
+  #idleError(state: ClientState, err: Error & { client?: unknown }): void {
+    if (!state.ready || state.pooled !== null || !this.#clients.has(state.client)) return;
+    err.client = state.client;
+    this.#log('client error while idle', err);
+    // The connection already left the pool (PgConnection reported it broken); as pg.Pool, tell listeners.
+    if (this.listenerCount('error') > 0)
+      rethrowLater(() => this.emit('error', err as Error & { client?: PgPoolClient }, state.client as PgPoolClient));
+  }
+
+  #log(message: string, ...details: unknown[]): void {
+    const log = this.#behaviour.log;
+    if (log !== null) rethrowLater(() => log(message, ...details));
+  }
+
+  /** A promise of the pool's `Promise` class (pg.Pool's `Promise` option). */
+  #promise<T>(promise: Promise<T>): Promise<T> {
+    const P = this.#behaviour.Promise;
+    return P === Promise ? promise : new P<T>((resolve, reject) => promise.then(resolve, reject));
+  }
+
+  async #acquire(): Promise<PooledConnection<PgConnection>> {
+    if (this.#ending) throw new Error('Cannot use a pool after calling end on the pool');
+    try {
+      return await this.acquireTracked(FAIL_FAST);
+    } catch (error) {
+      throw asPgError(error);
+    }
+  }
+
+  async #connect(): Promise<PgPoolClient> {
+    return this.#lend(await this.#acquire());
+  }
+
+  #lend(pooled: PooledConnection<PgConnection>): PgPoolClient {
+    const client = pooled.connection.client as PgPoolClient;
+    const state = this.#clients.get(client);
+    if (state !== undefined) state.pooled = pooled;
+    let released = false;
+    client.release = (err?: unknown): void => {
+      if (released) throw doubleReleaseError();
+      released = true;
+      this.#release(client, state, pooled, err);
+    };
+    client[Symbol.asyncDispose] = async (): Promise<void> => {
+      if (!released) client.release();
+    };
+    rethrowLater(() => this.emit('acquire', client));
+    return client;
+  }
+
+  #release(client: PgPoolClient, state: ClientState | undefined, pooled: PooledConnection<PgConnection>, err: unknown): void {
+    const report = state?.report;
+    if (state !== undefined) {
+      state.pooled = null;
+      state.report = undefined;
+      state.uses++;
+    }
+    rethrowLater(() => this.emit('release', (err ?? report) as Error | boolean | undefined, client));
+    if (pooled.released) return; // the pool already ended this borrow (a forced close)
+    const pgState = client as unknown as { _queryable?: boolean; _ending?: boolean };
+    if (!err && pooled.connection.broken) {
+      pooled.release(); // the engine closes it (destroy reason 'broken')
+      return;
+    }
+    if (err || pgState._queryable === false || pgState._ending === true) {
+      // As pg.Pool: release(err) / release(true) closes the client; so does a client its borrower ended or broke.
+      void pooled.destroy(
+        err instanceof Error ? err : new Error(err ? 'released with release(true)' : 'the client was ended or broken by its borrower'),
+      );
+      return;
+    }
+    if (state !== undefined && state.uses >= this.#behaviour.maxUses) this.#log('remove expended client');
+    pooled.release(report === undefined ? undefined : { error: report });
+    this.#checkIdleIn(this.pool.config.idleTimeoutMs);
+  }
+
+  /**
+   * pg.Pool closes a client `idleTimeoutMillis` after its release (above `min`); the engine's
+   * maintenance runs every `maintenanceIntervalMs`. This runs it when the next idle connection is due.
+   */
+  #checkIdleIn(delayMs: number | null): void {
+    if (delayMs === null || this.#idleTimer !== undefined || this.#ending) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      const idleTimeout = this.pool.config.idleTimeoutMs;
+      if (this.pool.state !== 'open' || idleTimeout === null) return;
+      this.pool.runMaintenance();
+      if (this.pool.size().idle <= this.pool.config.minSize) return;
+      let next = Number.POSITIVE_INFINITY;
+      for (const info of this.pool.connections()) if (info.idleMs !== undefined) next = Math.min(next, idleTimeout - info.idleMs);
+      if (next !== Number.POSITIVE_INFINITY) this.#checkIdleIn(Math.max(1, Math.ceil(next)));
+    }, delayMs);
+    this.#idleTimer.unref?.();
+  }
+
+  async #query(query: PgQuery, values: unknown[] | undefined): Promise<pg.QueryResult> {
+    const pooled = await this.#acquire();
+    const client = this.#lend(pooled);
+    this.#log('dispatching query');
+    let result: pg.QueryResult;
+    try {
+      result = await pooled.connection.query(query, values);
+    } catch (error) {
+      this.#log('query dispatched');
+      // Reported with the release (adaptive aging); the connection is kept unless it broke.
+      if (pooled.connection.broken) client.release(error as Error);
+      else {
+        const state = this.#clients.get(client);
+        if (state !== undefined) state.report = error;
+        client.release();
+      }
+      throw error;
+    }
+    this.#log('query dispatched');
+    client.release();
+    return result;
+  }
+
+  #end(): Promise<void> {
+    this.#log('ending');
+    if (this.#ending) return Promise.reject(new Error('Called end on pool more than once'));
+    this.#ending = true;
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    this.#endPromise = this.drainThenClose()
+      .then(() => this.factory.settled())
+      .then(() => {
+        this.#ended = true;
+      });
+    return this.#endPromise;
+  }
+
+  /** Ends the pool like {@link end}, but a second call resolves with the first (no "more than once" error). */
+  override close(): Promise<void> {
+    return this.#endPromise ?? this.end();
+  }
+
+  /** `await using pool = createPgPool(...)` ends it at the end of the scope, unless the code already did. */
+  override [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** @internal */
+  [inspect.custom](): string {
+    return this.toString();
   }
 }
 
+impersonate(PgPool, pg.Pool);
+
 /**
- * Makes a PostgreSQL pool from a `pg.Pool` config, so a pg.Pool user switches with little change:
- * `new Pool(config)` becomes `createPgPool(config)`, and `pool.query`, `pool.connect` /
- * `client.release`, `pool.end` work as before. Nothing connects until first use (like pg.Pool);
- * `minSize` connections are then kept by background maintenance.
+ * Makes a PostgreSQL pool from a `pg.Pool` config: `new pg.Pool(config)` becomes
+ * `createPgPool(config)`, and the code using it stays as it is — see {@link PgPool}. Nothing connects
+ * until first use (like pg.Pool); `min` connections are then kept by background maintenance.
  *
  * @example
  * ```ts
- * const pool = createPgPool({ connectionString: process.env.DATABASE_URL, max: 20, idleTimeoutMillis: 30_000, statementCacheSize: 100 });
+ * const pool = createPgPool({ connectionString: process.env.DATABASE_URL, max: 20, statementCacheSize: 100 });
+ * pool.on('connect', (client) => client.query("SET search_path TO app"));
  * const { rows } = await pool.query('SELECT * FROM users WHERE id = $1', [42]);
  * await pool.end();
  * ```
  */
 export function createPgPool(options: PgPoolOptions = {}): PgPool {
-  const { client, factory: factoryOptions, config, poolOptions } = mapPgPoolOptions(options);
+  const { client, factory: factoryOptions, config, poolOptions, behaviour } = mapPgPoolOptions(options);
+  const clients = new Map<pg.Client, ClientState>();
+  let facade: PgPool | undefined;
+  /** Hook calls made before the facade exists (connections `min` opens at once). */
+  const early: (() => void)[] = [];
+  const later = (call: (f: PgPool) => void): void => {
+    if (facade === undefined) early.push(() => call(facade as PgPool));
+    else call(facade);
+  };
   // One logger for the engine and the adapter, given either way.
   const logger = poolLogger(factoryOptions.logger, poolOptions.logger);
-  const factory = pgFactory(client, { ...factoryOptions, logger });
-  return new PgPool(ConnectionPool.open(config, factory, logger === null ? poolOptions : { ...poolOptions, logger }), factory);
+  const factory = new PgFactory(
+    client,
+    { ...factoryOptions, logger, onConnect: (conn) => (facade as PgPool)._setUp(conn) },
+    {
+      constructed: (c) => later((f) => f._constructed(c)),
+      closed: (c, conn) => later((f) => f._closed(c, conn)),
+    },
+  );
+  const given = { ...(options as Record<string, unknown>) };
+  const shown = {
+    ...given,
+    max: config.maxSize,
+    min: config.minSize,
+    idleTimeoutMillis: given.idleTimeoutMillis ?? config.idleTimeoutMs ?? 0,
+    maxUses: behaviour.maxUses,
+    allowExitOnIdle: given.allowExitOnIdle ?? false,
+    maxLifetimeSeconds: given.maxLifetimeSeconds ?? 0,
+  };
+  if ('password' in shown)
+    Object.defineProperty(shown, 'password', { enumerable: false, value: shown.password, writable: true, configurable: true });
+  facade = new PgPool(
+    ConnectionPool.open(config, factory, logger === null ? poolOptions : { ...poolOptions, logger }),
+    factory,
+    shown,
+    behaviour,
+    clients,
+  );
+  for (const call of early.splice(0)) call();
+  return facade;
 }
+
+export type { PgPoolClient } from './pool-client.js';
+export { mapPgPoolOptions, type PgPoolCompatOptions, type PgPoolOptions } from './pool-options.js';

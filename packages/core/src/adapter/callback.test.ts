@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { callbackFrom, isCallback } from './callback.js';
+import { callbackFrom, isCallback, promiseOrCallback, rethrowLater } from './callback.js';
 
 /** Captures the next 'uncaughtException' (vitest's own handler would fail the run). */
 function nextUncaught(): Promise<unknown> {
@@ -65,5 +65,56 @@ describe('callbackFrom', () => {
     expect(isCallback(() => {})).toBe(true);
     expect(isCallback([1])).toBe(false);
     expect(isCallback(undefined)).toBe(false);
+  });
+});
+
+describe('promiseOrCallback', () => {
+  it('returns the promise when no callback is given', async () => {
+    await expect(promiseOrCallback('callback', undefined, () => Promise.resolve(7))).resolves.toBe(7);
+  });
+
+  it('with a callback, returns undefined and calls back once, later, with the mapped arguments', async () => {
+    const callback = vi.fn();
+    const returned = promiseOrCallback(
+      'callback',
+      callback,
+      () => Promise.resolve(7),
+      (v) => [undefined, v, 'extra'],
+    );
+    expect(returned).toBeUndefined();
+    expect(callback).not.toHaveBeenCalled();
+    await new Promise((r) => setImmediate(r));
+    expect(callback).toHaveBeenCalledTimes(1);
+    expect(callback).toHaveBeenCalledWith(undefined, 7, 'extra');
+  });
+
+  it('reports a synchronous throw of run() to the callback, not to the caller', async () => {
+    const failure = new Error('sync');
+    const callback = vi.fn();
+    expect(
+      promiseOrCallback('callback', callback, () => {
+        throw failure;
+      }),
+    ).toBeUndefined();
+    await new Promise((r) => setImmediate(r));
+    expect(callback).toHaveBeenCalledWith(failure);
+  });
+
+  it('refuses a callback that is not a function, naming it', () => {
+    expect(() => promiseOrCallback('cb', 42, () => Promise.resolve())).toThrow(/cb must be a function, got number/);
+  });
+});
+
+describe('rethrowLater', () => {
+  it('runs fn, and what it throws becomes an uncaught exception on the next tick', async () => {
+    const uncaught = nextUncaught();
+    const failure = new Error('listener threw');
+    let after = false;
+    rethrowLater(() => {
+      throw failure;
+    });
+    after = true;
+    expect(after).toBe(true);
+    expect(await uncaught).toBe(failure);
   });
 });

@@ -43,3 +43,52 @@ export function callbackFrom<T>(
     },
   );
 }
+
+/**
+ * The two faces of a driver method that takes an optional callback (`pool.connect(cb?)`,
+ * `pool.end(cb?)`): without `callback`, returns `run()`'s promise; with one, reports `run()`'s outcome
+ * to it through {@link callbackFrom} (once, never synchronously) and returns `undefined`, as drivers
+ * do, so no promise is created for nobody. A `callback` that is neither `undefined` nor a function is a
+ * `TypeError` naming `name`, thrown before anything runs.
+ *
+ * @example
+ * ```ts
+ * end(callback?: (err?: Error) => void): Promise<void> | undefined {
+ *   return promiseOrCallback('callback', callback, () => this.#end(), () => []);
+ * }
+ * ```
+ */
+export function promiseOrCallback<T>(
+  name: string,
+  callback: unknown,
+  run: () => Promise<T>,
+  success?: (value: T) => readonly unknown[],
+  failure?: (error: unknown) => readonly unknown[],
+): Promise<T> | undefined {
+  if (callback === undefined) return run();
+  if (!isCallback(callback)) throw new TypeError(`${name} must be a function, got ${typeof callback}`);
+  let promise: Promise<T>;
+  try {
+    promise = run();
+  } catch (error) {
+    promise = Promise.reject(error);
+  }
+  callbackFrom(promise, callback, success, failure);
+  return undefined;
+}
+
+/**
+ * Runs `fn` (typically an `emit` to the user's listeners, or a user's callback) and turns what it
+ * throws into an uncaught exception on the next tick, as when a driver's listener throws from a socket
+ * event: the pool's own bookkeeping around the call is never cut short, and the error is neither
+ * swallowed nor an unhandled rejection.
+ */
+export function rethrowLater(fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    process.nextTick(() => {
+      throw error;
+    });
+  }
+}

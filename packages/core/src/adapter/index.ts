@@ -5,7 +5,7 @@
  */
 export { abortable, endOrDestroy, runOrAbandon } from './abort.js';
 export { type AdapterLog, adapterLog, checkOptionalLogger, poolLogger } from './adapter-logger.js';
-export { callbackFrom, isCallback, type NodeCallback } from './callback.js';
+export { callbackFrom, isCallback, type NodeCallback, promiseOrCallback, rethrowLater } from './callback.js';
 export { ConnectionLifecycle, type ConnectionStatus } from './connection-lifecycle.js';
 export {
   type ConnectionUrlRules,
