@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { clientEnding, clientHolds, clientNotReadyReason, isSubmittable } from './client-state.js';
+import { clientEnding, clientHolds, clientNotReadyReason, isSubmittable, sqlTextOf } from './client-state.js';
 
 /** A stand-in with the fields pg 8's Client keeps (only the ones read here). */
 function state(fields: Record<string, unknown>): pg.Client {
@@ -45,5 +45,13 @@ describe('reading pg.Client readiness', () => {
     expect(isSubmittable({ text: 'SELECT 1' })).toBe(false);
     expect(isSubmittable('SELECT 1')).toBe(false);
     expect(isSubmittable(null)).toBe(false);
+  });
+
+  it('finds the SQL text of a string, a config, a cursor and a pg-query-stream (on its cursor)', () => {
+    expect(sqlTextOf('SELECT 1')).toBe('SELECT 1');
+    expect(sqlTextOf({ text: 'SELECT 2', values: [] })).toBe('SELECT 2');
+    expect(sqlTextOf({ submit() {}, cursor: { text: 'SELECT 3' } })).toBe('SELECT 3');
+    expect(sqlTextOf({ submit() {} })).toBeUndefined();
+    expect(sqlTextOf(null)).toBeUndefined();
   });
 });

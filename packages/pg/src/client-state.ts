@@ -29,6 +29,19 @@ export function isSubmittable(query: unknown): query is PgSubmittable {
   return typeof query === 'object' && query !== null && typeof (query as { submit?: unknown }).submit === 'function';
 }
 
+/**
+ * The SQL text of what is given to `client.query`: a string, a config or `pg.Query` (`text`), pg-cursor
+ * (`text`), pg-query-stream (which keeps it on its `cursor`); `undefined` when none is found.
+ */
+export function sqlTextOf(query: unknown): string | undefined {
+  if (typeof query === 'string') return query;
+  if (typeof query !== 'object' || query === null) return undefined;
+  const { text, cursor } = query as { text?: unknown; cursor?: { text?: unknown } | null };
+  if (typeof text === 'string') return text;
+  const inner = cursor?.text;
+  return typeof inner === 'string' ? inner : undefined;
+}
+
 function activeQuery(c: ClientState): unknown {
   // pg 8 keeps it in `_activeQuery` behind a deprecated `activeQuery` getter (which warns): read the field.
   return '_activeQuery' in c ? c._activeQuery : c.activeQuery;

@@ -4,7 +4,7 @@ import { abortable, ConnectionLifecycle, type FactoryCounters } from '@pool/core
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { classify } from './classify.js';
-import { clientEnding, clientHolds, clientNotReadyReason, isSubmittable, type PgSubmittable } from './client-state.js';
+import { clientEnding, clientHolds, clientNotReadyReason, isSubmittable, type PgSubmittable, sqlTextOf } from './client-state.js';
 
 export { isSubmittable, type PgSubmittable } from './client-state.js';
 
@@ -100,6 +100,14 @@ export class PgConnection {
         : null;
     client.on('error', (error: Error) => this.#cut(error));
     client.on('end', () => this.#cut(new Error('Connection terminated unexpectedly')));
+    // A FATAL ErrorResponse (57P01 pg_terminate_backend, 57P02/57P03 shutdown...) ends the session
+    // before the socket closes; pg rejects the running query with it at once. Broken from here, so a
+    // client released in between is retired as broken, never reset or lent again. (Registered before
+    // pg's own listener, which connect() adds, so it runs before the query's rejection is seen.)
+    const protocol = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
+    protocol?.on('errorMessage', (message: Error & { severity?: string }) => {
+      if (message.severity === 'FATAL' || message.severity === 'PANIC') this.#cut(message);
+    });
     if (typeof (client as { getTransactionStatus?: unknown }).getTransactionStatus !== 'function') {
       // pg before getTransactionStatus(): read the status from the protocol's ReadyForQuery ourselves.
       const connection = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
@@ -251,11 +259,8 @@ export class PgConnection {
 
   /** Hands a submittable to the client (session effects of its text noted) and keeps the connection counted busy until it is done. */
   #submit<S extends PgSubmittable>(submittable: S): S {
-    // pg.Query and pg-cursor carry `text`; pg-query-stream keeps it on its cursor.
-    const { text = (submittable as { cursor?: { text?: unknown } }).cursor?.text, name } = submittable as {
-      text?: unknown;
-      name?: unknown;
-    };
+    const text = sqlTextOf(submittable);
+    const { name } = submittable as { name?: unknown };
     if (typeof text === 'string') {
       const effects = classify(text);
       if (effects.session) this.#sessionDirty = true;

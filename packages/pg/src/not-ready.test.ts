@@ -69,7 +69,7 @@ describe('client.query(submittable)', () => {
 });
 
 describe('session changes made through a submittable', () => {
-  it('are seen in the text of a cursor or a stream, and reset before the next borrower', async () => {
+  it('are seen in the text of a stream on a lent client, and reset before the next borrower', async () => {
     const db = pool({ max: 1 });
     const client = await db.connect();
     try {
@@ -77,11 +77,23 @@ describe('session changes made through a submittable', () => {
       for await (const _row of stream) {
         // consumed to the end: the connection is ready again, but its session changed
       }
-      expect(client.connection.notReadyReason).toBeNull();
-      expect(client.connection.dirty).toBe(true);
     } finally {
       client.release();
     }
+    const { rows } = await db.query<{ name: string }>("SELECT current_setting('application_name') AS name");
+    expect(rows[0]?.name).not.toBe('streamed');
+  });
+
+  it('are seen in the text of a cursor or a stream run through PgConnection.query', async () => {
+    const db = pool({ max: 1 });
+    await db.use(async (conn) => {
+      const stream = conn.query(new QueryStream("SELECT set_config('application_name', 'streamed', false) AS v"));
+      for await (const _row of stream) {
+        // consumed to the end
+      }
+      expect(conn.notReadyReason).toBeNull();
+      expect(conn.dirty).toBe(true);
+    });
     const { rows } = await db.query<{ name: string }>("SELECT current_setting('application_name') AS name");
     expect(rows[0]?.name).not.toBe('streamed');
   });

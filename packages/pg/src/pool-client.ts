@@ -1,6 +1,7 @@
 import type { PooledConnection } from '@pool/core';
 import type pg from 'pg';
 import { classify } from './classify.js';
+import { sqlTextOf } from './client-state.js';
 import type { PgConnection } from './connection.js';
 
 /**
@@ -68,12 +69,7 @@ export class ClientState {
   }
 
   #observe(query: unknown, values: unknown): void {
-    const text =
-      typeof query === 'string'
-        ? query
-        : typeof query === 'object' && query !== null && typeof (query as { text?: unknown }).text === 'string'
-          ? (query as { text: string }).text
-          : undefined;
+    const text = sqlTextOf(query); // also a pg-query-stream's, kept on its cursor
     if (text === undefined || !classify(text).session) return;
     if (this.recording) {
       const params = Array.isArray(values) ? values : (query as { values?: unknown[] } | null)?.values;
