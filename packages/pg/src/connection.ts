@@ -110,8 +110,7 @@ export class PgConnection {
     });
     if (typeof (client as { getTransactionStatus?: unknown }).getTransactionStatus !== 'function') {
       // pg before getTransactionStatus(): read the status from the protocol's ReadyForQuery ourselves.
-      const connection = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
-      connection?.on('readyForQuery', (msg: { status?: string }) => {
+      protocol?.on('readyForQuery', (msg: { status?: string }) => {
         this.#status = (msg.status as PgTransactionStatus | undefined) ?? null;
       });
     }
@@ -170,14 +169,15 @@ export class PgConnection {
    * that is due.
    */
   get dirty(): boolean {
+    // Cheapest first: checked on every release.
     return (
       this.#lifecycle.broken ||
       this.#inflight > 0 ||
-      this.transactionStatus !== 'I' ||
-      this.notReadyReason !== null || // a statement, cursor or stream still runs; the client was ended
       this.#sessionDirty ||
       this.#evicted.length > 0 ||
-      this.#inDoubt.length > 0
+      this.#inDoubt.length > 0 ||
+      this.transactionStatus !== 'I' || // also null: unknown
+      clientNotReadyReason(this.client) !== null // a statement, cursor or stream still runs; the client was ended
     );
   }
 
