@@ -92,6 +92,17 @@ describe('checkTargets', () => {
     expect(byId('2b-floor')?.status).toBe('missed');
   });
 
+  it('reads the routing overhead of scenario 6r from the worse of its write and read ratios', () => {
+    const routing = summarizeScenario(info('6r', ['@pool/pg', 'replica write', 'replica read'], { floor: '@pool/pg' }), {
+      '@pool/pg': ns(100, 100),
+      'replica write': ns(102, 103),
+      'replica read': ns(103, 105),
+    });
+    const t = checkTargets({ '6r': routing }).find((x) => x.id === '6r-overhead');
+    expect(t?.status).toBe('met');
+    expect(t?.actual).toContain('4.0%');
+  });
+
   it('reads the observability overhead from the paired monitored / bare ratio', () => {
     const seven = summarizeScenario(info('7', ['core', 'core+monitoring'], { floor: 'core' }), {
       core: ns(100, 100),

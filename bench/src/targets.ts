@@ -180,6 +180,19 @@ export function checkTargets(results: Results, corePg = 'core+pg'): TargetCheck[
       (v) => `core at ${v.toFixed(3)}× the baseline’s time per operation (rounds ${ab?.min.toFixed(3)}–${ab?.max.toFixed(3)})`,
     ),
   );
+  // Issue 19: read/write routing costs at most 5% per call against the single-host pool (the worse side).
+  const routing = ['replica write', 'replica read']
+    .map((name) => subject(results, '6r', name)?.timeVsFloor?.median)
+    .filter((v): v is number => v !== undefined);
+  out.push(
+    check(
+      '6r-overhead',
+      'Scenario 6r: createPgReplicaPool’s routing costs at most 5% per call against createPgPool',
+      routing.length === 0 ? undefined : Math.max(...routing) - 1,
+      (v) => v <= 0.05,
+      (v) => `routing costs ${(v * 100).toFixed(1)}% per call (the worse of writes and reads)`,
+    ),
+  );
   // Issue 12: a cluster budget must not talk to Redis when a pool lends an open connection.
   out.push(
     check(
@@ -188,6 +201,17 @@ export function checkTargets(results: Results, corePg = 'core+pg'): TargetCheck[
       subject(results, '9a', 'core+cluster')?.metrics.redisCallsPerOp?.max,
       (v) => v === 0,
       (v) => `${v === 0 ? 'no' : v.toFixed(4)} Redis call${v === 1 ? '' : 's'} per borrow (worst round)`,
+    ),
+  );
+  // Issue 19: routing a call through a PoolCluster namespace costs at most 5% over one pool.
+  const routed = subject(results, '10', 'cluster 1 node')?.timeVsFloor?.median;
+  out.push(
+    check(
+      '10-routing',
+      'Scenario 10: routing through createMysqlPoolCluster costs at most 5% per call over one createMysqlPool',
+      routed === undefined ? undefined : routed - 1,
+      (v) => v <= 0.05,
+      (v) => `the cluster namespace takes ${Math.abs(v * 100).toFixed(1)}% ${v < 0 ? 'less' : 'more'} time per query than the pool`,
     ),
   );
   return out;

@@ -1,11 +1,13 @@
 import type { Scenario } from '../scenario.js';
 import { clusterBorrow, clusterChurn } from './cluster.js';
+import { mysqlCluster } from './mysql-cluster.js';
 import { observability } from './observability.js';
 import { coreAB, opentelemetryOverhead } from './opentelemetry.js';
 import { overload } from './overload.js';
 import { partitionFlood } from './partition-flood.js';
 import { churn, contended100, contended1000, uncontended, validateOnBorrow } from './pools.js';
 import { postgres } from './postgres.js';
+import { replicaRouting, replicaRoutingCpu } from './replica-routing.js';
 import { cancelWaiters, queuedWaiters } from './waiters.js';
 
 /**
@@ -21,12 +23,15 @@ export const SCENARIOS: readonly Scenario[] = [
   queuedWaiters,
   cancelWaiters,
   postgres,
+  replicaRouting,
+  replicaRoutingCpu,
   observability,
   opentelemetryOverhead,
   overload,
   partitionFlood,
   clusterBorrow,
   clusterChurn,
+  mysqlCluster,
   coreAB,
 ];
 

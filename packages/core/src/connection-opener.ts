@@ -294,7 +294,7 @@ export class ConnectionOpener<C> {
     const why = fatal
       ? `Could not open a connection, and retrying cannot fix the error (${next})`
       : `Could not open a connection (the last attempt failed; ${next})`;
-    return new ConnectionCreateError(why, this.lastCreateError);
+    return new ConnectionCreateError(why, this.lastCreateError, Math.ceil(retryInMs));
   }
 
   /**

@@ -210,6 +210,7 @@ describe('acquire({ failFast: true })', () => {
     const error = ra.ok ? undefined : ra.error;
     expect(error).toBeInstanceOf(ConnectionCreateError);
     expect((error as Error).cause).toBe(factory.createError);
+    expect((error as ConnectionCreateError).retryInMs).toBeNull();
     expect(rb.ok).toBe(true);
     if (rb.ok) rb.value.release();
     expect(pool.statistics()).toMatchObject({ acquired: 1, acquireFailures: 1, createFailures: 1 });
@@ -267,6 +268,8 @@ describe('acquire({ failFast: true })', () => {
     expect(error).toBeInstanceOf(ConnectionCreateError);
     expect((error as Error).cause).toBe(factory.createError);
     expect((error as Error).message).toContain('the last attempt failed');
+    // A refusal says when the next attempt is due; the error of the attempt itself says null.
+    expect((error as ConnectionCreateError).retryInMs).toBe(50);
     expect(factory.createCalls).toBe(1);
     expect(pool.size()).toMatchObject({ waiting: 0, pending: 0 });
 

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { InvalidArgumentError } from '@pool/core';
+import { InvalidArgumentError, type LogLevel } from '@pool/core';
 import { abortable, ConnectionLifecycle, type FactoryCounters } from '@pool/core/adapter';
 import { LRUCache } from 'lru-cache';
 import mysql, { type Connection, type FieldPacket, type QueryOptions, type QueryResult } from 'mysql2';
@@ -18,6 +18,8 @@ export interface ConnectionHost {
   /** Statement-cache and query-error counts, and the cache capacity. */
   readonly counters: FactoryCounters<MysqlConnection>;
   readonly describe: string;
+  /** Writes to the factory's logger (nothing without one); the server is added. */
+  readonly log: (level: LogLevel, message: string, fields: Record<string, unknown>) => void;
 }
 
 /** @internal */
@@ -171,7 +173,7 @@ export class MysqlConnection {
       command: (command) => this.#onCommand(command),
       event: (event, arg) => {
         // A connection killed while idle, a network failure, a server restart: never a crash.
-        if (event === 'error') this.#lifecycle.markBroken(arg);
+        if (event === 'error') this.#cut(arg);
         else if (event === 'end') this.#lost();
       },
     };
@@ -193,9 +195,23 @@ export class MysqlConnection {
   }
 
   #lost(): void {
-    this.#lifecycle.markBroken(
-      Object.assign(new Error('Connection lost: the server closed the connection'), { code: 'PROTOCOL_CONNECTION_LOST' }),
-    );
+    this.#cut(Object.assign(new Error('Connection lost: the server closed the connection'), { code: 'PROTOCOL_CONNECTION_LOST' }));
+  }
+
+  /** The connection broke; a connection the pool had, cut by the server or the network, is reported (warn). */
+  #cut(error: unknown): void {
+    const lifecycle = this.#lifecycle;
+    const news = !lifecycle.broken && !lifecycle.closing && lifecycle.live;
+    lifecycle.markBroken(error);
+    if (news) {
+      this.#host.log('warn', 'A pooled MySQL connection was closed by the server or the network: the pool replaces it', {
+        connection: this.serial,
+        threadId: this.threadId,
+        inTransaction: this.#inTransaction,
+        commandsInFlight: this.#inflight,
+        error,
+      });
+    }
   }
 
   /** The server's id of this session (`CONNECTION_ID()`, what `KILL` takes), once connected. */
@@ -500,7 +516,16 @@ export class MysqlConnection {
    */
   #failed(error: unknown, fatal: boolean): void {
     const errno = (error as { errno?: unknown } | null)?.errno;
-    if (fatal || (error as { fatal?: unknown } | null)?.fatal === true || (typeof errno === 'number' && READ_ONLY_ERRNOS.has(errno))) {
+    const readOnly = typeof errno === 'number' && READ_ONLY_ERRNOS.has(errno);
+    if (fatal || (error as { fatal?: unknown } | null)?.fatal === true || readOnly) {
+      if (readOnly && !this.#lifecycle.broken && !this.#lifecycle.closing) {
+        this.#host.log('warn', 'The server answered with a read-only error (a failover demoted it?): the connection is retired', {
+          connection: this.serial,
+          threadId: this.threadId,
+          errno,
+          error,
+        });
+      }
       this.#lifecycle.markBroken(error);
     }
   }

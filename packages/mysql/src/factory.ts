@@ -1,5 +1,5 @@
-import type { CreateContext, CreateErrorKind, OperationContext, ValidateContext } from '@pool/core';
-import { InvalidConfigError } from '@pool/core';
+import type { CreateContext, CreateErrorKind, LogLevel, OperationContext, PoolLogger, ValidateContext } from '@pool/core';
+import { InvalidConfigError, writeLog } from '@pool/core';
 import {
   abortable,
   checkBoolean,
@@ -57,6 +57,15 @@ export interface MysqlFactoryOptions {
    * to refuse the connection.
    */
   onConnect?: ((conn: MysqlConnection) => Promise<void> | void) | null;
+  /**
+   * Where the adapter reports what an operator should know: `warn` when the server or the network cuts
+   * a pooled connection (`KILL`, a restart, a failover, `wait_timeout`) and when a read-only error
+   * (1290, 1792, 1836: a writer demoted by a failover) retires one; `info` when the server refuses
+   * `COM_RESET_CONNECTION` and resets switch to `COM_CHANGE_USER`; `debug`, once, the reset command in
+   * use. Any object with `debug`, `info`, `warn` and `error` (`console`, pino, winston, bunyan...).
+   * `createMysqlPool` gives its pool's `logger` here (the engine logs connect failures there). Default: none.
+   */
+  logger?: PoolLogger | null;
 }
 
 /**
@@ -75,11 +84,16 @@ export interface MysqlFactoryHooks {
 /** A mysql2 connection config (`ConnectionOptions`), or a URL (`mysql://user:password@host:3306/db?charset=utf8mb4`). */
 export type MysqlConfig = string | ConnectionOptions;
 
-const OPTION_KEYS: readonly string[] = ['statementCacheSize', 'resetMode', 'validationQuery', 'trackSessionState', 'onConnect'];
+const OPTION_KEYS: readonly string[] = ['statementCacheSize', 'resetMode', 'validationQuery', 'trackSessionState', 'onConnect', 'logger'];
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const RESET_MODES: readonly MysqlResetMode[] = ['auto', 'reset', 'changeUser'];
 /** mysql2 pool options: they configure a pool, not a connection. */
 const POOL_KEYS = ['connectionLimit', 'maxIdle', 'idleTimeout', 'queueLimit', 'waitForConnections', 'resetOnRelease'];
 /** The server does not know COM_RESET_CONNECTION (ER_UNKNOWN_COM_ERROR, ER_NOT_SUPPORTED_YET). */
+const RESET_COMMAND_NAMES: Readonly<Record<MysqlResetCommand, string>> = {
+  reset: 'COM_RESET_CONNECTION',
+  changeUser: 'COM_CHANGE_USER',
+};
 const UNSUPPORTED_ERRNOS = new Set([1047, 1235]);
 
 const URL_RULES = { schemes: ['mysql://', 'mariadb://'], example: 'mysql://user:password@host:3306/database' };
@@ -156,6 +170,9 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
   readonly #hooks: MysqlFactoryHooks | null;
   /** The reset command in use: `'reset'` until the server refuses it in `'auto'` mode. */
   #resetCommand: MysqlResetCommand;
+  /** Writes to the logger (with the server), or null without one. */
+  readonly #log: ConnectionHost['log'] | null;
+  #resetReported = false;
 
   /** @internal Use {@link mysqlFactory}. `hooks` is for `createMysqlPool`. */
   constructor(config: MysqlConfig, options: MysqlFactoryOptions = {}, hooks: MysqlFactoryHooks | null = null) {
@@ -193,6 +210,14 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
     }
     const track = checkBoolean('trackSessionState', options.trackSessionState ?? true);
     const onConnect = checkOptionalFunction('onConnect', options.onConnect);
+    const logger = options.logger ?? null;
+    if (logger !== null && (typeof logger !== 'object' || LOG_LEVELS.some((level) => typeof logger[level] !== 'function'))) {
+      throw new InvalidConfigError(
+        'logger',
+        logger,
+        'must be an object with debug, info, warn and error methods (console, pino, winston, bunyan...)',
+      );
+    }
 
     // mysql2 keeps its own statement LRU; sized like ours, both evict the same statement (ours closes it
     // when mysql2 has not already). Without a cache of ours, execute() closes each statement itself.
@@ -209,10 +234,13 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
     );
     this.#onConnect = onConnect;
     this.#hooks = hooks;
+    const server = describeConfig(connectionConfig);
+    this.#log = logger === null ? null : (level, message, fields) => writeLog(logger, level, message, { server, ...fields });
     this.#host = {
       trackSessionState: track,
       counters: this.counters,
-      describe: describeConfig(connectionConfig),
+      describe: server,
+      log: this.#log ?? (() => {}),
     };
   }
 
@@ -289,12 +317,24 @@ export class MysqlFactory extends DriverFactory<MysqlConnection> {
   async reset(conn: MysqlConnection, ctx: OperationContext): Promise<void> {
     const internals = conn[kInternals];
     const command = this.#resetCommand;
+    if (!this.#resetReported) {
+      this.#resetReported = true;
+      this.#log?.('debug', `Dirty MySQL sessions are reset with ${RESET_COMMAND_NAMES[command]} before reuse`, {
+        resetMode: this.resetMode,
+        command,
+      });
+    }
     try {
       await internals.reset(command, ctx.signal);
     } catch (error) {
       const unsupported = command === 'reset' && this.resetMode === 'auto' && UNSUPPORTED_ERRNOS.has(errnoOf(error) ?? 0);
       if (!unsupported || conn.broken) throw scrubSecrets(error, this.#secrets);
       this.#resetCommand = 'changeUser';
+      this.#log?.(
+        'info',
+        'The server refuses COM_RESET_CONNECTION: dirty MySQL sessions are reset with COM_CHANGE_USER (a re-authentication) from now on',
+        { errno: errnoOf(error), connection: conn.serial, threadId: conn.threadId },
+      );
       await internals.reset('changeUser', ctx.signal).catch((e: unknown) => Promise.reject(scrubSecrets(e, this.#secrets)));
     }
     if (this.#onConnect !== null) {

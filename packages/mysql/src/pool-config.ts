@@ -48,7 +48,7 @@ export interface MysqlPoolOptions extends ConnectionOptions, MysqlPoolCompatOpti
 export const DEFAULT_POOL_STATEMENT_CACHE_SIZE = 256;
 
 const COMPAT_KEYS = ['connectionLimit', 'maxIdle', 'idleTimeout', 'queueLimit', 'waitForConnections', 'resetOnRelease'] as const;
-const FACTORY_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'trackSessionState', 'onConnect'] as const;
+const FACTORY_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'trackSessionState', 'onConnect', 'logger'] as const;
 
 /** @internal What {@link mapMysqlPoolOptions} makes of `createMysqlPool`'s options. */
 export interface MappedPoolOptions {
@@ -103,6 +103,10 @@ export function mapMysqlPoolOptions(options: MysqlPoolOptions | string): MappedP
   mapping.take(COMPAT_KEYS);
   const { maxPreparedStatements } = mapping.take(['maxPreparedStatements']);
   const factory = mapping.take(FACTORY_KEYS) as MysqlFactoryOptions;
+  // One logger for the engine (connect failures, leaks, retirements) and the adapter, given either way.
+  if (factory.logger != null) {
+    mapping.setOption('logger', 'logger', factory.logger, 'give one logger: the pool and the adapter both log to it');
+  } else if (mapping.poolOptions.logger != null) factory.logger = mapping.poolOptions.logger;
   const size = statementCacheSizeOf(factory.statementCacheSize, maxPreparedStatements);
   if (size !== undefined)
     mapping.set(maxPreparedStatements === undefined ? 'statementCacheSize' : 'maxPreparedStatements', 'statementCacheSize', size);

@@ -10,14 +10,15 @@ import {
   type PooledConnection,
 } from '@pool/core';
 import { callbackFrom, DriverPool, impersonate, rethrowLater } from '@pool/core/adapter';
-import mysql, { type FieldPacket, type PrepareStatementInfo, type QueryError, type QueryOptions, type QueryResult } from 'mysql2';
+import mysql, { type FieldPacket, type PrepareStatementInfo, type QueryOptions, type QueryResult } from 'mysql2';
 import mysqlPromise, { type Pool as PromisePool, type PoolConnection as PromisePoolConnection } from 'mysql2/promise';
 import { copyConnectionConfig, kAbandoned, Mysql2Connection, Mysql2ConnectionConfig, type ObservedClient } from './client.js';
 import { kInternals, type MysqlConnection } from './connection.js';
 import { type MysqlFactory, MysqlFactory as MysqlFactoryClass } from './factory.js';
 import { MysqlPoolConfig, type MysqlPoolOptions, mapMysqlPoolOptions } from './pool-config.js';
 import { kConnection, kOwner, kPooled, MysqlPoolConnection } from './pool-connection.js';
-import { awaitable, type PoolQuery } from './pool-query.js';
+import type { PoolQuery } from './pool-query.js';
+import { type GetConnectionCallback, poolExecute, poolQuery, type QueryCallback } from './pool-statements.js';
 
 /** mysql2's pool events, with mysql2's arguments. */
 export interface MysqlPoolEvents {
@@ -31,10 +32,7 @@ export interface MysqlPoolEvents {
   enqueue: [];
 }
 
-/** The callback of {@link MysqlPool.getConnection}. */
-export type GetConnectionCallback = (err: NodeJS.ErrnoException | null, connection: MysqlPoolConnection) => void;
-/** The callback of {@link MysqlPool.query} and {@link MysqlPool.execute}: mysql2's. */
-export type QueryCallback<T extends QueryResult = QueryResult> = (err: QueryError | null, result: T, fields: FieldPacket[]) => void;
+export type { GetConnectionCallback, QueryCallback } from './pool-statements.js';
 
 /** The parts of mysql2's `PoolConnection` the pool reads and writes. */
 interface Mysql2PoolConnectionState {
@@ -52,12 +50,12 @@ interface PoolConnectContext {
   serverPort: number | undefined;
 }
 
-const createQuery = (mysql as unknown as { createQuery(sql: unknown, values: unknown, cb: unknown, config: unknown): mysql.Query })
-  .createQuery;
-
 /** mysql2/promise's pool class (it wraps any pool with mysql2's callback API). */
 const PromisePoolClass = (mysqlPromise as unknown as { PromisePool: new (pool: object, promiseImpl?: PromiseConstructor) => PromisePool })
   .PromisePool;
+
+/** @internal The cluster's way to borrow from a node's pool (see `MysqlPool[kClusterGetConnection]`). */
+export const kClusterGetConnection: unique symbol = Symbol('pool.mysql.clusterGetConnection');
 
 const FAIL_FAST: AcquireOptions = Object.freeze({ failFast: true });
 
@@ -87,6 +85,8 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
   readonly config: MysqlPoolConfig;
   readonly #connections: Set<MysqlPoolConnection>;
   #closed = false;
+  /** Borrows for one pool-level statement (`query`, `execute`). */
+  readonly #borrow = (done: GetConnectionCallback): void => this.getConnection(done);
   #ended: Promise<void> | undefined;
   /** Callers waiting because every connection was in use when they asked (mysql2's queue). */
   #queued = 0;
@@ -198,29 +198,7 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
   query<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values: unknown, callback: QueryCallback<T>): mysql.Query;
   query<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown): PoolQuery<T>;
   query(sql: string | QueryOptions, values?: unknown, callback?: unknown): mysql.Query {
-    const connectionConfig = this.config.connectionConfig;
-    const command = createQuery(sql, values, callback, connectionConfig) as mysql.Query & {
-      namedPlaceholders?: unknown;
-      onResult?: ((err: unknown) => void) | null;
-    };
-    if (command.namedPlaceholders === undefined) command.namedPlaceholders = connectionConfig.namedPlaceholders;
-    const onResult = command.onResult;
-    const delivery = typeof onResult === 'function' ? null : awaitable(command).delivery;
-    const fail = (error: unknown): void => (delivery === null ? (onResult as (err: unknown) => void)(error) : delivery.fail(error));
-    this.getConnection((err, conn) => {
-      if (err) {
-        fail(err);
-        return;
-      }
-      try {
-        delivery?.dispatch();
-        (conn.query(command as never) as unknown as mysql.Query).once('end', () => conn.release());
-      } catch (error) {
-        conn.release();
-        fail(error);
-      }
-    });
-    return command;
+    return poolQuery(this.#borrow, this.config.connectionConfig, sql, values, callback);
   }
 
   /**
@@ -235,35 +213,7 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
   execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values: unknown, callback: QueryCallback<T>): mysql.Query;
   execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown): Promise<[T, FieldPacket[]]>;
   execute(sql: string | QueryOptions, values?: unknown, callback?: unknown): Promise<[unknown, FieldPacket[]]> | mysql.Query | undefined {
-    let cb = callback;
-    let params = values;
-    if (typeof params === 'function') {
-      cb = params;
-      params = undefined;
-    }
-    if (cb === undefined) {
-      return new Promise((resolve, reject) => {
-        this.execute(sql, params, (err: QueryError | null, result: unknown, fields: FieldPacket[]) =>
-          err ? reject(err) : resolve([result, fields]),
-        );
-      });
-    }
-    if (typeof cb !== 'function') throw new InvalidArgumentError('callback', cb, 'must be a function');
-    const done = cb as (err: unknown, result?: unknown, fields?: unknown) => void;
-    this.getConnection((err, conn) => {
-      if (err) {
-        done(err);
-        return;
-      }
-      try {
-        const command = (conn.execute as (sql: unknown, values: unknown, cb: unknown) => mysql.Query)(sql, params, done);
-        command.once('end', () => conn.release());
-      } catch (error) {
-        conn.release();
-        done(error);
-      }
-    });
-    return undefined;
+    return poolExecute(this.#borrow, sql, values, callback);
   }
 
   /**
@@ -328,9 +278,9 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
   }
 
   /** `getConnection` through mysql2's `mysql2:pool:connect` tracing channel, when someone subscribes to it. */
-  #traced(options: AcquireOptions | undefined, done: GetConnectionCallback): void {
+  #traced(options: AcquireOptions | undefined, done: GetConnectionCallback, refused?: (retryInMs: number | null) => void): void {
     if (!poolConnectChannel.hasSubscribers) {
-      this.#getConnection(options, done);
+      this.#getConnection(options, done, refused);
       return;
     }
     const config = this.config.connectionConfig;
@@ -339,10 +289,19 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
       serverAddress: config.socketPath || config.host || 'localhost',
       serverPort: config.socketPath ? undefined : config.port || 3306,
     };
-    poolConnectChannel.traceCallback((cb: GetConnectionCallback) => this.#getConnection(options, cb), 0, context, this, done);
+    poolConnectChannel.traceCallback((cb: GetConnectionCallback) => this.#getConnection(options, cb, refused), 0, context, this, done);
   }
 
-  #getConnection(options: AcquireOptions | undefined, done: GetConnectionCallback): void {
+  /**
+   * @internal `getConnection(callback)` for a cluster node: on an error, `refused` is called first with
+   * the engine's `retryInMs` (a number when the node refused the caller without a connect attempt
+   * because it backs off after a failed one; `null` otherwise).
+   */
+  [kClusterGetConnection](done: GetConnectionCallback, refused: (retryInMs: number | null) => void): void {
+    this.#traced(undefined, done, refused);
+  }
+
+  #getConnection(options: AcquireOptions | undefined, done: GetConnectionCallback, refused?: (retryInMs: number | null) => void): void {
     if (this.#closed) {
       process.nextTick(done, closedError(), undefined);
       return;
@@ -383,6 +342,7 @@ export class MysqlPool extends DriverPool<MysqlConnection, MysqlFactory, MysqlPo
       },
       (error: unknown) => {
         if (queued) this.#queued--;
+        refused?.(error instanceof ConnectionCreateError ? error.retryInMs : null);
         process.nextTick(done, this.#asMysql2Error(error), undefined);
       },
     );

@@ -4,10 +4,11 @@
  */
 import { ConnectionPool, ConnectionValidator, PoolConfig } from '@pool/core';
 import { useCleanup } from '@pool/testkit/conformance';
-import type { RowDataPacket } from 'mysql2';
+import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import { expect, it } from 'vitest';
 import { mysqlFactory } from './factory.js';
 import { createMysqlPool } from './pool.js';
+import { createMysqlPoolCluster } from './pool-cluster.js';
 import { admin, MYSQL_URL, uniqueName } from './test-support/mysql.js';
 
 const cleanup = useCleanup();
@@ -66,4 +67,41 @@ it('README seed translation: builder config, ConnectionPool.create, acquire, val
   expect(validator.statistics().successRate).toBe(1);
   expect(factory.statistics().statementCache).toEqual({ hits: 0, misses: 1, evictions: 0, size: 1, capacity: 100 });
   expect(pool.statistics().acquired).toBe(1);
+});
+
+it('README PoolCluster example: a primary and two replicas, reads in turn, a write on the primary', async () => {
+  const users = uniqueName('pool_mysql_cluster_users');
+  await admin(`CREATE TABLE ${users} (id INT PRIMARY KEY, seen DATETIME NULL)`);
+  cleanup.defer(() => admin(`DROP TABLE IF EXISTS ${users}`));
+  await admin(`INSERT INTO ${users} VALUES (42, NULL)`);
+
+  // The three "servers" are the test server here.
+  const cluster = createMysqlPoolCluster({ removeNodeErrorCount: 3, restoreNodeTimeout: 10_000 });
+  cleanup.defer(() => cluster.end());
+  cluster.add('primary', { uri: MYSQL_URL, connectionLimit: 20 });
+  cluster.add('replica1', MYSQL_URL);
+  cluster.add('replica2', MYSQL_URL);
+  const offline: string[] = [];
+  cluster.on('offline', (id) => offline.push(id));
+
+  const [rows] = await cluster.of('replica*', 'RR').query<RowDataPacket[]>(`SELECT * FROM ${users} WHERE id = ?`, [42]);
+  expect(rows).toEqual([{ id: 42, seen: null }]);
+  const affected = await new Promise<number>((resolve, reject) => {
+    cluster.getConnection('primary', (err, conn) => {
+      if (err) return reject(err);
+      expect((conn as unknown as { _clusterId: string })._clusterId).toBe('primary');
+      conn.query<ResultSetHeader>(`UPDATE ${users} SET seen = NOW() WHERE id = ?`, [42], (qerr, result) => {
+        conn.release();
+        if (qerr) reject(qerr);
+        else resolve(result.affectedRows);
+      });
+    });
+  });
+  expect(affected).toBe(1);
+  // The turn went on to the other replica.
+  const conn = await cluster.of('replica*', 'RR').getConnection();
+  expect((conn.connection as unknown as { _clusterId: string })._clusterId).toBe('replica2');
+  conn.release();
+  expect(offline).toEqual([]);
+  await cluster.end();
 });

@@ -2,6 +2,7 @@ import { AgingPolicy, InvalidConfigError, MAX_TIMER_MS, type PoolConfig, type Po
 import { checkInteger, checkMilliseconds, checkOptionalFunction, optionConflict, PoolConfigMapping } from '@pool/core/adapter';
 import type pg from 'pg';
 import type { PgFactoryOptions } from './factory.js';
+import type { PgMultiHostConfig } from './multi-host-config.js';
 
 /** pg.Pool's `log` option: called with pg.Pool's debug messages (`'connecting new client'`, `'remove expended client'`...). */
 export type PgPoolLog = (message: string, ...details: unknown[]) => void;
@@ -47,6 +48,7 @@ export interface PgPoolCompatOptions {
  */
 export interface PgPoolOptions
   extends Omit<pg.ClientConfig, 'connectionTimeoutMillis'>,
+    Pick<PgMultiHostConfig, 'hosts' | 'targetSessionAttrs' | 'loadBalanceHosts'>,
     PgPoolCompatOptions,
     Omit<PgFactoryOptions, 'onConnect' | 'Client'> {
   /** `@pool/core` config (sizes, timeouts, validation...). A field also set through a pg.Pool option is an error. */

@@ -11,6 +11,8 @@ import { DriverPool, impersonate, poolLogger, promiseOrCallback, rethrowLater } 
 import pg from 'pg';
 import type { PgConnection, PgQuery } from './connection.js';
 import { PgFactory } from './factory.js';
+import { isMultiHostConfig, type PgMultiHostConfig } from './multi-host-config.js';
+import { MultiHostPgFactory } from './multi-host-factory.js';
 import { ClientState, doubleReleaseError, type PgPoolClient } from './pool-client.js';
 import { mapPgPoolOptions, type PgPoolBehaviour, type PgPoolOptions } from './pool-options.js';
 
@@ -440,14 +442,15 @@ export function createPgPool(options: PgPoolOptions = {}): PgPool {
   };
   // One logger for the engine and the adapter, given either way.
   const logger = poolLogger(factoryOptions.logger, poolOptions.logger);
-  const factory = new PgFactory(
-    client,
-    { ...factoryOptions, logger, onConnect: (conn) => (facade as PgPool)._setUp(conn) },
-    {
-      constructed: (c) => later((f) => f._constructed(c)),
-      closed: (c, conn) => later((f) => f._closed(c, conn)),
-    },
-  );
+  const factoryOptionsWithHooks = { ...factoryOptions, logger, onConnect: (conn: PgConnection) => (facade as PgPool)._setUp(conn) };
+  const hooks = {
+    constructed: (c: pg.Client) => later((f) => f._constructed(c)),
+    closed: (c: pg.Client, conn: PgConnection | null) => later((f) => f._closed(c, conn)),
+  };
+  // A multi-host config (several hosts, target_session_attrs...) gets libpq's multi-host factory.
+  const factory = isMultiHostConfig(client)
+    ? new MultiHostPgFactory(client as PgMultiHostConfig, factoryOptionsWithHooks, hooks)
+    : new PgFactory(client, factoryOptionsWithHooks, hooks);
   const given = { ...(options as Record<string, unknown>) };
   const shown = {
     ...given,

@@ -1,4 +1,10 @@
 export {
+  HostCollector,
+  type HostCollectorOptions,
+  type HostStatisticsLike,
+  type HostStatisticsSource,
+} from './host-collector.js';
+export {
   type AnyRegistry,
   DEFAULT_BUCKETS,
   MetricsAlreadyRegisteredError,

@@ -8,6 +8,8 @@
 import mysql, { type Connection, type ConnectionOptions, type PoolOptions } from 'mysql2';
 import type { Pool as PromisePool } from 'mysql2/promise';
 import { createMysqlPool, type MysqlPool } from '../pool.js';
+import { createMysqlPoolCluster, type MysqlPoolCluster, type MysqlPoolClusterOptions } from '../pool-cluster.js';
+import type { MysqlPromisePoolCluster } from '../promise-pool-cluster.js';
 import { MYSQL_URL } from '../test-support/mysql.js';
 
 const url = new URL(MYSQL_URL);
@@ -65,4 +67,14 @@ export function createPromisePool(args: PoolOptions): PromisePool {
 /** mysql2's `createConnection` helper: a plain mysql2 connection (the tests use it beside the pool, to kill sessions). */
 export function createConnection(args?: ConnectionOptions): Connection {
   return mysql.createConnection({ ...config, ...args });
+}
+
+/** mysql2's `createPoolCluster` helper, making a `createMysqlPoolCluster` instead. */
+export function createPoolCluster(args?: MysqlPoolClusterOptions): MysqlPoolCluster {
+  return createMysqlPoolCluster(args);
+}
+
+/** `mysql2/promise`'s `createPoolCluster(args)`: the callback cluster's `promise()`, as mysql2 builds it. */
+export function createPromisePoolCluster(args?: MysqlPoolClusterOptions): MysqlPromisePoolCluster {
+  return createMysqlPoolCluster(args).promise();
 }

@@ -1,0 +1,66 @@
+// Port of sidorares/node-mysql2 test/unit/pool-cluster/test-remove-by-pattern.test.mts: `remove('SLAVE*')`
+// takes out every matching node; the namespace then fails with POOL_NOEXIST; removing again is harmless.
+import { strict } from 'node:assert';
+import { describe, it } from 'vitest';
+import { createPoolCluster } from './common.js';
+import { createServer } from './fake-server.js';
+
+describe('pool cluster remove by pattern', () => {
+  it('should remove nodes by pattern', async () => {
+    const cluster = createPoolCluster();
+    const server = createServer();
+
+    server.on('connection', (conn) => {
+      conn.serverHandshake({
+        serverVersion: 'node.js rocks',
+      });
+      conn.on('error', () => {
+        // server side of the connection
+        // ignore disconnects
+      });
+    });
+
+    const port = await new Promise<number>((resolve) => {
+      server.listen(0, () => {
+        resolve(server._server.address().port);
+      });
+    });
+
+    // DIFFERENCE: the nodes leave out `SET SESSION session_track_state_change = ON` (trackSessionState: false),
+    // which mysql2's test server does not answer (docs/migrating.md, mysql2's PoolCluster).
+    cluster.add('SLAVE1', { port, trackSessionState: false });
+    cluster.add('SLAVE2', { port, trackSessionState: false });
+
+    const pool = cluster.of('SLAVE*', 'ORDER');
+
+    const result = await new Promise<{ clusterId: string }>((resolve, reject) => {
+      pool.getConnection((err, conn) => {
+        if (err) return reject(err);
+        const clusterId = (conn as unknown as { _clusterId: string })._clusterId;
+        conn.release();
+        resolve({ clusterId });
+      });
+    });
+
+    strict.strictEqual(result.clusterId, 'SLAVE1');
+    cluster.remove('SLAVE*');
+
+    const err = await new Promise<(Error & { code?: string | undefined }) | null>((resolve) => {
+      pool.getConnection((_err) => resolve(_err));
+    });
+
+    strict.ok(err);
+    strict.equal(err?.code, 'POOL_NOEXIST');
+
+    cluster.remove('SLAVE*');
+    cluster.remove('SLAVE2');
+
+    await new Promise<void>((resolve, reject) => {
+      cluster.end((err) => (err ? reject(err) : resolve()));
+    });
+
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+    });
+  });
+});

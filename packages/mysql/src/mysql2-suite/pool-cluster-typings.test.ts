@@ -1,0 +1,39 @@
+// Port of sidorares/node-mysql2 test/tsc-build/mysql/createPoolCluster/** and
+// test/tsc-build/promise/createPoolCluster/**: what TypeScript accepts and refuses on the cluster,
+// checked by `tsc` (the package's typecheck covers the tests); the calls also run here.
+import { describe, expect, it } from 'vitest';
+import { createMysqlPoolCluster } from '../pool-cluster.js';
+import { MYSQL_URL } from '../test-support/mysql.js';
+import { config } from './common.js';
+
+describe('typings of createMysqlPoolCluster, as mysql2 checks its own', () => {
+  it('add: (group, uri) and (config), never a URI alone', async () => {
+    const uriAccess = MYSQL_URL;
+    const access = config;
+    for (const poolCluster of [createMysqlPoolCluster(), createMysqlPoolCluster().promise()]) {
+      // Overload: poolCluster.add(group, connectionUri)
+      poolCluster.add('cluster1', uriAccess);
+      // Overload: poolCluster.add(config)
+      poolCluster.add(access);
+
+      // @ts-expect-error: The option to pass only `URI` doesn't exists
+      expect(() => poolCluster.add(uriAccess)).toThrow(
+        /config = undefined: must be a mysql2 pool config or a mysql:\/\/ URL, for node 'mysql:/,
+      );
+      await poolCluster.end();
+    }
+  });
+
+  it('of: a namespace, not a connection', async () => {
+    for (const poolCluster of [createMysqlPoolCluster(), createMysqlPoolCluster().promise()]) {
+      poolCluster.add('cluster1', MYSQL_URL);
+      poolCluster.add('cluster2', config);
+
+      const conn = poolCluster.of('cluster1');
+
+      /** @ts-expect-error: PoolNamespace can't be a `PoolConnection` */
+      expect(() => conn.release()).toThrow(TypeError);
+      await poolCluster.end();
+    }
+  });
+});
