@@ -1,6 +1,7 @@
 import type { PooledConnection } from '@pool/core';
 import type pg from 'pg';
 import { classify } from './classify.js';
+import { sqlTextOf } from './client-state.js';
 import type { PgConnection } from './connection.js';
 
 /**
@@ -70,12 +71,7 @@ export class ClientState {
   }
 
   #observe(query: unknown, values: unknown): void {
-    const text =
-      typeof query === 'string'
-        ? query
-        : typeof query === 'object' && query !== null && typeof (query as { text?: unknown }).text === 'string'
-          ? (query as { text: string }).text
-          : undefined;
+    const text = sqlTextOf(query); // also a pg-query-stream's, kept on its cursor
     // The statement cache's own DEALLOCATEs (names `__pool_...`) leave the session as it was.
     if (text === undefined || OWN_DEALLOCATE.test(text) || !classify(text).session) return;
     if (this.recording) {
