@@ -56,8 +56,10 @@ async function fixture(extra: Partial<Parameters<typeof createManagementApp>[0]>
   }
   // An adaptive limit that stays at maxSize (no interval passes during a test): /pools/main/adaptive answers.
   const adaptive = adaptiveLimit(main, { initialLimit: 4, intervalMs: 3_600_000 });
+  // With everything on, main also stands for a multi-host pool (a PgReplicaPool's hostStatistics()).
+  const hosts = withBudget ? { hostStatistics: () => [{ host: 'db1:5432', role: 'primary', state: 'up', lagMs: null }] } : null;
   const app = appWith({
-    pools: { main: { pool: main, monitor, leakDetector, partitions: manager, exporter, budget, adaptive }, plain },
+    pools: { main: { pool: main, monitor, leakDetector, partitions: manager, exporter, budget, adaptive, hosts }, plain },
     ...extra,
   });
   cleanups.push(
@@ -356,6 +358,7 @@ describe('read endpoints', () => {
       exporter: true,
       budget: false,
       adaptive: true,
+      hosts: false,
     });
     expect(list.pools[1].features).toMatchObject({ monitor: true, leakDetector: false, partitions: false, queue: false, budget: false });
     const details = (await call(app, 'GET', '/pools/main')).json;

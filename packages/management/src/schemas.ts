@@ -94,6 +94,7 @@ const Features = z
     exporter: bool,
     budget: bool,
     adaptive: bool,
+    hosts: bool,
   })
   .openapi('Features', {
     description: 'Which optional components are configured for the pool (a monitor is created by the app unless switched off).',
@@ -207,6 +208,25 @@ export const ClusterBudget = z
   .openapi('ClusterBudget', {
     description:
       "The cluster budget the pool's connections hold slots of (@pool/cluster's ClusterBudgetStatistics), as this instance sees it.",
+  });
+
+/** `GET /pools/{pool}/hosts`. */
+export const HostList = z
+  .object({
+    hosts: z.array(
+      z
+        .object({
+          host: str.openapi({ description: '`host:port`.' }),
+          role: str.openapi({ description: "'primary', 'standby' or 'unknown' (not checked yet)." }),
+          state: str.openapi({ description: "'up', 'lagging' (a standby beyond the lag limit: no reads), 'down' or 'unknown'." }),
+          lagMs: nullableNum.openapi({ description: 'Replay lag of a standby in ms; null for a primary or when unknown.' }),
+        })
+        .passthrough(),
+    ),
+  })
+  .openapi('HostList', {
+    description:
+      "The servers behind a multi-host pool (@pool/pg's PgReplicaPool.hostStatistics()): role, state, lag, read weight, connections and reads per host.",
   });
 
 /** Durations over the monitor window. */

@@ -101,6 +101,15 @@ export interface AdaptiveLimiterLike {
   statistics(): object;
 }
 
+/**
+ * The servers behind a multi-host pool (`@pool/pg`'s `PgReplicaPool`), read structurally so this
+ * package does not depend on the adapter.
+ */
+export interface HostsLike {
+  /** One plain JSON record per host: `host`, `role`, `state`, `lagMs`, `connections`... */
+  hostStatistics(): readonly object[];
+}
+
 /** A dashboard provider (`@pool/monitoring`'s `DashboardProvider`). */
 export interface DashboardProviderLike<D = object> {
   getDashboardData(): D;
