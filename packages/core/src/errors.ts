@@ -33,16 +33,42 @@ export type PoolErrorCode =
   | 'ERR_POOL_PARTITION'
   | (string & {});
 
+/**
+ * The brand every {@link PoolError} carries on its prototype. `Symbol.for` gives the same symbol to
+ * every copy of `@pool/core` in a process (two versions installed side by side, or a bundled copy), so
+ * `isPoolError` and `instanceof` recognise an error made by any of them.
+ */
+const POOL_ERROR_BRAND: unique symbol = Symbol.for('@pool/core.PoolError') as never;
+
 /** Base class of every error thrown or rejected by `@pool/*` packages. */
 export class PoolError extends Error {
   /** A stable, machine-readable code such as `'ERR_POOL_EXHAUSTED'`. */
   readonly code: PoolErrorCode;
+
+  /**
+   * `error instanceof PoolError` (or any subclass) also holds for an error made by another copy of
+   * `@pool/core`: it carries the shared brand and a class of the same name in its prototype chain.
+   */
+  static override [Symbol.hasInstance]<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
+    return Function.prototype[Symbol.hasInstance].call(this, value) || isBrandedAs(value, this.name);
+  }
 
   constructor(code: PoolErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PoolError';
     this.code = code;
   }
+}
+
+Object.defineProperty(PoolError.prototype, POOL_ERROR_BRAND, { value: true });
+
+/** True when `value` carries the PoolError brand and a class called `className` made it. */
+function isBrandedAs(value: unknown, className: string): boolean {
+  if (typeof value !== 'object' || value === null || (value as { [POOL_ERROR_BRAND]?: unknown })[POOL_ERROR_BRAND] !== true) return false;
+  for (let proto = Object.getPrototypeOf(value); proto !== null && proto !== Error.prototype; proto = Object.getPrototypeOf(proto)) {
+    if (Object.hasOwn(proto, 'constructor') && (proto.constructor as { name?: unknown }).name === className) return true;
+  }
+  return false;
 }
 
 /** What the pool was doing when an acquire timed out (see {@link ConnectionTimeoutError}). */
@@ -202,7 +228,11 @@ export class CallbackError extends PoolError {
   }
 }
 
-/** True when `error` is a {@link PoolError}, optionally with the given code. */
+/**
+ * True when `error` is a {@link PoolError}, optionally with the given code. It recognises errors made
+ * by any copy of `@pool/core` in the process (they share a `Symbol.for` brand), so it is the check to
+ * use in code that may see errors from a package resolved to another copy of core.
+ */
 export function isPoolError(error: unknown, code?: PoolErrorCode): error is PoolError {
   return error instanceof PoolError && (code === undefined || error.code === code);
 }

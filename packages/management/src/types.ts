@@ -93,6 +93,15 @@ export interface ClusterBudgetLike {
 }
 
 /**
+ * An adaptive limit on the pool (`@pool/adaptive`'s `AdaptiveLimiter`), read structurally so this
+ * package does not depend on the adaptive package.
+ */
+export interface AdaptiveLimiterLike {
+  /** Where the limit stands and why it last moved, plain JSON. */
+  statistics(): object;
+}
+
+/**
  * The servers behind a multi-host pool (`@pool/pg`'s `PgReplicaPool`), read structurally so this
  * package does not depend on the adapter.
  */

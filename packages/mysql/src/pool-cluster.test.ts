@@ -160,10 +160,46 @@ describe('MysqlPoolCluster', () => {
       ['up', 'online', 0],
     ]);
     expect(c.nodes()[0]?.offlineForMs).toBeGreaterThan(50_000);
-    expect(lines).toContainEqual({ level: 'warn', message: 'Node down is offline for 60000 ms after 2 failed connects' });
+    expect(lines).toContainEqual({ level: 'warn', message: 'Node down is offline for 60000 ms after 2 errors' });
     // The node's pool got the cluster's logger: the engine logged the failed connects there.
     expect(c._nodes.down?.pool.pool.logger).toBe(logger);
     expect(lines.some((l) => l.level === 'warn' && l.message.includes('[down] cannot open a connection'))).toBe(true);
+  });
+
+  it('keeps an offline node out for exactly restoreNodeTimeout on the monotonic clock, then lets it serve again', async () => {
+    // Only the monotonic clock (performance.now, what the cluster and the engine read) is faked: sockets run as usual.
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      let down = true;
+      const server = createServer();
+      servers.push(server);
+      server.on('connection', (conn) => {
+        if (down) return conn.close();
+        conn.serverHandshake({ serverVersion: 'node.js rocks' });
+        conn.on('error', () => {});
+      });
+      const port = await new Promise<number>((resolve) => server.listen(0, () => resolve(server._server.address().port)));
+      const c = track(createMysqlPoolCluster({ canRetry: false, removeNodeErrorCount: 1, restoreNodeTimeout: 60_000 }));
+      const events: string[] = [];
+      c.on('offline', (id) => events.push(`offline ${id}`));
+      c.on('online', (id) => events.push(`online ${id}`));
+      c.add('node', { port, trackSessionState: false });
+
+      await expect(c.getConnection('node')).rejects.toMatchObject({ code: 'PROTOCOL_CONNECTION_LOST' });
+      expect(events).toEqual(['offline node']);
+      down = false;
+      vi.advanceTimersByTime(59_999);
+      expect(c.nodes()[0]).toMatchObject({ state: 'offline', offlineForMs: 1 });
+      await expect(c.getConnection('node')).rejects.toMatchObject({ code: 'POOL_NONEONLINE' });
+      vi.advanceTimersByTime(1);
+      expect(c.nodes()[0]).toMatchObject({ state: 'online', offlineForMs: 0 });
+      const conn = await c.getConnection('node');
+      conn.release();
+      expect(events).toEqual(['offline node', 'online node']);
+      expect(c.nodes()[0]?.errorCount).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('end() fails callers waiting for a node to retry, ends every node and is idempotent', async () => {

@@ -4,15 +4,12 @@ import { abortable, ConnectionLifecycle, type FactoryCounters } from '@pool/core
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { classify } from './classify.js';
+import { clientEnding, clientHolds, clientNotReadyReason, isSubmittable, type PgSubmittable, sqlTextOf } from './client-state.js';
+
+export { isSubmittable, type PgSubmittable } from './client-state.js';
 
 /** A query as `pg` takes it: text, or a config object (`{ text, values, rowMode, types, name... }`). */
 export type PgQuery = string | pg.QueryConfig | pg.QueryArrayConfig;
-
-/**
- * A query object pg runs itself (anything with a `submit` method: `pg.Query`, pg-cursor's `Cursor`,
- * pg-query-stream's `QueryStream`). {@link PgConnection.query} hands it to the client and returns it.
- */
-export type PgSubmittable = pg.Submittable;
 
 /** PostgreSQL's transaction status, from the last ReadyForQuery message: idle, in a transaction, in a failed transaction. */
 export type PgTransactionStatus = 'I' | 'T' | 'E';
@@ -39,24 +36,6 @@ interface PgInternals {
   parsedStatements?: Record<string, unknown>;
   submittedNamedStatements?: Record<string, unknown>;
   stream?: { destroy(error?: Error): void };
-}
-
-/** The parts of `pg.Client`'s state (internal to pg; names of pg 8, with the older public ones) that say whether it can take a query. */
-interface PgClientState {
-  readyForQuery?: boolean;
-  _ending?: boolean;
-  _ended?: boolean;
-  _queryable?: boolean;
-  _activeQuery?: unknown;
-  activeQuery?: unknown;
-  _queryQueue?: unknown[];
-  queryQueue?: unknown[];
-  _sentQueryQueue?: unknown[];
-}
-
-/** True for a query object pg submits itself (it has a `submit` method). */
-export function isSubmittable(query: unknown): query is PgSubmittable {
-  return typeof query === 'object' && query !== null && typeof (query as { submit?: unknown }).submit === 'function';
 }
 
 let connectionCounter = 0;
@@ -121,10 +100,17 @@ export class PgConnection {
         : null;
     client.on('error', (error: Error) => this.#cut(error));
     client.on('end', () => this.#cut(new Error('Connection terminated unexpectedly')));
+    // A FATAL ErrorResponse (57P01 pg_terminate_backend, 57P02/57P03 shutdown...) ends the session
+    // before the socket closes; pg rejects the running query with it at once. Broken from here, so a
+    // client released in between is retired as broken, never reset or lent again. (Registered before
+    // pg's own listener, which connect() adds, so it runs before the query's rejection is seen.)
+    const protocol = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
+    protocol?.on('errorMessage', (message: Error & { severity?: string }) => {
+      if (message.severity === 'FATAL' || message.severity === 'PANIC') this.#cut(message);
+    });
     if (typeof (client as { getTransactionStatus?: unknown }).getTransactionStatus !== 'function') {
       // pg before getTransactionStatus(): read the status from the protocol's ReadyForQuery ourselves.
-      const connection = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
-      connection?.on('readyForQuery', (msg: { status?: string }) => {
+      protocol?.on('readyForQuery', (msg: { status?: string }) => {
         this.#status = (msg.status as PgTransactionStatus | undefined) ?? null;
       });
     }
@@ -153,17 +139,9 @@ export class PgConnection {
    * it (the next borrower's query would otherwise wait behind it, possibly forever).
    */
   get notReadyReason(): string | null {
-    const c = this.client as unknown as PgClientState;
     if (this.#lifecycle.broken) return 'the connection is broken';
-    if (c._ending === true || c._ended === true) return 'the client was ended (client.end())';
-    if (c._queryable === false) return 'the client can no longer be queried';
-    const active = '_activeQuery' in c ? c._activeQuery : c.activeQuery;
-    if (active !== null && active !== undefined) {
-      return 'a query, cursor or stream is still active on it (close a cursor, consume or destroy a stream, await a query before release)';
-    }
-    const queued = (c._queryQueue ?? c.queryQueue ?? []).length + (c._sentQueryQueue ?? []).length;
-    if (queued > 0) return `${queued} queries are still queued on it`;
-    if (c.readyForQuery === false) return 'it is not ready for a query';
+    const reason = clientNotReadyReason(this.client);
+    if (reason !== null) return reason;
     if (this.transactionStatus === null) return 'its transaction status is unknown';
     return null;
   }
@@ -191,14 +169,15 @@ export class PgConnection {
    * that is due.
    */
   get dirty(): boolean {
+    // Cheapest first: checked on every release.
     return (
       this.#lifecycle.broken ||
       this.#inflight > 0 ||
-      this.transactionStatus !== 'I' ||
-      this.notReadyReason !== null || // a statement, cursor or stream still runs; the client was ended
       this.#sessionDirty ||
       this.#evicted.length > 0 ||
-      this.#inDoubt.length > 0
+      this.#inDoubt.length > 0 ||
+      this.transactionStatus !== 'I' || // also null: unknown
+      clientNotReadyReason(this.client) !== null // a statement, cursor or stream still runs; the client was ended
     );
   }
 
@@ -280,7 +259,8 @@ export class PgConnection {
 
   /** Hands a submittable to the client (session effects of its text noted) and keeps the connection counted busy until it is done. */
   #submit<S extends PgSubmittable>(submittable: S): S {
-    const { text, name } = submittable as { text?: unknown; name?: unknown };
+    const text = sqlTextOf(submittable);
+    const { name } = submittable as { name?: unknown };
     if (typeof text === 'string') {
       const effects = classify(text);
       if (effects.session) this.#sessionDirty = true;
@@ -298,16 +278,12 @@ export class PgConnection {
    * longer holds it: checked at each ReadyForQuery, and at the end of the connection.
    */
   #busyUntilDone(submittable: PgSubmittable): void {
-    const client = this.client as unknown as PgClientState & NodeJS.EventEmitter;
+    const client = this.client;
     const connection = (this.client as unknown as { connection?: NodeJS.EventEmitter }).connection;
     if (connection === undefined) return;
     if (this.#inflight++ === 0 && this.#host.allowExitOnIdle) (this.client as unknown as { ref(): void }).ref();
-    const held = (): boolean => {
-      const active = '_activeQuery' in client ? client._activeQuery : client.activeQuery;
-      return active === submittable || (client._queryQueue ?? client.queryQueue ?? []).includes(submittable);
-    };
     const check = (): void => {
-      if (held() && !this.#lifecycle.broken) return;
+      if (clientHolds(client, submittable) && !this.#lifecycle.broken) return;
       connection.off('readyForQuery', check);
       client.off('end', done);
       if (--this.#inflight === 0 && this.#host.allowExitOnIdle) (this.client as unknown as { unref(): void }).unref();
@@ -326,7 +302,7 @@ export class PgConnection {
   #cut(error: Error): void {
     const lifecycle = this.#lifecycle;
     // Not news: a connection already broken, one the pool is closing, one its borrower ended (client.end()).
-    const news = !lifecycle.broken && !lifecycle.closing && lifecycle.live && (this.client as unknown as PgClientState)._ending !== true;
+    const news = !lifecycle.broken && !lifecycle.closing && lifecycle.live && !clientEnding(this.client);
     lifecycle.markBroken(error); // the pool may close the connection at once
     if (!news) return;
     this.#host.log('warn', 'A pooled PostgreSQL connection was closed by the server or the network: the pool replaces it', {

@@ -84,7 +84,8 @@ function connectClient(client: pg.Client): Promise<void> {
 /** A `pg` client config, or a connection string (`postgres://user:password@host:5432/db`). */
 export type PgConfig = string | pg.ClientConfig;
 
-const OPTION_KEYS: readonly string[] = [
+/** @internal The option keys of {@link PgFactory} (a multi-host factory takes the same). */
+export const PG_FACTORY_OPTION_KEYS: readonly string[] = [
   'statementCacheSize',
   'resetMode',
   'validationQuery',
@@ -152,7 +153,7 @@ export class PgFactory extends DriverFactory<PgConnection> {
     } else {
       throw new InvalidConfigError('config', config, 'must be a postgres:// connection string or a pg client config object');
     }
-    checkOptionKeys(options, OPTION_KEYS, 'pgFactory');
+    checkOptionKeys(options, PG_FACTORY_OPTION_KEYS, 'pgFactory');
     const size = checkInteger('statementCacheSize', options.statementCacheSize ?? 0, 0, 1_000_000);
     const mode = checkOneOf('resetMode', options.resetMode ?? 'session', RESET_MODES);
     const query = options.validationQuery ?? 'SELECT 1';

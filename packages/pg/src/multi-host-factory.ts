@@ -2,7 +2,7 @@ import type { CreateContext, FactoryStatistics, OperationContext, ValidateContex
 import { ConnectionCreateError, InvalidConfigError } from '@pool/core';
 import { abortable } from '@pool/core/adapter';
 import { kInternals, type PgConnection } from './connection.js';
-import { PgFactory, type PgFactoryHooks, type PgFactoryOptions } from './factory.js';
+import { PG_FACTORY_OPTION_KEYS, PgFactory, type PgFactoryHooks, type PgFactoryOptions } from './factory.js';
 import {
   hostClientConfig,
   hostKey,
@@ -96,7 +96,10 @@ export class MultiHostPgFactory extends PgFactory {
   readonly #describe: string;
   #mismatches = 0;
 
-  /** @internal Use {@link multiHostPgFactory}. */
+  /**
+   * @internal Use {@link multiHostPgFactory}. `hooks` are `createPgPool`'s (its pg.Pool facade learns
+   * about every client the per-host factories make and close).
+   */
   constructor(
     config: string | PgMultiHostConfig | ResolvedMultiHostConfig,
     options: MultiHostPgFactoryOptions = {},
@@ -106,13 +109,22 @@ export class MultiHostPgFactory extends PgFactory {
     if (typeof options !== 'object' || options === null)
       throw new InvalidConfigError('options', options, 'must be an object of factory options');
     const { onHostChecked, orderHosts, ...pgOptions } = options;
+    for (const key of Object.keys(pgOptions)) {
+      if (!PG_FACTORY_OPTION_KEYS.includes(key)) {
+        throw new InvalidConfigError(
+          key,
+          (pgOptions as Record<string, unknown>)[key],
+          `is not a multiHostPgFactory option; known: ${[...PG_FACTORY_OPTION_KEYS, 'onHostChecked', 'orderHosts'].join(', ')}`,
+        );
+      }
+    }
     if (onHostChecked != null && typeof onHostChecked !== 'function')
       throw new InvalidConfigError('onHostChecked', onHostChecked, 'must be a function');
     if (orderHosts != null && typeof orderHosts !== 'function')
       throw new InvalidConfigError('orderHosts', orderHosts, 'must be a function');
     // The base class checks and holds the factory options (statementCacheSize, resetMode...); the
     // connections are made by one PgFactory per host.
-    super(hostClientConfig(resolved.client, resolved.hosts[0] as PgHost), pgOptions);
+    super(hostClientConfig(resolved.client, resolved.hosts[0] as PgHost), pgOptions, hooks);
     this.hosts = resolved.hosts;
     this.targetSessionAttrs = resolved.targetSessionAttrs;
     this.loadBalanceHosts = resolved.loadBalanceHosts;
@@ -124,11 +136,6 @@ export class MultiHostPgFactory extends PgFactory {
     const user = url?.user ?? c.user;
     const database = url?.database ?? c.database;
     this.#describe = `postgres://${user ? `${user}@` : ''}${resolved.hosts.map(hostKey).join(',')}/${database ?? ''}`;
-  }
-
-  /** Resolves once every connect given up on has finished, on every host. */
-  override async settled(): Promise<void> {
-    await Promise.all([...this.#factories.values()].map((f) => f.settled()));
   }
 
   /** The host a connection of this factory is on. */
@@ -269,6 +276,11 @@ export class MultiHostPgFactory extends PgFactory {
   }
 
   /** Ends the session through the host's factory; safe on a broken connection. */
+  /** Resolves once every per-host factory's abandoned connects are closed (see {@link PgFactory.settled}). */
+  override async settled(): Promise<void> {
+    await Promise.all([super.settled(), ...[...this.#factories.values()].map((f) => f.settled())]);
+  }
+
   override async close(conn: PgConnection, ctx: OperationContext): Promise<void> {
     const record = this.#records.get(conn);
     if (record === undefined) throw new Error('not a connection of this factory');

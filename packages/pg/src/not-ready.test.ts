@@ -1,3 +1,4 @@
+import { ConnectionValidator, RecyclingStrategy } from '@pool/core';
 import { useCleanup } from '@pool/testkit/conformance';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
@@ -64,6 +65,37 @@ describe('client.query(submittable)', () => {
     const again = await db.connect();
     expect(again.processID).toBe(pid);
     again.release();
+  });
+});
+
+describe('session changes made through a submittable', () => {
+  it('are seen in the text of a stream on a lent client, and reset before the next borrower', async () => {
+    const db = pool({ max: 1 });
+    const client = await db.connect();
+    try {
+      const stream = client.query(new QueryStream("SELECT set_config('application_name', 'streamed', false) AS v"));
+      for await (const _row of stream) {
+        // consumed to the end: the connection is ready again, but its session changed
+      }
+    } finally {
+      client.release();
+    }
+    const { rows } = await db.query<{ name: string }>("SELECT current_setting('application_name') AS name");
+    expect(rows[0]?.name).not.toBe('streamed');
+  });
+
+  it('are seen in the text of a cursor or a stream run through PgConnection.query', async () => {
+    const db = pool({ max: 1 });
+    await db.use(async (conn) => {
+      const stream = conn.query(new QueryStream("SELECT set_config('application_name', 'streamed', false) AS v"));
+      for await (const _row of stream) {
+        // consumed to the end
+      }
+      expect(conn.notReadyReason).toBeNull();
+      expect(conn.dirty).toBe(true);
+    });
+    const { rows } = await db.query<{ name: string }>("SELECT current_setting('application_name') AS name");
+    expect(rows[0]?.name).not.toBe('streamed');
   });
 });
 
@@ -141,6 +173,22 @@ describe('a connection not ready for a query is never lent again', () => {
     lost = false;
     const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after an unknown status');
     expect(rows[0]?.pid).not.toBe(pid);
+  });
+
+  it('with the Fast recycling strategy (no reset), validation on release retires it', async () => {
+    const db = pool({
+      max: 1,
+      poolConfig: { validateOnRelease: true },
+      poolOptions: { recyclingStrategy: RecyclingStrategy.Fast, validator: new ConnectionValidator().withQuery('SELECT 1') },
+    });
+    const client = await db.connect();
+    const pid = client.processID;
+    const cursor = client.query(new Cursor('SELECT g FROM generate_series(1, 100) AS g'));
+    await cursor.read(1);
+    client.release();
+    const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after an open cursor');
+    expect(rows[0]?.pid).not.toBe(pid);
+    expect(db.statistics().destroyedByReason.validation).toBe(1);
   });
 
   it('tells why through notReadyReason, and validation refuses such a connection', async () => {

@@ -1,6 +1,7 @@
 import type { PooledConnection } from '@pool/core';
 import type pg from 'pg';
 import { classify } from './classify.js';
+import { sqlTextOf } from './client-state.js';
 import type { PgConnection } from './connection.js';
 
 /**
@@ -14,6 +15,8 @@ export type PgPoolClient = pg.PoolClient & {
   readonly processID: number | null;
   [Symbol.asyncDispose](): Promise<void>;
 };
+
+const OWN_DEALLOCATE = /^DEALLOCATE "__pool_\d+_\d+"(?:; DEALLOCATE "__pool_\d+_\d+")*$/;
 
 /** A session-changing statement run while a client was being set up (`onConnect`, `'connect'` listeners). */
 interface SetupStatement {
@@ -68,13 +71,9 @@ export class ClientState {
   }
 
   #observe(query: unknown, values: unknown): void {
-    const text =
-      typeof query === 'string'
-        ? query
-        : typeof query === 'object' && query !== null && typeof (query as { text?: unknown }).text === 'string'
-          ? (query as { text: string }).text
-          : undefined;
-    if (text === undefined || !classify(text).session) return;
+    const text = sqlTextOf(query); // also a pg-query-stream's, kept on its cursor
+    // The statement cache's own DEALLOCATEs (names `__pool_...`) leave the session as it was.
+    if (text === undefined || OWN_DEALLOCATE.test(text) || !classify(text).session) return;
     if (this.recording) {
       const params = Array.isArray(values) ? values : (query as { values?: unknown[] } | null)?.values;
       this.setup.push({ text, values: Array.isArray(params) ? [...params] : undefined });

@@ -9,7 +9,7 @@ import {
 } from '@pool/core';
 import { DriverPool, impersonate, poolLogger, promiseOrCallback, rethrowLater } from '@pool/core/adapter';
 import pg from 'pg';
-import type { PgConnection, PgQuery } from './connection.js';
+import { kInternals, type PgConnection, type PgQuery } from './connection.js';
 import { PgFactory } from './factory.js';
 import { isMultiHostConfig, type PgMultiHostConfig } from './multi-host-config.js';
 import { MultiHostPgFactory } from './multi-host-factory.js';
@@ -254,6 +254,14 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
     state.watchQueries();
     this.#clients.set(client, state);
     (client as unknown as NodeJS.EventEmitter).on?.('error', (err: Error & { client?: unknown }) => this.#idleError(state, err));
+    // A FATAL ErrorResponse (57P01 terminated by an administrator, 57P02...) reaches the query before the
+    // socket closes: the session is over, so the connection must not go back to the pool meanwhile.
+    const protocol = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
+    protocol?.on?.('errorMessage', (msg: { severity?: string; message?: string }) => {
+      if (msg.severity === 'FATAL' || msg.severity === 'PANIC') {
+        state.conn?.[kInternals].lifecycle.markBroken(Object.assign(new Error(msg.message ?? 'the server ended the session'), msg));
+      }
+    });
   }
 
   /** @internal A client is gone (failed connect, or closed). */
@@ -297,13 +305,10 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
   }
 
   async #connect(): Promise<PgPoolClient> {
-    return this.#lend(await this.#acquire());
-  }
-
-  #lend(pooled: PooledConnection<PgConnection>): PgPoolClient {
+    const pooled = await this.#acquire();
     const client = pooled.connection.client as PgPoolClient;
-    const state = this.#clients.get(client);
-    if (state !== undefined) state.pooled = pooled;
+    const state = this.#lend(pooled, client);
+    // As pg.Pool: `client.release` is set on every borrow; it throws when called twice.
     let released = false;
     client.release = (err?: unknown): void => {
       if (released) throw doubleReleaseError();
@@ -313,8 +318,26 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
     client[Symbol.asyncDispose] = async (): Promise<void> => {
       if (!released) client.release();
     };
-    rethrowLater(() => this.emit('acquire', client));
     return client;
+  }
+
+  /** Marks the client borrowed and emits `acquire`. */
+  #lend(pooled: PooledConnection<PgConnection>, client: PgPoolClient): ClientState | undefined {
+    const state = this.#clients.get(client);
+    if (state !== undefined) state.pooled = pooled;
+    this.#emit('acquire', client);
+    return state;
+  }
+
+  /** Emits a pg.Pool event; a listener that throws does so on the next tick (as from a socket event), never into the pool's bookkeeping. */
+  #emit<K extends keyof PgPoolEvents>(event: K, ...args: PgPoolEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: PgPoolEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      process.nextTick(() => {
+        throw error;
+      });
+    }
   }
 
   #release(client: PgPoolClient, state: ClientState | undefined, pooled: PooledConnection<PgConnection>, err: unknown): void {
@@ -324,7 +347,7 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
       state.report = undefined;
       state.uses++;
     }
-    rethrowLater(() => this.emit('release', (err ?? report) as Error | boolean | undefined, client));
+    this.#emit('release', (err ?? report) as Error | boolean | undefined, client);
     if (pooled.released) return; // the pool already ended this borrow (a forced close)
     const pgState = client as unknown as { _queryable?: boolean; _ending?: boolean };
     if (!err && pooled.connection.broken) {
@@ -364,7 +387,8 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
 
   async #query(query: PgQuery, values: unknown[] | undefined): Promise<pg.QueryResult> {
     const pooled = await this.#acquire();
-    const client = this.#lend(pooled);
+    const client = pooled.connection.client as PgPoolClient;
+    const state = this.#lend(pooled, client);
     this.#log('dispatching query');
     let result: pg.QueryResult;
     try {
@@ -372,16 +396,15 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
     } catch (error) {
       this.#log('query dispatched');
       // Reported with the release (adaptive aging); the connection is kept unless it broke.
-      if (pooled.connection.broken) client.release(error as Error);
+      if (pooled.connection.broken) this.#release(client, state, pooled, error);
       else {
-        const state = this.#clients.get(client);
         if (state !== undefined) state.report = error;
-        client.release();
+        this.#release(client, state, pooled, undefined);
       }
       throw error;
     }
     this.#log('query dispatched');
-    client.release();
+    this.#release(client, state, pooled, undefined);
     return result;
   }
 
@@ -442,15 +465,15 @@ export function createPgPool(options: PgPoolOptions = {}): PgPool {
   };
   // One logger for the engine and the adapter, given either way.
   const logger = poolLogger(factoryOptions.logger, poolOptions.logger);
-  const adapterOptions = { ...factoryOptions, logger, onConnect: (conn: PgConnection) => (facade as PgPool)._setUp(conn) };
+  const factoryOptionsWithHooks = { ...factoryOptions, logger, onConnect: (conn: PgConnection) => (facade as PgPool)._setUp(conn) };
   const hooks = {
     constructed: (c: pg.Client) => later((f) => f._constructed(c)),
     closed: (c: pg.Client, conn: PgConnection | null) => later((f) => f._closed(c, conn)),
   };
   // A multi-host config (several hosts, target_session_attrs...) gets libpq's multi-host factory.
   const factory = isMultiHostConfig(client)
-    ? new MultiHostPgFactory(client as PgMultiHostConfig, adapterOptions, hooks)
-    : new PgFactory(client, adapterOptions, hooks);
+    ? new MultiHostPgFactory(client as PgMultiHostConfig, factoryOptionsWithHooks, hooks)
+    : new PgFactory(client, factoryOptionsWithHooks, hooks);
   const given = { ...(options as Record<string, unknown>) };
   const shown = {
     ...given,
