@@ -3,16 +3,18 @@ import { CallLedger } from './call-ledger.js';
 import { ProgressWindows, progressFailures } from './progress-windows.js';
 
 describe('progress windows', () => {
-  it('counts served acquires per window', () => {
-    const w = new ProgressWindows(1_000);
-    w.record();
-    w.record();
-    w.roll();
-    w.roll();
-    w.record();
-    w.roll();
-    expect(w.served).toEqual([2, 0, 1]);
-    expect(() => new ProgressWindows(0)).toThrow(/windowMs: 0 must be/);
+  it('counts served acquires per window of the clock, leaving out a last partial window', () => {
+    const w = new ProgressWindows(1_000, 500);
+    expect(w.lastFull(1_400)).toBeUndefined();
+    w.record(500);
+    w.record(1_499);
+    w.record(3_200);
+    w.record(4_000); // in the fourth window, which a 3.5 s run leaves out (partial)
+    expect(w.served(3_500)).toEqual([2, 0, 1]);
+    expect(w.served(2_500)).toEqual([2, 0]);
+    expect(w.lastFull(2_600)).toBe(0);
+    expect(w.lastFull(3_600)).toBe(1);
+    expect(() => new ProgressWindows(0, 0)).toThrow(/windowMs: 0 must be/);
   });
 
   it('fails every window below the fraction of the first, and a first window that served nothing', () => {

@@ -4,23 +4,36 @@
  * total such as `served > 0` never shows.
  */
 export class ProgressWindows {
-  /** Served acquires of each finished window, in order. */
-  readonly served: number[] = [];
-  #current = 0;
+  readonly #counts: number[] = [];
 
-  constructor(readonly windowMs: number) {
+  /** `start`: when the load began (monotonic ms, `performance.now()`). */
+  constructor(
+    readonly windowMs: number,
+    readonly start: number,
+  ) {
     if (!Number.isFinite(windowMs) || windowMs < 1) throw new RangeError(`windowMs: ${windowMs} must be a number of ms ≥ 1`);
   }
 
-  /** One acquire was served. */
-  record(): void {
-    this.#current++;
+  /**
+   * One acquire was served at `t` (monotonic ms). Windows are cut by the clock, not by a timer, so a
+   * busy event loop cannot shift them.
+   */
+  record(t: number = performance.now()): void {
+    const i = Math.max(0, Math.floor((t - this.start) / this.windowMs));
+    while (this.#counts.length <= i) this.#counts.push(0);
+    this.#counts[i] = (this.#counts[i] as number) + 1;
   }
 
-  /** Closes the current window (called every `windowMs`). */
-  roll(): void {
-    this.served.push(this.#current);
-    this.#current = 0;
+  /** Served acquires of each full window within the first `durationMs` (a last partial window is left out). */
+  served(durationMs: number): number[] {
+    const full = Math.floor(durationMs / this.windowMs);
+    return Array.from({ length: full }, (_, i) => this.#counts[i] ?? 0);
+  }
+
+  /** Served acquires of the last window that has ended by `t`, or undefined before the first ends. */
+  lastFull(t: number = performance.now()): number | undefined {
+    const i = Math.floor((t - this.start) / this.windowMs) - 1;
+    return i < 0 ? undefined : (this.#counts[i] ?? 0);
   }
 }
 

@@ -30,7 +30,7 @@ describe('soak', () => {
 
   it('fails against a pool whose acquires stop settling: loss counted by the callers, windows that stall, a report all the same', async () => {
     const report = await runSoak({
-      durationMs: 4_000,
+      durationMs: 5_000,
       windowMs: 500,
       settleGraceMs: 2_000,
       concurrency: 8,
@@ -44,17 +44,16 @@ describe('soak', () => {
     expect(report.callsStarted - report.callsSettled).toBe(report.lost);
     expect(failures.some((f) => f.startsWith('lost = '))).toBe(true);
     expect(failures.some((f) => f.startsWith('stuck: callers'))).toBe(true);
-    // Every window from the one after the wedge on served nothing, or next to nothing.
-    expect(failures.filter((f) => /^window \d+ /.test(f)).length).toBeGreaterThanOrEqual(4);
+    expect(stalledWindows(report)).not.toEqual([]);
     expect(formatSoakReport(report)).toContain('result            FAIL');
   }, 60_000);
 
   it('fails against a pool that stops serving but settles every call (suspended for good): the windows catch it', async () => {
-    const report = await runSoak({ durationMs: 4_000, windowMs: 500, concurrency: 8, wedge: { atMs: 1_500, how: 'suspended' } });
+    const report = await runSoak({ durationMs: 5_000, windowMs: 500, concurrency: 8, wedge: { atMs: 1_500, how: 'suspended' } });
     const failures = soakFailures(report);
     expect(report.lost).toBe(0);
     expect(report.callsSettled).toBe(report.callsStarted);
-    expect(failures.length).toBeGreaterThanOrEqual(4);
+    expect(stalledWindows(report)).not.toEqual([]);
     expect(failures.every((f) => /^window \d+ \(.+\) served \d+, below 10% of the first window's \d+$/.test(f))).toBe(true);
   }, 60_000);
 
@@ -111,6 +110,7 @@ describe('soak', () => {
       minWindowFraction: 0.1,
       stuckPhase: null,
       wedged: null,
+      wedgedAtMs: null,
       leaked: 0,
       openAfterClose: 0,
       connectionsCreated: 1,
@@ -179,4 +179,21 @@ function soakCommand(
     stderr += chunk.toString();
   });
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/**
+ * The windows that began after the wedge really took effect (its timer may fire late on a busy
+ * machine), each of which must be named a stall; returns them, and fails if one is not.
+ */
+function stalledWindows(report: SoakReport): number[] {
+  const wedgedAt = report.wedgedAtMs as number;
+  const after: number[] = [];
+  for (let i = 0; i < report.windows.length; i++) if (i * report.windowMs >= wedgedAt) after.push(i + 1);
+  const failures = soakFailures(report);
+  for (const n of after)
+    expect(
+      failures.some((f) => f.startsWith(`window ${n} `)),
+      `window ${n} is named a stall`,
+    ).toBe(true);
+  return after;
 }

@@ -88,6 +88,8 @@ export interface SoakReport {
   stuckPhase: string | null;
   /** The sabotage applied (`wedge`), or null. */
   wedged: string | null;
+  /** When the sabotage really began, in ms from the start (its timer may run late on a busy machine), or null. */
+  wedgedAtMs: number | null;
   /** Connections still open on the server after the pool closed. Must be 0. */
   leaked: number;
   /** Connections the pool still counts (open or being created) after close. Must be 0. */
@@ -159,7 +161,6 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const minWindowFraction = options.minWindowFraction ?? 0.1;
   const settleGraceMs = options.settleGraceMs ?? 10_000;
   const wedge = options.wedge ?? null;
-  const windows = new ProgressWindows(windowMs);
   const ledger = new CallLedger();
   const backend: SoakBackend<unknown> = (
     options.backend === 'pg'
@@ -222,11 +223,12 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     settledTwice: 0,
     returnedTwice: 0,
     poolOutstanding: 0,
-    windows: windows.served,
+    windows: [],
     windowMs,
     minWindowFraction,
     stuckPhase: null,
     wedged: null,
+    wedgedAtMs: null,
     leaked: 0,
     openAfterClose: 0,
     connectionsCreated: 0,
@@ -242,6 +244,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const held = new Set<unknown>();
   const start = performance.now();
   const end = start + durationMs;
+  const windows = new ProgressWindows(windowMs, start);
   let running = true;
 
   const pickTenant = (r: SeededRandom): string => {
@@ -397,7 +400,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     progress = setInterval(() => {
       const s = pool.size();
       const elapsed = Math.round((performance.now() - start) / 1000);
-      const last = windows.served.at(-1);
+      const last = windows.lastFull();
       onProgress(
         `[soak ${elapsed}s] ops=${report.operations} served=${report.served}${last === undefined ? '' : ` (last ${windowMs / 1000} s: ${last})`} p99=${waits.percentileMs(99).toFixed(1)}ms ` +
           `pool total=${s.total} idle=${s.idle} pending=${s.pending} waiting=${s.waiting} unsettled=${ledger.unsettled} heap=${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)}MiB`,
@@ -406,18 +409,15 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     progress.unref();
   }
 
-  // The heartbeat closes a throughput window every windowMs while the load runs, and, ref'd, keeps the
-  // process alive until the report is made: a pool whose promises never settle cannot end the process
-  // silently (exit 13 in an ES module), it shows in the report instead.
-  const fullWindows = Math.floor(durationMs / windowMs);
-  const heartbeat = setInterval(() => {
-    if (windows.served.length < fullWindows) windows.roll();
-  }, windowMs);
+  // A ref'd heartbeat keeps the process alive until the report is made: a pool whose promises never
+  // settle cannot end the process silently (exit 13 in an ES module), it shows in the report instead.
+  const heartbeat = setInterval(() => {}, 1_000);
   const wedgeTimer =
     wedge === null
       ? undefined
       : setTimeout(() => {
           report.wedged = `${wedge.how} at ${wedge.atMs} ms`;
+          report.wedgedAtMs = performance.now() - start;
           if (wedge.how === 'suspended') pool.suspend();
           else pool.acquire = () => new Promise<never>(() => {});
         }, wedge.atMs);
@@ -427,6 +427,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     running = false;
     clearInterval(progress);
     clearTimeout(wedgeTimer);
+    report.windows = windows.served(durationMs);
     if (!settledInTime) report.stuckPhase = `callers (${ledger.unsettled} acquires unsettled ${settleGraceMs} ms after the load's end)`;
     factory.faults.clear();
     factory.faults.releaseHangs();
