@@ -31,7 +31,8 @@ async function stopBurners() {
 console.log(`test:loaded: ${burnerCount} CPU burner thread(s) on ${cores} core(s); load average ${load()}`);
 const started = Date.now();
 const args = process.argv.slice(2).filter((a) => a !== '--');
-const suite = spawn('pnpm', ['test', ...args], { stdio: 'inherit' });
+// --continue: a failing package does not stop the others, so one run shows every failure.
+const suite = spawn('pnpm', ['test', '--continue', ...args], { stdio: 'inherit' });
 
 const forward = (signal) => {
   suite.kill(signal);
