@@ -118,7 +118,13 @@ describe('MysqlPoolCluster', () => {
   it('counts a failed connect once: callers the node refuses while it backs off do not count', async () => {
     const down = await closingServer();
     const c = track(createMysqlPoolCluster({ canRetry: false, removeNodeErrorCount: 100 }));
-    c.add('down', { port: down.port, trackSessionState: false, poolConfig: { createRetryDelayMs: 5_000, createRetryMaxDelayMs: 5_000 } });
+    // No probe while callers wait (createProbeIntervalMs: null): on a busy machine a caller can still be
+    // waiting 150 ms after the failure, and a probe is a real connect that would count.
+    c.add('down', {
+      port: down.port,
+      trackSessionState: false,
+      poolConfig: { createRetryDelayMs: 5_000, createRetryMaxDelayMs: 5_000, createProbeIntervalMs: null },
+    });
     await expect(c.getConnection('down')).rejects.toMatchObject({ code: 'PROTOCOL_CONNECTION_LOST' });
     expect(c.nodes()[0]?.errorCount).toBe(1);
     // The node's pool backs off: these callers fail at once with the last connect error, without a connect.
@@ -205,7 +211,13 @@ describe('MysqlPoolCluster', () => {
   it('end() fails callers waiting for a node to retry, ends every node and is idempotent', async () => {
     const down = await closingServer();
     const c = track(createMysqlPoolCluster({ canRetry: true, removeNodeErrorCount: 100 }));
-    c.add('down', { port: down.port, trackSessionState: false, poolConfig: { createRetryDelayMs: 5_000, createRetryMaxDelayMs: 5_000 } });
+    // No probe while callers wait (createProbeIntervalMs: null): on a busy machine a caller can still be
+    // waiting 150 ms after the failure, and a probe is a real connect that would count.
+    c.add('down', {
+      port: down.port,
+      trackSessionState: false,
+      poolConfig: { createRetryDelayMs: 5_000, createRetryMaxDelayMs: 5_000, createProbeIntervalMs: null },
+    });
     const waiting = c.getConnection('down');
     // The first connect fails; the node backs off and the caller waits for its next attempt.
     while (down.connections() === 0) await new Promise((resolve) => setTimeout(resolve, 5));

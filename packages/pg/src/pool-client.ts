@@ -36,6 +36,8 @@ export class ClientState {
   ready = false;
   /** A query error of `pool.query()` to report to the engine with the release (adaptive aging), not a reason to close. */
   report: unknown = undefined;
+  /** The FATAL error the server sent, once it did (the session is over, though the socket may still be open). */
+  fatal: Error | undefined = undefined;
   /** Borrows released so far (pg's `client._poolUseCount`). */
   uses = 0;
   /** Session-changing statements of the set-up, made again after a reset clears the session. */

@@ -168,3 +168,17 @@ describe('dirty tracking through the lent client', () => {
     expect(db.statistics().resets).toBe(1);
   });
 });
+
+describe('a query left running at release', () => {
+  it('finishes on the released client, as with pg.Pool, when nobody waits; the client is then lent again', async () => {
+    const db = pool({ max: 1 });
+    const client = await db.connect();
+    const pid = client.processID;
+    const running = client.query('SELECT pg_sleep(0.2), 7 AS n');
+    client.release(); // before the query is done (pg.Pool's idle-timeout integration test does this)
+    expect((await running).rows[0]?.n).toBe(7);
+    const again = await db.connect();
+    expect(again.processID).toBe(pid);
+    again.release();
+  });
+});
