@@ -24,8 +24,11 @@ let fakePid = 0;
  */
 class NoNetworkClient extends EventEmitter {
   readonly processID = ++fakePid;
-  connect(): Promise<void> {
-    return Promise.resolve();
+  connect(callback?: (error?: Error) => void): Promise<void> | undefined {
+    // @pool/pg connects through the callback API, as pg.Pool does.
+    if (callback === undefined) return Promise.resolve();
+    queueMicrotask(() => callback());
+    return undefined;
   }
   query(): Promise<typeof RESULT> {
     return Promise.resolve(RESULT);
