@@ -1,6 +1,6 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { clientEnding, clientHolds, clientNotReadyReason, isSubmittable, sqlTextOf } from './client-state.js';
+import { clientEnding, clientHolds, clientNotReadyReason, clientSettlesOnItsOwn, isSubmittable, sqlTextOf } from './client-state.js';
 
 /** A stand-in with the fields pg 8's Client keeps (only the ones read here). */
 function state(fields: Record<string, unknown>): pg.Client {
@@ -53,5 +53,20 @@ describe('reading pg.Client readiness', () => {
     expect(sqlTextOf({ submit() {}, cursor: { text: 'SELECT 3' } })).toBe('SELECT 3');
     expect(sqlTextOf({ submit() {} })).toBeUndefined();
     expect(sqlTextOf(null)).toBeUndefined();
+  });
+
+  it('tells a client busy only with what finishes on its own from one holding a cursor or a stream', () => {
+    // A real (unconnected) pg.Client, so that pg's own Query class is the one recognised.
+    const real = (fields: Record<string, unknown>): pg.Client => Object.assign(new pg.Client(), { readyForQuery: true, ...fields });
+    const query = new pg.Query('SELECT 1');
+    const cursor = { submit() {}, read() {} };
+    expect(clientSettlesOnItsOwn(real({ readyForQuery: false }))).toBe(true); // the ReadyForQuery after an error
+    expect(clientSettlesOnItsOwn(real({ readyForQuery: false, _activeQuery: query }))).toBe(true);
+    expect(clientSettlesOnItsOwn(real({ readyForQuery: false, _activeQuery: query, _queryQueue: [new pg.Query('SELECT 2')] }))).toBe(true);
+    expect(clientSettlesOnItsOwn(real({}))).toBe(false); // ready
+    expect(clientSettlesOnItsOwn(real({ readyForQuery: false, _activeQuery: cursor }))).toBe(false);
+    expect(clientSettlesOnItsOwn(real({ readyForQuery: false, _activeQuery: query, _queryQueue: [cursor] }))).toBe(false);
+    expect(clientSettlesOnItsOwn(real({ readyForQuery: false, _ending: true }))).toBe(false);
+    expect(clientSettlesOnItsOwn(real({ readyForQuery: false, _queryable: false }))).toBe(false);
   });
 });
