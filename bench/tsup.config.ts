@@ -1,9 +1,9 @@
 import { defineConfig } from 'tsup';
 
-// The harness is a program, not a library: two ESM entry points, dependencies left as imports so the
+// The harness is a program, not a library: three ESM entry points, dependencies left as imports so the
 // children load @pool/core's built dist (and each peer) exactly as an application would.
 export default defineConfig({
-  entry: ['src/cli.ts', 'src/worker.ts'],
+  entry: ['src/cli.ts', 'src/worker.ts', 'src/adaptive.ts'],
   format: ['esm'],
   dts: false,
   clean: true,

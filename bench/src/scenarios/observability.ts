@@ -1,3 +1,4 @@
+import { adaptiveLimit } from '@pool/adaptive';
 import { ConnectionPool } from '@pool/core';
 import { PoolMonitor } from '@pool/monitoring';
 import { PrometheusCollector } from '@pool/prometheus';
@@ -18,8 +19,8 @@ export const observability: Scenario = {
   id: '7',
   title: 'Observability overhead (scenario 1 with monitoring attached)',
   description:
-    "Scenario 1's uncontended acquire + release on core alone and on core with @pool/monitoring's PoolMonitor attached (it listens to acquire, release and create) and @pool/prometheus's PrometheusCollector registered on a prom-client registry (it reads on scrape; scraped once at the end).",
-  subjects: ['core', 'core+monitoring'],
+    "Scenario 1's uncontended acquire + release on core alone; on core with @pool/monitoring's PoolMonitor attached (it listens to acquire, release and create) and @pool/prometheus's PrometheusCollector registered on a prom-client registry (it reads on scrape; scraped once at the end); and on core with @pool/adaptive's limiter (it listens to acquire, enqueue and release; its interval does not fire inside a batch).",
+  subjects: ['core', 'core+monitoring', 'core+adaptive'],
   primary: 'nsPerOp',
   metrics: [
     { key: 'nsPerOp', label: 'ns/op', digits: 0 },
@@ -27,8 +28,10 @@ export const observability: Scenario = {
   ],
   floor: 'core',
   run: async (subject, opts) => {
-    if (subject !== 'core' && subject !== 'core+monitoring') throw new Error(`unknown subject '${subject}'`);
+    if (subject !== 'core' && subject !== 'core+monitoring' && subject !== 'core+adaptive') throw new Error(`unknown subject '${subject}'`);
     const pool = await ConnectionPool.create({ maxSize: 10 }, { create: openFake, close: closeFake });
+    // At maxSize from the start, so the limit never gets in the loop's way: only the listening is measured.
+    const limiter = subject === 'core+adaptive' ? adaptiveLimit(pool, { initialLimit: 10 }) : null;
     const monitor = subject === 'core+monitoring' ? new PoolMonitor(pool) : null;
     const registry = new Registry();
     const collector = monitor === null ? null : new PrometheusCollector(monitor, { registry });
@@ -49,6 +52,8 @@ export const observability: Scenario = {
     if (collector !== null && !(await registry.metrics()).includes('db_client_connection_count')) {
       throw new Error('the Prometheus scrape has no pool metrics');
     }
+    if (limiter !== null && limiter.statistics().intervals < 1 && limiter.limit !== 10) throw new Error('the limiter is not running');
+    limiter?.stop();
     collector?.close();
     monitor?.close();
     await pool.close();

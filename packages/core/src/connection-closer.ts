@@ -64,6 +64,7 @@ export class ConnectionCloser<C> {
       // accepts connects but fails them), so replacing it at once would spin. Back off as for a failed create.
       bag.opener.backOff(slot.createdAt);
     }
+    if (reason === 'broken') bag.opener.suspect();
     const closed = this.#closeConnection(slot.connection, slot.id);
     if (bag.state === OPEN) bag.opener.fill();
     else this.checkDrained();

@@ -34,6 +34,8 @@ export class ConnectionOpener<C> {
   /** Bumped whenever a connection proves healthy (validated, or released without error). */
   healthEpoch = 0;
   #nextConnectionId = 0;
+  /** A connection was cut (retired as `broken`) and no connect has succeeded since: connect one at a time. */
+  #suspect = false;
   #consecutiveFailures = 0;
   #lastFailureAt = Number.NEGATIVE_INFINITY;
   #backoffUntil = 0;
@@ -61,6 +63,15 @@ export class ConnectionOpener<C> {
   healthy(): void {
     this.healthEpoch++;
     this.#consecutiveFailures = 0;
+  }
+
+  /**
+   * A connection was cut by the server or the network (retired as `broken`): the database may be going
+   * away, so until a connect succeeds only one is made at a time. A restart that cuts every connection
+   * then meets one connect, not one per waiting caller; a single killed session is replaced as before.
+   */
+  suspect(): void {
+    this.#suspect = true;
   }
 
   /** Starts creations for waiters and for `minSize`, within the capacity, backoff and throttle. */
@@ -109,6 +120,8 @@ export class ConnectionOpener<C> {
     } else if (t < this.#backoffUntil) {
       this.#scheduleFill(this.#backoffUntil);
       return false;
+    } else if (this.#suspect && this.pending > 0) {
+      return false; // its end calls fill() again
     }
     const rate = bag.config.creationThrottle;
     if (rate === null) return true;
@@ -204,8 +217,10 @@ export class ConnectionOpener<C> {
     bag.counters.totalCreateMs += t - start;
     // A connect succeeded: creations may proceed now. The failure streak ends only when a connection
     // proves healthy (see healthy()), so a database that accepts connects but fails them keeps backing off.
-    // While connects failed only one was in flight: open the rest (for minSize) on the next tick.
-    if (this.lastCreateError !== undefined) this.#scheduleFill(t);
+    // While connects failed (or a connection was cut) only one was in flight: open the rest (for
+    // minSize) on the next tick.
+    if (this.lastCreateError !== undefined || this.#suspect) this.#scheduleFill(t);
+    this.#suspect = false;
     this.lastCreateError = undefined;
     this.lastCreateFatal = false;
     this.#backoffUntil = 0;

@@ -190,3 +190,66 @@ describe('the probe with a real-shaped factory', () => {
     await pool.close();
   });
 });
+
+/** A pool with `n` open connections that have served (a released connection proves the database healthy). */
+async function servedPool(factory: FakeFactory, n: number, config: Parameters<typeof ConnectionPool.open>[0] = {}) {
+  const pool = ConnectionPool.open({ maxSize: n, ...config }, factory);
+  const borrowing = Promise.all(Array.from({ length: n }, () => pool.acquire()));
+  await vi.advanceTimersByTimeAsync(factory.createDelayMs + 1);
+  for (const c of await borrowing) c.release();
+  expect(pool.size()).toMatchObject({ total: n, idle: n });
+  return pool;
+}
+
+describe('connections cut by the server (a restart)', () => {
+  it('meets a restart with one connect at a time, not one per waiting caller', async () => {
+    const factory = new FakeFactory();
+    factory.createDelayMs = 5;
+    const pool = await servedPool(factory, 8, { createRetryDelayMs: 100, createRetryMaxDelayMs: 5_000 });
+    const attempts = recordAttempts(factory);
+    attempts.resetPeak();
+    // The server goes away: it cuts every connection, and refuses new ones.
+    factory.createDefault = 'fail';
+    const cutAt = performance.now();
+    for (const conn of [...factory.open]) conn.markBroken(new Error('terminating connection due to administrator command'));
+    expect(pool.size()).toMatchObject({ total: 0 });
+    const line = waiters(pool, 8, 60_000);
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(attempts.peak()).toBe(1);
+    expect(Math.max(...perWindow(attempts.starts, cutAt, cutAt + 3_000))).toBeLessThanOrEqual(1);
+    expect(attempts.starts.length).toBeGreaterThanOrEqual(15); // a probe every ~155 ms
+    // Back: the next probe succeeds, then every other waiter's connect leaves at once.
+    factory.createDefault = 'ok';
+    await vi.advanceTimersByTimeAsync(150 + 5 + 5);
+    expect(line.served).toHaveLength(8);
+    for (const c of line.served) c.release();
+    await pool.close();
+  });
+
+  it('costs one connect time when the server is fine: the first replacement leads, the rest follow together', async () => {
+    const factory = new FakeFactory();
+    factory.createDelayMs = 5;
+    const pool = await servedPool(factory, 4);
+    const attempts = recordAttempts(factory);
+    attempts.resetPeak();
+    for (const conn of [...factory.open]) conn.markBroken(new Error('network blip'));
+    const line = waiters(pool, 4);
+    await vi.advanceTimersByTimeAsync(5);
+    expect(attempts.starts).toHaveLength(4); // the first succeeded at 5 ms; the other three started then
+    expect(attempts.peak()).toBe(3);
+    await vi.advanceTimersByTimeAsync(5);
+    expect(line.served).toHaveLength(4);
+    for (const c of line.served) c.release();
+    await pool.close();
+  });
+
+  it('replaces one killed session as before (one connect)', async () => {
+    const factory = new FakeFactory();
+    const pool = await servedPool(factory, 3, { minSize: 3, maxSize: 10 });
+    [...factory.open][0]?.markBroken(new Error('pg_terminate_backend'));
+    await vi.advanceTimersByTimeAsync(1);
+    expect(pool.size()).toMatchObject({ total: 3, pending: 0 });
+    expect(factory.createCalls).toBe(4);
+    await pool.close();
+  });
+});

@@ -1,3 +1,4 @@
+import { adaptiveLimit } from '@pool/adaptive';
 import { ClusterBudget } from '@pool/cluster';
 import { ConnectionPool, InvalidConfigError, QueuePriority } from '@pool/core';
 import { ExportFormat, LeakDetector, MonitoringExporter, PoolMonitor } from '@pool/monitoring';
@@ -53,7 +54,14 @@ async function fixture(extra: Partial<Parameters<typeof createManagementApp>[0]>
     cleanups.push(() => budget.close());
     await budget.ready();
   }
-  const app = appWith({ pools: { main: { pool: main, monitor, leakDetector, partitions: manager, exporter, budget }, plain }, ...extra });
+  // An adaptive limit that stays at maxSize (no interval passes during a test): /pools/main/adaptive answers.
+  const adaptive = adaptiveLimit(main, { initialLimit: 4, intervalMs: 3_600_000 });
+  // With everything on, main also stands for a multi-host pool (a PgReplicaPool's hostStatistics()).
+  const hosts = withBudget ? { hostStatistics: () => [{ host: 'db1:5432', role: 'primary', state: 'up', lagMs: null }] } : null;
+  const app = appWith({
+    pools: { main: { pool: main, monitor, leakDetector, partitions: manager, exporter, budget, adaptive, hosts }, plain },
+    ...extra,
+  });
   cleanups.push(
     () => main.close(),
     () => plain.close(),
@@ -349,6 +357,8 @@ describe('read endpoints', () => {
       queue: true,
       exporter: true,
       budget: false,
+      adaptive: true,
+      hosts: false,
     });
     expect(list.pools[1].features).toMatchObject({ monitor: true, leakDetector: false, partitions: false, queue: false, budget: false });
     const details = (await call(app, 'GET', '/pools/main')).json;

@@ -16,6 +16,7 @@ import { poolOverview, sample } from './overview.js';
 import { type PoolEntry, resolvePools } from './pools.js';
 import { type RedactOptions, redact, redactText } from './redact.js';
 import { actionRoutes } from './routes/actions.js';
+import { adaptiveRoutes } from './routes/adaptive.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { type Env, JSON_TYPE, type RouteContext, type RouteDefinition, RouteTable } from './routes/define.js';
 import { monitoringRoutes } from './routes/monitoring.js';
@@ -130,6 +131,7 @@ export class ManagementApp {
     poolRoutes(table, ctx);
     partitionRoutes(table, ctx);
     monitoringRoutes(table, ctx);
+    adaptiveRoutes(table, ctx);
     actionRoutes(table, ctx);
     if (o.dashboard !== false) dashboardRoutes(table);
     this.routes = Object.freeze([...table.definitions]);

@@ -40,6 +40,7 @@ export { type ManagementServer, type ServeManagementOptions, serveManagement } f
 export type {
   ClusterBudgetLike,
   DashboardProviderLike,
+  HostsLike,
   LeakDetectorLike,
   ManagedPool,
   MetricsExporterLike,

@@ -47,6 +47,7 @@ export function poolOverview(e: PoolEntry, monitor: PoolMonitorStatistics | null
     queue: getQueueStatistics(e.queue),
     partitions,
     leaks: { active: leaks.active, detected: leaks.detected, reports: leaks.reports },
+    adaptive: e.adaptive === null ? null : (e.adaptive.statistics() as Record<string, unknown>),
   };
 }
 

@@ -8,8 +8,10 @@ import {
   type PoolMonitorOptions,
 } from '@pool/monitoring';
 import type {
+  AdaptiveLimiterLike,
   ClusterBudgetLike,
   DashboardProviderLike,
+  HostsLike,
   LeakDetectorLike,
   ManagedPool,
   MetricsExporterLike,
@@ -44,6 +46,13 @@ export interface ManagedPoolOptions {
    * degraded while Redis is unreachable...) and figures at `/pools/{pool}/budget`.
    */
   budget?: ClusterBudgetLike | null;
+  /** The pool's adaptive limit (`@pool/adaptive`'s `adaptiveLimit(pool)`): served at `/pools/{pool}/adaptive` and on the dashboard. */
+  adaptive?: AdaptiveLimiterLike | null;
+  /**
+   * The servers behind the pool (`@pool/pg`'s `createPgReplicaPool`): each host's role, state,
+   * replica lag and connections at `/pools/{pool}/hosts`.
+   */
+  hosts?: HostsLike | null;
 }
 
 /** The `pools` option: named pools (a record), or a list of pools / entries named by `name` or `pool.name`. */
@@ -64,11 +73,28 @@ export interface PoolEntry {
   readonly queue: QueueLike;
   readonly exporter: MetricsExporterLike | null;
   readonly budget: ClusterBudgetLike | null;
+  readonly adaptive: AdaptiveLimiterLike | null;
+  readonly hosts: HostsLike | null;
   /** Which components were configured (or made by the app). */
-  readonly features: Record<'monitor' | 'leakDetector' | 'dashboard' | 'partitions' | 'queue' | 'exporter' | 'budget', boolean>;
+  readonly features: Record<
+    'monitor' | 'leakDetector' | 'dashboard' | 'partitions' | 'queue' | 'exporter' | 'budget' | 'adaptive' | 'hosts',
+    boolean
+  >;
 }
 
-const ENTRY_KEYS = ['pool', 'name', 'monitor', 'leakDetector', 'dashboard', 'partitions', 'queue', 'exporter', 'budget'];
+const ENTRY_KEYS = [
+  'pool',
+  'name',
+  'monitor',
+  'leakDetector',
+  'dashboard',
+  'partitions',
+  'queue',
+  'exporter',
+  'budget',
+  'adaptive',
+  'hosts',
+];
 /**
  * A pool name the API can serve and the dashboard can show unambiguously: 1 to 128 characters, none of
  * them a control character, an invisible formatting one (zero-width, bidirectional overrides and
@@ -142,7 +168,7 @@ export function resolvePools(
         throw new InvalidConfigError(
           field,
           item,
-          'must be a ConnectionPool or { pool, monitor?, leakDetector?, dashboard?, partitions?, queue?, exporter?, budget? }',
+          'must be a ConnectionPool or { pool, monitor?, leakDetector?, dashboard?, partitions?, queue?, exporter?, budget?, adaptive?, hosts? }',
         );
       }
       for (const k of Object.keys(spec)) {
@@ -161,6 +187,8 @@ export function resolvePools(
       needs(`${field}.partitions`, spec.partitions, ['listPartitions', 'getPartitionStatistics'], 'a PartitionManager');
       needs(`${field}.exporter`, spec.exporter, ['export'], 'a MonitoringExporter');
       needs(`${field}.budget`, spec.budget, ['statistics'], 'a ClusterBudget');
+      needs(`${field}.adaptive`, spec.adaptive, ['statistics'], 'an AdaptiveLimiter');
+      needs(`${field}.hosts`, spec.hosts, ['hostStatistics'], 'a multi-host pool (PgReplicaPool)');
       if (spec.budget != null && typeof spec.budget.state !== 'string') {
         throw new InvalidConfigError(`${field}.budget`, '[value]', 'must be a ClusterBudget (with a string state)');
       }
@@ -221,6 +249,8 @@ export function resolvePools(
         queue,
         exporter: spec.exporter ?? null,
         budget: spec.budget ?? null,
+        adaptive: spec.adaptive ?? null,
+        hosts: spec.hosts ?? null,
         features: {
           monitor: monitor !== null,
           leakDetector: leakDetector !== null,
@@ -229,6 +259,8 @@ export function resolvePools(
           queue: spec.queue != null || typeof (queue as { statistics?: unknown }).statistics === 'function',
           exporter: spec.exporter != null,
           budget: spec.budget != null,
+          adaptive: spec.adaptive != null,
+          hosts: spec.hosts != null,
         },
       });
     }

@@ -5,6 +5,9 @@
  * response schemas describe what is sent.
  */
 import { z } from '@hono/zod-openapi';
+import { AdaptiveLimit } from './schemas-adaptive.js';
+
+export { AdaptiveLimit, AdaptiveLimitChange } from './schemas-adaptive.js';
 
 const int = z.number().int().min(0);
 const num = z.number();
@@ -69,11 +72,30 @@ export const ErrorBody = z
 
 /** `GET /pools/{pool}/size`. */
 export const PoolSize = z
-  .object({ total: int, idle: int, active: int, pending: int, waiting: int })
+  .object({
+    total: int,
+    idle: int,
+    active: int,
+    pending: int,
+    waiting: int,
+    limit: int.optional().openapi({
+      description: 'The cap on open connections in force: maxSize, or the lower limit set by pool.setLimit() (an adaptive limit).',
+    }),
+  })
   .openapi('PoolSize', { description: 'How many connections are where, right now.' });
 
 const Features = z
-  .object({ monitor: bool, leakDetector: bool, dashboard: bool, partitions: bool, queue: bool, exporter: bool, budget: bool })
+  .object({
+    monitor: bool,
+    leakDetector: bool,
+    dashboard: bool,
+    partitions: bool,
+    queue: bool,
+    exporter: bool,
+    budget: bool,
+    adaptive: bool,
+    hosts: bool,
+  })
   .openapi('Features', {
     description: 'Which optional components are configured for the pool (a monitor is created by the app unless switched off).',
   });
@@ -186,6 +208,25 @@ export const ClusterBudget = z
   .openapi('ClusterBudget', {
     description:
       "The cluster budget the pool's connections hold slots of (@pool/cluster's ClusterBudgetStatistics), as this instance sees it.",
+  });
+
+/** `GET /pools/{pool}/hosts`. */
+export const HostList = z
+  .object({
+    hosts: z.array(
+      z
+        .object({
+          host: str.openapi({ description: '`host:port`.' }),
+          role: str.openapi({ description: "'primary', 'standby' or 'unknown' (not checked yet)." }),
+          state: str.openapi({ description: "'up', 'lagging' (a standby beyond the lag limit: no reads), 'down' or 'unknown'." }),
+          lagMs: nullableNum.openapi({ description: 'Replay lag of a standby in ms; null for a primary or when unknown.' }),
+        })
+        .passthrough(),
+    ),
+  })
+  .openapi('HostList', {
+    description:
+      "The servers behind a multi-host pool (@pool/pg's PgReplicaPool.hostStatistics()): role, state, lag, read weight, connections and reads per host.",
   });
 
 /** Durations over the monitor window. */
@@ -419,6 +460,7 @@ export const PoolOverview = z
     queue: QueueStatistics,
     partitions: z.array(PartitionStatistics).nullable(),
     leaks: z.object({ active: int, detected: int, reports: z.array(LeakReport) }),
+    adaptive: AdaptiveLimit.nullable().openapi({ description: "The pool's adaptive limit (@pool/adaptive), or null without one." }),
     history: z.array(HistoryPoint).openapi({ description: "The recorded samples ('history=full'), or the latest one." }),
   })
   .openapi('PoolOverview', { description: 'Everything the web dashboard shows about one pool, from one snapshot.' });

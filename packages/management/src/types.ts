@@ -92,6 +92,24 @@ export interface ClusterBudgetLike {
   statistics(): object;
 }
 
+/**
+ * An adaptive limit on the pool (`@pool/adaptive`'s `AdaptiveLimiter`), read structurally so this
+ * package does not depend on the adaptive package.
+ */
+export interface AdaptiveLimiterLike {
+  /** Where the limit stands and why it last moved, plain JSON. */
+  statistics(): object;
+}
+
+/**
+ * The servers behind a multi-host pool (`@pool/pg`'s `PgReplicaPool`), read structurally so this
+ * package does not depend on the adapter.
+ */
+export interface HostsLike {
+  /** One plain JSON record per host: `host`, `role`, `state`, `lagMs`, `connections`... */
+  hostStatistics(): readonly object[];
+}
+
 /** A dashboard provider (`@pool/monitoring`'s `DashboardProvider`). */
 export interface DashboardProviderLike<D = object> {
   getDashboardData(): D;

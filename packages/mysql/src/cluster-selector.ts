@@ -8,6 +8,12 @@ import { InvalidArgumentError, InvalidConfigError } from '@pool/core';
  */
 export type ClusterSelector = 'RR' | 'RANDOM' | 'ORDER';
 
+/**
+ * A selector as given to `of()`, `getConnection()` and `defaultSelector`: a {@link ClusterSelector} in
+ * any case; typed as a string too, as mysql2 types it, and checked when given (`InvalidArgumentError`).
+ */
+export type ClusterSelectorName = ClusterSelector | Lowercase<ClusterSelector> | (string & {});
+
 /** A node name pattern: a name, a name with `*` wildcards (`'replica*'`, `'*'`), or a `RegExp`. */
 export type ClusterPattern = string | RegExp;
 

@@ -1,4 +1,4 @@
-export type { ClusterPattern, ClusterSelector } from './cluster-selector.js';
+export type { ClusterPattern, ClusterSelector, ClusterSelectorName } from './cluster-selector.js';
 export { MysqlConnection, type MysqlQuery, type MysqlResetCommand } from './connection.js';
 export { type MysqlConfig, MysqlFactory, type MysqlFactoryOptions, type MysqlResetMode, mysqlFactory } from './factory.js';
 export {

@@ -118,7 +118,13 @@ describe('MysqlPoolCluster', () => {
   it('counts a failed connect once: callers the node refuses while it backs off do not count', async () => {
     const down = await closingServer();
     const c = track(createMysqlPoolCluster({ canRetry: false, removeNodeErrorCount: 100 }));
-    c.add('down', { port: down.port, trackSessionState: false, poolConfig: { createRetryDelayMs: 5_000, createRetryMaxDelayMs: 5_000 } });
+    // No probe while callers wait (createProbeIntervalMs: null): on a busy machine a caller can still be
+    // waiting 150 ms after the failure, and a probe is a real connect that would count.
+    c.add('down', {
+      port: down.port,
+      trackSessionState: false,
+      poolConfig: { createRetryDelayMs: 5_000, createRetryMaxDelayMs: 5_000, createProbeIntervalMs: null },
+    });
     await expect(c.getConnection('down')).rejects.toMatchObject({ code: 'PROTOCOL_CONNECTION_LOST' });
     expect(c.nodes()[0]?.errorCount).toBe(1);
     // The node's pool backs off: these callers fail at once with the last connect error, without a connect.
@@ -160,16 +166,58 @@ describe('MysqlPoolCluster', () => {
       ['up', 'online', 0],
     ]);
     expect(c.nodes()[0]?.offlineForMs).toBeGreaterThan(50_000);
-    expect(lines).toContainEqual({ level: 'warn', message: 'Node down is offline for 60000 ms after 2 failed connects' });
+    expect(lines).toContainEqual({ level: 'warn', message: 'Node down is offline for 60000 ms after 2 errors' });
     // The node's pool got the cluster's logger: the engine logged the failed connects there.
     expect(c._nodes.down?.pool.pool.logger).toBe(logger);
     expect(lines.some((l) => l.level === 'warn' && l.message.includes('[down] cannot open a connection'))).toBe(true);
   });
 
+  it('keeps an offline node out for exactly restoreNodeTimeout on the monotonic clock, then lets it serve again', async () => {
+    // Only the monotonic clock (performance.now, what the cluster and the engine read) is faked: sockets run as usual.
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      let down = true;
+      const server = createServer();
+      servers.push(server);
+      server.on('connection', (conn) => {
+        if (down) return conn.close();
+        conn.serverHandshake({ serverVersion: 'node.js rocks' });
+        conn.on('error', () => {});
+      });
+      const port = await new Promise<number>((resolve) => server.listen(0, () => resolve(server._server.address().port)));
+      const c = track(createMysqlPoolCluster({ canRetry: false, removeNodeErrorCount: 1, restoreNodeTimeout: 60_000 }));
+      const events: string[] = [];
+      c.on('offline', (id) => events.push(`offline ${id}`));
+      c.on('online', (id) => events.push(`online ${id}`));
+      c.add('node', { port, trackSessionState: false });
+
+      await expect(c.getConnection('node')).rejects.toMatchObject({ code: 'PROTOCOL_CONNECTION_LOST' });
+      expect(events).toEqual(['offline node']);
+      down = false;
+      vi.advanceTimersByTime(59_999);
+      expect(c.nodes()[0]).toMatchObject({ state: 'offline', offlineForMs: 1 });
+      await expect(c.getConnection('node')).rejects.toMatchObject({ code: 'POOL_NONEONLINE' });
+      vi.advanceTimersByTime(1);
+      expect(c.nodes()[0]).toMatchObject({ state: 'online', offlineForMs: 0 });
+      const conn = await c.getConnection('node');
+      conn.release();
+      expect(events).toEqual(['offline node', 'online node']);
+      expect(c.nodes()[0]?.errorCount).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('end() fails callers waiting for a node to retry, ends every node and is idempotent', async () => {
     const down = await closingServer();
     const c = track(createMysqlPoolCluster({ canRetry: true, removeNodeErrorCount: 100 }));
-    c.add('down', { port: down.port, trackSessionState: false, poolConfig: { createRetryDelayMs: 5_000, createRetryMaxDelayMs: 5_000 } });
+    // No probe while callers wait (createProbeIntervalMs: null): on a busy machine a caller can still be
+    // waiting 150 ms after the failure, and a probe is a real connect that would count.
+    c.add('down', {
+      port: down.port,
+      trackSessionState: false,
+      poolConfig: { createRetryDelayMs: 5_000, createRetryMaxDelayMs: 5_000, createProbeIntervalMs: null },
+    });
     const waiting = c.getConnection('down');
     // The first connect fails; the node backs off and the caller waits for its next attempt.
     while (down.connections() === 0) await new Promise((resolve) => setTimeout(resolve, 5));

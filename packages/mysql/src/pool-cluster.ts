@@ -3,7 +3,14 @@ import { InvalidArgumentError, InvalidConfigError, type LogLevel, now, type Pool
 import { checkBoolean, checkInteger, checkMilliseconds, checkOptionKeys } from '@pool/core/adapter';
 import type { FieldPacket, Query, QueryOptions, QueryResult } from 'mysql2';
 import type { PoolConnection as PromisePoolConnection } from 'mysql2/promise';
-import { type ClusterPattern, type ClusterSelector, checkSelector, type Pick, patternMatcher } from './cluster-selector.js';
+import {
+  type ClusterPattern,
+  type ClusterSelector,
+  type ClusterSelectorName,
+  checkSelector,
+  type Pick,
+  patternMatcher,
+} from './cluster-selector.js';
 import { createMysqlPool, kClusterGetConnection, type MysqlPool } from './pool.js';
 import type { MysqlPoolOptions } from './pool-config.js';
 import type { MysqlPoolConnection } from './pool-connection.js';
@@ -20,7 +27,11 @@ export interface MysqlPoolClusterOptions {
    * `false`: the caller gets the node's error. Default `true`.
    */
   canRetry?: boolean;
-  /** Failed connects after which a node is taken out: offline (`restoreNodeTimeout` > 0) or removed. Default `5`. */
+  /**
+   * Errors after which a node is taken out: offline (`restoreNodeTimeout` > 0) or removed. As in mysql2,
+   * every error of the node's `getConnection` counts (a failed connect; also its `queueLimit` or
+   * `acquireTimeoutMs` reached), except callers its pool refuses while it backs off. Default `5`.
+   */
   removeNodeErrorCount?: number;
   /**
    * Milliseconds a node that reached `removeNodeErrorCount` stays offline before callers may try it again
@@ -29,10 +40,10 @@ export interface MysqlPoolClusterOptions {
    */
   restoreNodeTimeout?: number;
   /** The selector of `of(pattern)` and `getConnection(pattern)` when none is given. Default `'RR'`. */
-  defaultSelector?: ClusterSelector | Lowercase<ClusterSelector>;
+  defaultSelector?: ClusterSelectorName;
   /**
    * Where the cluster reports its nodes' health: `warn` when a node goes offline or is removed after
-   * failed connects, `info` when it is back online. Also the `logger` of every node whose config gives
+   * errors, `info` when it is back online. Also the `logger` of every node whose config gives
    * none (see `createMysqlPool`). Any object with `debug`, `info`, `warn` and `error` (`console`, pino,
    * winston, bunyan...). Not a mysql2 option. Default: none.
    */
@@ -57,7 +68,7 @@ export interface ClusterNodeInfo {
   id: string;
   /** `'offline'` while it sits out `restoreNodeTimeout` after `removeNodeErrorCount` failures. */
   state: 'online' | 'offline';
-  /** Failed connects counted against it (each success takes one off). */
+  /** Errors counted against it (each connection it gives takes one off). */
   errorCount: number;
   /** Milliseconds until an offline node may be tried again (0 when online). */
   offlineForMs: number;
@@ -71,7 +82,7 @@ export class ClusterNode {
   readonly id: string;
   /** The node's pool. */
   readonly pool: MysqlPool;
-  /** Failed connects counted against the node. */
+  /** Errors counted against the node (mysql2's `errorCount`). */
   errorCount = 0;
   /** @internal Monotonic time until which the node is offline (0: online). */
   offlineUntil = 0;
@@ -224,7 +235,7 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
    * `defaultSelector`): see {@link MysqlPoolNamespace}. The same pattern and selector give the same
    * namespace. Throws `InvalidArgumentError` for a bad pattern or selector.
    */
-  of(pattern: ClusterPattern = '*', selector?: ClusterSelector | Lowercase<ClusterSelector>): MysqlPoolNamespace {
+  of(pattern: ClusterPattern = '*', selector?: ClusterSelectorName): MysqlPoolNamespace {
     const s = selector === undefined || selector === null ? this.config.defaultSelector : checkSelector('selector', selector);
     const p = pattern === null ? '*' : pattern;
     if (p instanceof RegExp) {
@@ -256,12 +267,8 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
    */
   getConnection(callback: GetConnectionCallback): void;
   getConnection(pattern: ClusterPattern, callback: GetConnectionCallback): void;
-  getConnection(
-    pattern: ClusterPattern | undefined,
-    selector: ClusterSelector | Lowercase<ClusterSelector> | undefined,
-    callback: GetConnectionCallback,
-  ): void;
-  getConnection(pattern?: ClusterPattern, selector?: ClusterSelector | Lowercase<ClusterSelector>): Promise<PromisePoolConnection>;
+  getConnection(pattern: ClusterPattern | undefined, selector: ClusterSelectorName | undefined, callback: GetConnectionCallback): void;
+  getConnection(pattern?: ClusterPattern, selector?: ClusterSelectorName): Promise<PromisePoolConnection>;
   getConnection(a?: unknown, b?: unknown, c?: unknown): Promise<PromisePoolConnection> | undefined {
     let pattern = a;
     let selector = b;
@@ -290,10 +297,10 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
   }
 
   /** `of('*').execute(...)`: a prepared statement on a node picked by `defaultSelector`. */
-  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, callback: QueryCallback<T>): void;
-  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values: unknown, callback: QueryCallback<T>): void;
+  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, callback: QueryCallback<T>): Query;
+  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values: unknown, callback: QueryCallback<T>): Query;
   execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown): Promise<[T, FieldPacket[]]>;
-  execute(sql: string | QueryOptions, values?: unknown, callback?: unknown): Promise<[unknown, FieldPacket[]]> | undefined {
+  execute(sql: string | QueryOptions, values?: unknown, callback?: unknown): Promise<[unknown, FieldPacket[]]> | Query | undefined {
     return (
       this.of() as unknown as { execute(sql: unknown, values: unknown, callback: unknown): Promise<[unknown, FieldPacket[]]> | undefined }
     ).execute(sql, values, callback);
@@ -443,17 +450,13 @@ export class MysqlPoolCluster extends EventEmitter<MysqlPoolClusterEvents> imple
       const wasOnline = node.offlineUntil <= t;
       node.offlineUntil = t + this.config.restoreNodeTimeout;
       if (wasOnline) {
-        this.#log(
-          'warn',
-          `Node ${node.id} is offline for ${this.config.restoreNodeTimeout} ms after ${node.errorCount} failed connects`,
-          node,
-        );
+        this.#log('warn', `Node ${node.id} is offline for ${this.config.restoreNodeTimeout} ms after ${node.errorCount} errors`, node);
         this.#emit('offline', node.id);
       }
       return;
     }
     this.#removeNode(node);
-    this.#log('warn', `Node ${node.id} is removed from the cluster after ${node.errorCount} failed connects`, node);
+    this.#log('warn', `Node ${node.id} is removed from the cluster after ${node.errorCount} errors`, node);
     this.#emit('remove', node.id);
   }
 

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { FieldPacket, Query, QueryOptions, QueryResult } from 'mysql2';
 import type { PoolConnection as PromisePoolConnection } from 'mysql2/promise';
 import { type ClusterPattern, type ClusterSelector, makePick, type Pick } from './cluster-selector.js';
@@ -25,7 +26,7 @@ export interface NamespaceHost {
  * replicas.getConnection((err, conn) => { ...; conn.release(); });
  * ```
  */
-export class MysqlPoolNamespace {
+export class MysqlPoolNamespace extends EventEmitter {
   /** The pattern the namespace was made with. */
   readonly pattern: ClusterPattern;
   /** The selector the namespace picks nodes with. */
@@ -37,6 +38,7 @@ export class MysqlPoolNamespace {
 
   /** @internal Use `cluster.of(pattern, selector)`. */
   constructor(host: NamespaceHost, pattern: ClusterPattern, matches: (id: string) => boolean, selector: ClusterSelector) {
+    super();
     this.#host = host;
     this.pattern = pattern;
     this.#matches = matches;
@@ -77,12 +79,13 @@ export class MysqlPoolNamespace {
   /**
    * Runs one statement as a prepared statement on a node of the namespace (mysql2's
    * `poolNamespace.execute`): with a callback, `callback(err, result, fields)`; without one, resolves
-   * with `[result, fields]`.
+   * with `[result, fields]`. With a callback it returns `undefined` at run time, as mysql2's namespace
+   * does (mysql2's typings, which these follow so that a cluster fits where mysql2's is expected, say `Query`).
    */
-  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, callback: QueryCallback<T>): void;
-  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values: unknown, callback: QueryCallback<T>): void;
+  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, callback: QueryCallback<T>): Query;
+  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values: unknown, callback: QueryCallback<T>): Query;
   execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown): Promise<[T, FieldPacket[]]>;
-  execute(sql: string | QueryOptions, values?: unknown, callback?: unknown): Promise<[unknown, FieldPacket[]]> | undefined {
+  execute(sql: string | QueryOptions, values?: unknown, callback?: unknown): Promise<[unknown, FieldPacket[]]> | Query | undefined {
     return poolExecute(this.#borrow, sql, values, callback);
   }
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { FieldPacket, QueryOptions, QueryResult } from 'mysql2';
 import type { PoolConnection as PromisePoolConnection } from 'mysql2/promise';
-import type { ClusterPattern, ClusterSelector } from './cluster-selector.js';
+import type { ClusterPattern, ClusterSelectorName } from './cluster-selector.js';
 import type { MysqlPoolCluster, MysqlPoolClusterEvents } from './pool-cluster.js';
 import type { MysqlPoolOptions } from './pool-config.js';
 import type { MysqlPoolNamespace } from './pool-namespace.js';
@@ -13,13 +13,14 @@ function noCallback(values: unknown): void {
 }
 
 /** mysql2/promise's `PoolNamespace`: the promise view of a {@link MysqlPoolNamespace} (`poolNamespace`). */
-export class MysqlPromisePoolNamespace {
+export class MysqlPromisePoolNamespace extends EventEmitter {
   /** The callback namespace underneath. */
   readonly poolNamespace: MysqlPoolNamespace;
   readonly #Promise: PromiseConstructor;
 
   /** @internal Use `promiseCluster.of(pattern, selector)`. */
   constructor(poolNamespace: MysqlPoolNamespace, promiseImpl: PromiseConstructor = Promise) {
+    super();
     this.poolNamespace = poolNamespace;
     this.#Promise = promiseImpl;
   }
@@ -68,6 +69,11 @@ export class MysqlPromisePoolCluster extends EventEmitter<MysqlPoolClusterEvents
     }
   }
 
+  /** The cluster's options (`poolCluster.config`). */
+  get config(): MysqlPoolCluster['config'] {
+    return this.poolCluster.config;
+  }
+
   /** Adds a node (see {@link MysqlPoolCluster.add}). */
   add(config: MysqlPoolOptions): void;
   add(id: string, config: MysqlPoolOptions | string): void;
@@ -81,7 +87,7 @@ export class MysqlPromisePoolCluster extends EventEmitter<MysqlPoolClusterEvents
   }
 
   /** Resolves with mysql2/promise's `PoolConnection` from a node matching `pattern`, picked with `selector`. */
-  getConnection(pattern?: ClusterPattern, selector?: ClusterSelector | Lowercase<ClusterSelector>): Promise<PromisePoolConnection> {
+  getConnection(pattern?: ClusterPattern, selector?: ClusterSelectorName): Promise<PromisePoolConnection> {
     return new this.#Promise((resolve, reject) => {
       this.poolCluster.getConnection(pattern, selector, (err, conn) => (err ? reject(err) : resolve(conn.promise(this.#Promise))));
     });
@@ -98,7 +104,7 @@ export class MysqlPromisePoolCluster extends EventEmitter<MysqlPoolClusterEvents
   }
 
   /** The promise view of `cluster.of(pattern, selector)`. */
-  of(pattern?: ClusterPattern, selector?: ClusterSelector | Lowercase<ClusterSelector>): MysqlPromisePoolNamespace {
+  of(pattern?: ClusterPattern, selector?: ClusterSelectorName): MysqlPromisePoolNamespace {
     return new MysqlPromisePoolNamespace(this.poolCluster.of(pattern, selector), this.#Promise);
   }
 

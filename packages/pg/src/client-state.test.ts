@@ -1,6 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { clientEnding, clientHolds, clientNotReadyReason, clientSettlesOnItsOwn, isSubmittable, sqlTextOf } from './client-state.js';
+import { clientAwaitsReadyForQuery, clientEnding, clientHolds, clientNotReadyReason, isSubmittable, sqlTextOf } from './client-state.js';
 
 /** A stand-in with the fields pg 8's Client keeps (only the ones read here). */
 function state(fields: Record<string, unknown>): pg.Client {
@@ -55,18 +55,12 @@ describe('reading pg.Client readiness', () => {
     expect(sqlTextOf(null)).toBeUndefined();
   });
 
-  it('tells a client busy only with what finishes on its own from one holding a cursor or a stream', () => {
-    // A real (unconnected) pg.Client, so that pg's own Query class is the one recognised.
-    const real = (fields: Record<string, unknown>): pg.Client => Object.assign(new pg.Client(), { readyForQuery: true, ...fields });
-    const query = new pg.Query('SELECT 1');
-    const cursor = { submit() {}, read() {} };
-    expect(clientSettlesOnItsOwn(real({ readyForQuery: false }))).toBe(true); // the ReadyForQuery after an error
-    expect(clientSettlesOnItsOwn(real({ readyForQuery: false, _activeQuery: query }))).toBe(true);
-    expect(clientSettlesOnItsOwn(real({ readyForQuery: false, _activeQuery: query, _queryQueue: [new pg.Query('SELECT 2')] }))).toBe(true);
-    expect(clientSettlesOnItsOwn(real({}))).toBe(false); // ready
-    expect(clientSettlesOnItsOwn(real({ readyForQuery: false, _activeQuery: cursor }))).toBe(false);
-    expect(clientSettlesOnItsOwn(real({ readyForQuery: false, _activeQuery: query, _queryQueue: [cursor] }))).toBe(false);
-    expect(clientSettlesOnItsOwn(real({ readyForQuery: false, _ending: true }))).toBe(false);
-    expect(clientSettlesOnItsOwn(real({ readyForQuery: false, _queryable: false }))).toBe(false);
+  it('tells a client that only awaits the ReadyForQuery after an error from a busy or ended one', () => {
+    expect(clientAwaitsReadyForQuery(state({ readyForQuery: false }))).toBe(true);
+    expect(clientAwaitsReadyForQuery(state({}))).toBe(false);
+    expect(clientAwaitsReadyForQuery(state({ readyForQuery: false, _activeQuery: { submit() {} } }))).toBe(false);
+    expect(clientAwaitsReadyForQuery(state({ readyForQuery: false, _queryQueue: [{}] }))).toBe(false);
+    expect(clientAwaitsReadyForQuery(state({ readyForQuery: false, _ending: true }))).toBe(false);
+    expect(clientAwaitsReadyForQuery(state({ readyForQuery: false, _queryable: false }))).toBe(false);
   });
 });

@@ -76,25 +76,17 @@ export function clientNotReadyReason(client: pg.Client): string | null {
   return null;
 }
 
-/** True for pg's own `Query` (of the client's pg copy), which runs to its end without its caller; a cursor or a stream waits for reads. */
-function runsToItsEnd(client: pg.Client, query: unknown): boolean {
-  const Query = (client.constructor as { Query?: abstract new (...args: never[]) => unknown }).Query;
-  return typeof Query === 'function' && query instanceof Query;
-}
-
 /**
- * True when `client` is busy only with what finishes without its borrower: plain queries running or
- * queued (pg's `Query`, also one whose caller stopped waiting), or the ReadyForQuery that follows a
- * server error (pg settles the failed query on the ErrorResponse; the ReadyForQuery comes right after
- * it, in the same packet unless the network or a busy machine splits them). False when it is ready,
- * ended, or holds a cursor or a stream (those wait for reads that a released client never gets).
+ * True when `client` only waits for the ReadyForQuery that follows a server error: pg settles a
+ * failed query as soon as the ErrorResponse arrives, and the ReadyForQuery that says the session's
+ * transaction status comes right after it (in the same packet, unless the network or a busy machine
+ * splits them). Nothing is active or queued; the client is ready once that message is read.
  */
-export function clientSettlesOnItsOwn(client: pg.Client): boolean {
+export function clientAwaitsReadyForQuery(client: pg.Client): boolean {
   const c = client as unknown as ClientState;
   if (c.readyForQuery !== false || c._ending === true || c._ended === true || c._queryable === false) return false;
   const active = activeQuery(c);
-  if (active !== null && active !== undefined && !runsToItsEnd(client, active)) return false;
-  return queued(c).every((q) => runsToItsEnd(client, q)) && (c._sentQueryQueue ?? []).every((q) => runsToItsEnd(client, q));
+  return (active === null || active === undefined) && queued(c).length === 0 && (c._sentQueryQueue ?? []).length === 0;
 }
 
 /** True while `client` still holds `query`: active, or queued behind another. */

@@ -5,10 +5,10 @@ import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { classify } from './classify.js';
 import {
+  clientAwaitsReadyForQuery,
   clientEnding,
   clientHolds,
   clientNotReadyReason,
-  clientSettlesOnItsOwn,
   isSubmittable,
   type PgSubmittable,
   sqlTextOf,
@@ -143,9 +143,9 @@ export class PgConnection {
    * Why the client cannot take a query now, or `null` when it can: a query or a submittable (an open
    * pg-cursor, an unconsumed pg-query-stream, a query still running) is active or queued, the client
    * was ended or can no longer be queried, or the transaction status is unknown. The reset of a
-   * released connection waits (within its timeout) for plain queries to finish and for the
-   * ReadyForQuery after a server error; if the connection is still not ready, it is retired, never
-   * lent again (the next borrower's query would otherwise wait behind a cursor, possibly forever).
+   * released connection waits (within its timeout) for the ReadyForQuery after a server error; if the
+   * connection is still not ready, it is retired, never lent again (the next borrower's query would
+   * otherwise wait behind a cursor, possibly forever).
    */
   get notReadyReason(): string | null {
     if (this.#lifecycle.broken) return 'the connection is broken';
@@ -415,14 +415,13 @@ export class PgConnection {
   }
 
   /**
-   * Waits (until `signal` aborts) while the client is busy only with what finishes without its
-   * borrower: plain queries still running (a borrower that released without awaiting one, a caller
-   * that gave up after `query_timeout`) or the ReadyForQuery that follows a server error. A cursor or a
-   * stream left open is not waited for: it waits for reads that never come.
+   * Waits (until `signal` aborts) for the ReadyForQuery that follows a server error, when that is all
+   * the client waits for: a borrower that released right after a failed query left a healthy
+   * connection whose status is about to arrive, not a busy one. (Plain queries a borrower left running
+   * are `createPgPool`'s to let finish before the release; what is still running here is retired.)
    */
   async #settle(signal: AbortSignal): Promise<void> {
-    const protocol = (this.client as unknown as { connection?: unknown }).connection;
-    while (protocol !== undefined && !this.#lifecycle.broken && !this.#lifecycle.closing && clientSettlesOnItsOwn(this.client)) {
+    if (!this.#lifecycle.broken && !this.#lifecycle.closing && clientAwaitsReadyForQuery(this.client)) {
       await abortable(this.#readyForQuery(), signal);
     }
   }

@@ -16,6 +16,19 @@ describe('parseMultiHostConfig', () => {
     expect(v6.connectionString).toBe('postgres://app:s3cret@[::1]:5434/app?application_name=web');
   });
 
+  // libpq's documented multi-host URIs (PostgreSQL manual, 34.1.1.2 "Connection URIs", and libpq's URI tests).
+  it('reads the multi-host URIs of the libpq documentation as libpq does', () => {
+    const documented = parseMultiHostConfig('postgresql://host1:123,host2:456/somedb?target_session_attrs=any&application_name=myapp');
+    expect(documented.hosts.map(hostKey)).toEqual(['host1:123', 'host2:456']);
+    expect(documented.targetSessionAttrs).toBe('any');
+    expect(hostClientConfig(documented.client, documented.hosts[0] as (typeof documented.hosts)[number]).connectionString).toBe(
+      'postgresql://host1:123/somedb?application_name=myapp',
+    );
+    const three = parseMultiHostConfig('postgresql://host1:1,host2:2,host3:3/');
+    expect(three.hosts.map(hostKey)).toEqual(['host1:1', 'host2:2', 'host3:3']);
+    expect(hostClientConfig(three.client, three.hosts[2] as (typeof three.hosts)[number]).connectionString).toBe('postgresql://host3:3/');
+  });
+
   it('takes a port parameter as the default port of hosts written without one, as libpq does', () => {
     const parsed = parseMultiHostConfig('postgresql://db1,db2:6000/app?port=6432');
     expect(parsed.hosts.map(hostKey)).toEqual(['db1:6432', 'db2:6000']);

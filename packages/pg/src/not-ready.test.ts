@@ -130,7 +130,7 @@ describe('a connection not ready for a query is never lent again', () => {
     const client = await db.connect();
     const pid = client.processID;
     const running = client.query<{ done: boolean }>('SELECT pg_sleep(0.2) IS NOT NULL AS done');
-    client.release(); // not awaited: the reset waits for it instead of cutting it
+    client.release(); // not awaited: createPgPool lets it finish before the connection goes back
     expect((await within(running, 5_000, 'the running query')).rows).toEqual([{ done: true }]);
     const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after a running query');
     expect(rows[0]?.pid).toBe(pid);

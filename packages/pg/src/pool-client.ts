@@ -16,6 +16,8 @@ export type PgPoolClient = pg.PoolClient & {
   [Symbol.asyncDispose](): Promise<void>;
 };
 
+const OWN_DEALLOCATE = /^DEALLOCATE "__pool_\d+_\d+"(?:; DEALLOCATE "__pool_\d+_\d+")*$/;
+
 /** A session-changing statement run while a client was being set up (`onConnect`, `'connect'` listeners). */
 interface SetupStatement {
   readonly text: string;
@@ -34,6 +36,8 @@ export class ClientState {
   ready = false;
   /** A query error of `pool.query()` to report to the engine with the release (adaptive aging), not a reason to close. */
   report: unknown = undefined;
+  /** The FATAL error the server sent, once it did (the session is over, though the socket may still be open). */
+  fatal: Error | undefined = undefined;
   /** Borrows released so far (pg's `client._poolUseCount`). */
   uses = 0;
   /** Session-changing statements of the set-up, made again after a reset clears the session. */
@@ -70,7 +74,8 @@ export class ClientState {
 
   #observe(query: unknown, values: unknown): void {
     const text = sqlTextOf(query); // also a pg-query-stream's, kept on its cursor
-    if (text === undefined || !classify(text).session) return;
+    // The statement cache's own DEALLOCATEs (names `__pool_...`) leave the session as it was.
+    if (text === undefined || OWN_DEALLOCATE.test(text) || !classify(text).session) return;
     if (this.recording) {
       const params = Array.isArray(values) ? values : (query as { values?: unknown[] } | null)?.values;
       this.setup.push({ text, values: Array.isArray(params) ? [...params] : undefined });

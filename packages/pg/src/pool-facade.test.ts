@@ -153,3 +153,32 @@ describe('ending', () => {
     await expect(db.end()).rejects.toThrow('Called end on pool more than once');
   });
 });
+
+describe('dirty tracking through the lent client', () => {
+  it("a SET through the raw client makes the session reset before the next borrower; the statement cache's own DEALLOCATEs do not", async () => {
+    const db = pool({ max: 1, statementCacheSize: 1 });
+    for (let i = 0; i < 4; i++) await db.query(`SELECT $1::int + ${i} AS n`, [i]); // each evicts the last: DEALLOCATEs
+    expect(db.factory.statistics().statementCache?.evictions).toBeGreaterThanOrEqual(3);
+    expect(db.statistics().resets).toBe(0);
+    const client = await db.connect();
+    await client.query("SET application_name TO 'dirty'");
+    client.release();
+    const { rows } = await db.query<{ app: string }>("SELECT current_setting('application_name') AS app");
+    expect(rows[0]?.app).toBe('');
+    expect(db.statistics().resets).toBe(1);
+  });
+});
+
+describe('a query left running at release', () => {
+  it('finishes on the released client, as with pg.Pool, when nobody waits; the client is then lent again', async () => {
+    const db = pool({ max: 1 });
+    const client = await db.connect();
+    const pid = client.processID;
+    const running = client.query('SELECT pg_sleep(0.2), 7 AS n');
+    client.release(); // before the query is done (pg.Pool's idle-timeout integration test does this)
+    expect((await running).rows[0]?.n).toBe(7);
+    const again = await db.connect();
+    expect(again.processID).toBe(pid);
+    again.release();
+  });
+});

@@ -9,7 +9,7 @@ import {
 } from '@pool/core';
 import { DriverPool, impersonate, poolLogger, promiseOrCallback, rethrowLater } from '@pool/core/adapter';
 import pg from 'pg';
-import type { PgConnection, PgQuery } from './connection.js';
+import { kInternals, type PgConnection, type PgQuery } from './connection.js';
 import { PgFactory } from './factory.js';
 import { isMultiHostConfig, type PgMultiHostConfig } from './multi-host-config.js';
 import { MultiHostPgFactory } from './multi-host-factory.js';
@@ -39,6 +39,21 @@ export type PgQueryCallback<R extends pg.QueryResultRow = Record<string, unknown
 ) => void;
 
 const FAIL_FAST: AcquireOptions = Object.freeze({ failFast: true });
+
+/** pg's internal query queues (pg 8.x; older versions have no underscore). */
+interface PgQueues {
+  _activeQuery?: unknown;
+  _queryQueue?: unknown[];
+  _sentQueryQueue?: unknown[];
+}
+
+/** True when only plain queries (`pg.Query`, not a cursor or a stream) are still running or queued on the client. */
+function plainQueriesRunning(client: PgPoolClient): boolean {
+  const c = client as unknown as PgQueues;
+  if (!('_activeQuery' in c) || !Array.isArray(c._queryQueue)) return false;
+  const running = [c._activeQuery, ...c._queryQueue, ...(c._sentQueryQueue ?? [])].filter((q) => q !== null && q !== undefined);
+  return running.length > 0 && running.every((q) => q instanceof pg.Query);
+}
 const noop = (): void => {};
 
 /** pg.Pool's messages, for the errors pg.Pool raises itself (the engine's error is the `cause`); a failed connect's own error. */
@@ -254,6 +269,13 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
     state.watchQueries();
     this.#clients.set(client, state);
     (client as unknown as NodeJS.EventEmitter).on?.('error', (err: Error & { client?: unknown }) => this.#idleError(state, err));
+    // A FATAL ErrorResponse (57P01 terminated by an administrator, 57P02...) reaches the query before the
+    // socket closes: the session is over, so the connection must not go back to the pool meanwhile.
+    const protocol = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
+    protocol?.on?.('errorMessage', (msg: { severity?: string; message?: string }) => {
+      if (msg.severity === 'FATAL' || msg.severity === 'PANIC')
+        state.fatal ??= Object.assign(new Error(msg.message ?? 'the server ended the session'), msg);
+    });
   }
 
   /** @internal A client is gone (failed connect, or closed). */
@@ -297,13 +319,10 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
   }
 
   async #connect(): Promise<PgPoolClient> {
-    return this.#lend(await this.#acquire());
-  }
-
-  #lend(pooled: PooledConnection<PgConnection>): PgPoolClient {
+    const pooled = await this.#acquire();
     const client = pooled.connection.client as PgPoolClient;
-    const state = this.#clients.get(client);
-    if (state !== undefined) state.pooled = pooled;
+    const state = this.#lend(pooled, client);
+    // As pg.Pool: `client.release` is set on every borrow; it throws when called twice.
     let released = false;
     client.release = (err?: unknown): void => {
       if (released) throw doubleReleaseError();
@@ -313,8 +332,26 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
     client[Symbol.asyncDispose] = async (): Promise<void> => {
       if (!released) client.release();
     };
-    rethrowLater(() => this.emit('acquire', client));
     return client;
+  }
+
+  /** Marks the client borrowed and emits `acquire`. */
+  #lend(pooled: PooledConnection<PgConnection>, client: PgPoolClient): ClientState | undefined {
+    const state = this.#clients.get(client);
+    if (state !== undefined) state.pooled = pooled;
+    this.#emit('acquire', client);
+    return state;
+  }
+
+  /** Emits a pg.Pool event; a listener that throws does so on the next tick (as from a socket event), never into the pool's bookkeeping. */
+  #emit<K extends keyof PgPoolEvents>(event: K, ...args: PgPoolEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: PgPoolEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      process.nextTick(() => {
+        throw error;
+      });
+    }
   }
 
   #release(client: PgPoolClient, state: ClientState | undefined, pooled: PooledConnection<PgConnection>, err: unknown): void {
@@ -324,9 +361,11 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
       state.report = undefined;
       state.uses++;
     }
-    rethrowLater(() => this.emit('release', (err ?? report) as Error | boolean | undefined, client));
+    this.#emit('release', (err ?? report) as Error | boolean | undefined, client);
     if (pooled.released) return; // the pool already ended this borrow (a forced close)
     const pgState = client as unknown as { _queryable?: boolean; _ending?: boolean };
+    // The server ended the session (a FATAL error came) but the socket has not closed yet: broken now.
+    if (!err && state?.fatal !== undefined && !pooled.connection.broken) pooled.connection[kInternals].lifecycle.markBroken(state.fatal);
     if (!err && pooled.connection.broken) {
       pooled.release(); // the engine closes it (destroy reason 'broken')
       return;
@@ -339,8 +378,51 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
       return;
     }
     if (state !== undefined && state.uses >= this.#behaviour.maxUses) this.#log('remove expended client');
-    pooled.release(report === undefined ? undefined : { error: report });
-    this.#checkIdleIn(this.pool.config.idleTimeoutMs);
+    const giveBack = (): void => {
+      if (pooled.released) return;
+      pooled.release(report === undefined ? undefined : { error: report });
+      this.#checkIdleIn(this.pool.config.idleTimeoutMs);
+    };
+    if (plainQueriesRunning(client)) this.#whenQueriesDone(client, giveBack);
+    else giveBack();
+  }
+
+  /**
+   * pg.Pool lets the plain queries a borrower left running (`client.query(...)` not awaited before
+   * `release()`) finish on the idle client; the engine retires a connection released while not ready
+   * (right for a cursor or a stream left open, which never finishes, and for a caller who should not
+   * wait behind a long query). So the client goes back once they are done — or at once when a caller
+   * starts waiting for a connection (it is then retired and the caller served by a new one), after
+   * `resetTimeoutMs`, or when the client ends or fails.
+   */
+  #whenQueriesDone(client: PgPoolClient, then: () => void): void {
+    if (this.pool.size().waiting > 0) {
+      then();
+      return;
+    }
+    const protocol = (client as unknown as { connection?: NodeJS.EventEmitter }).connection;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      protocol?.off('readyForQuery', check);
+      client.off('end', finish);
+      client.off('error', finish);
+      this.pool.off('enqueue', onEnqueue);
+      then();
+    };
+    // Not inside the engine's acquire() that emits it: on the next tick.
+    const onEnqueue = (): void => process.nextTick(finish);
+    this.pool.on('enqueue', onEnqueue);
+    const check = (): void => {
+      if (!plainQueriesRunning(client) && (client as unknown as { readyForQuery?: boolean }).readyForQuery !== false) finish();
+    };
+    const timer = setTimeout(finish, this.pool.config.resetTimeoutMs);
+    timer.unref?.();
+    protocol?.on('readyForQuery', check);
+    client.on('end', finish);
+    client.on('error', finish);
   }
 
   /**
@@ -364,7 +446,8 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
 
   async #query(query: PgQuery, values: unknown[] | undefined): Promise<pg.QueryResult> {
     const pooled = await this.#acquire();
-    const client = this.#lend(pooled);
+    const client = pooled.connection.client as PgPoolClient;
+    const state = this.#lend(pooled, client);
     this.#log('dispatching query');
     let result: pg.QueryResult;
     try {
@@ -372,16 +455,15 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
     } catch (error) {
       this.#log('query dispatched');
       // Reported with the release (adaptive aging); the connection is kept unless it broke.
-      if (pooled.connection.broken) client.release(error as Error);
+      if (pooled.connection.broken) this.#release(client, state, pooled, error);
       else {
-        const state = this.#clients.get(client);
         if (state !== undefined) state.report = error;
-        client.release();
+        this.#release(client, state, pooled, undefined);
       }
       throw error;
     }
     this.#log('query dispatched');
-    client.release();
+    this.#release(client, state, pooled, undefined);
     return result;
   }
 

@@ -63,6 +63,14 @@ describe('createPgReplicaPool on a primary and a streaming replica', () => {
       ]);
       expect(stats.hosts[1]?.reads).toBe(201);
       expect(stats.hosts[0]?.reads).toBe(0);
+      const managed = pool.managedPools();
+      expect(Object.keys(managed)).toEqual([
+        `${pool.name}-primary`,
+        `${pool.name}-read-${cluster.primary.address}`,
+        `${pool.name}-read-${cluster.replica.address}`,
+      ]);
+      expect(managed[`${pool.name}-primary`]?.hosts).toBe(pool);
+      expect(managed[`${pool.name}-primary`]?.partitions).toBe(pool.manager);
     } finally {
       await pool.close();
     }
@@ -202,5 +210,7 @@ describe('createPgReplicaPool on a primary and a streaming replica', () => {
     expect(() => createPgReplicaPool({ ...base, maxReplicaLagMs: -5 })).toThrow(/maxReplicaLagMs/);
     expect(() => createPgReplicaPool({ ...base, replicas: 3 as never })).toThrow(/replicas/);
     expect(() => createPgReplicaPool({ ...base, poolConfig: { maxSize: 3 } as never })).toThrow(/poolConfig.maxSize/);
+    expect(() => createPgReplicaPool({ ...base, replicas: { maxConnections: 0 } })).toThrow(/maxConnections/);
+    expect(() => createPgReplicaPool({ ...base, primary: { minConnections: 5, maxConnections: 2 } })).toThrow(InvalidConfigError);
   });
 });

@@ -104,7 +104,7 @@ export interface PgReplicaPoolStatistics {
   partitions: Record<string, PartitionStatistics>;
 }
 
-const FACTORY_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'onConnect', 'allowExitOnIdle', 'Client'] as const;
+const FACTORY_KEYS = ['statementCacheSize', 'resetMode', 'validationQuery', 'onConnect', 'allowExitOnIdle', 'Client', 'logger'] as const;
 const WRITE_PARTITION = 'primary';
 const WRITE: PartitionRequest = Object.freeze({ service: 'write' });
 const READ: PartitionRequest = Object.freeze({ service: 'read' });
@@ -283,14 +283,41 @@ export class PgReplicaPool {
       this.writeFactory,
       { ...poolOptions, name: `${this.name}/primary` },
     );
+    const readIds: string[] = [];
+    const readFactories: PgFactory[] = [];
     this.manager = new PartitionManager<PgConnection>({
       pool: this.writePool,
       routing: RoutingStrategy.Custom((request) => (request === WRITE ? WRITE_PARTITION : this.#pickRead())),
       name: this.name,
     });
+    try {
+      this.#createPartitions(resolved, writeMax, writeSide, readSide, factoryOptions, poolConfig, poolOptions, readIds, readFactories);
+    } catch (error) {
+      // Limits the manager refused: close what was opened, so a refused pool leaves nothing behind.
+      void this.manager.close().then(() => this.writePool.close());
+      throw error;
+    }
+    this.#readIds = readIds;
+    this.#readFactories = readFactories;
+    this.#balancer = new ReadBalancer(readIds);
+    this.#fallback = readIds[0] as string;
+    this.#refreshWeights();
+    this.#ready = monitor.start();
+  }
+
+  #createPartitions(
+    resolved: ReturnType<typeof parseMultiHostConfig>,
+    writeMax: number,
+    writeSide: PartitionLimitsInput,
+    readSide: PartitionLimitsInput,
+    factoryOptions: PgFactoryOptions,
+    poolConfig: NonNullable<PgReplicaPoolOptions['poolConfig']>,
+    poolOptions: NonNullable<PgReplicaPoolOptions['poolOptions']>,
+    readIds: string[],
+    readFactories: PgFactory[],
+  ): void {
+    const monitor = this.#monitor;
     this.manager.createPartition(WRITE_PARTITION, PartitionType.ResourceGroup('primary'), { maxConnections: writeMax, ...writeSide });
-    const readIds: string[] = [];
-    const readFactories: PgFactory[] = [];
     for (const host of resolved.hosts) {
       const id = `read:${hostKey(host)}`;
       // One host, any role, read-only sessions; a failed connect makes the monitor check the host at once.
@@ -312,12 +339,6 @@ export class PgReplicaPool {
       readIds.push(id);
       readFactories.push(factory);
     }
-    this.#readIds = readIds;
-    this.#readFactories = readFactories;
-    this.#balancer = new ReadBalancer(readIds);
-    this.#fallback = readIds[0] as string;
-    this.#refreshWeights();
-    this.#ready = monitor.start();
   }
 
   /** Resolves when every host has been checked once (reads are spread by weight before that too). */
@@ -476,15 +497,21 @@ export class PgReplicaPool {
 
   /**
    * The pools to give `@pool/management` (`serveManagement({ pools: replicaPool.managedPools() })`):
-   * the write pool with the partition manager, and each host's read pool.
+   * the write pool with the partition manager and the hosts (role, state, lag at
+   * `/pools/{pool}/hosts`), and each host's read pool: `<name>-primary`, `<name>-read-<host:port>`
+   * (management names cannot hold a slash).
    */
-  managedPools(): Record<string, { pool: ConnectionPool<PgConnection>; partitions?: PartitionManager<PgConnection> }> {
-    const out: Record<string, { pool: ConnectionPool<PgConnection>; partitions?: PartitionManager<PgConnection> }> = {
-      [`${this.name}/primary`]: { pool: this.writePool, partitions: this.manager },
-    };
+  managedPools(): Record<
+    string,
+    { pool: ConnectionPool<PgConnection>; partitions?: PartitionManager<PgConnection>; hosts?: PgReplicaPool }
+  > {
+    const out: Record<string, { pool: ConnectionPool<PgConnection>; partitions?: PartitionManager<PgConnection>; hosts?: PgReplicaPool }> =
+      {
+        [`${this.name}-primary`]: { pool: this.writePool, partitions: this.manager, hosts: this },
+      };
     this.#readIds.forEach((id) => {
       const pool = this.manager.partition(id)?.pool;
-      if (pool !== undefined) out[`${this.name}/${id}`] = { pool };
+      if (pool !== undefined) out[`${this.name}-${id.replace(':', '-')}`] = { pool };
     });
     return out;
   }

@@ -1,3 +1,4 @@
+export { AdaptiveLimitCollector, type AdaptiveLimitCollectorOptions, type AdaptiveLimiterLike } from './adaptive-limit-collector.js';
 export {
   HostCollector,
   type HostCollectorOptions,

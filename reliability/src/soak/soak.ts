@@ -4,7 +4,9 @@ import { PriorityWaitQueue, StarvationPrevention } from '@pool/queue';
 import { type FaultInjectingFactory, type FaultSpec, SeededRandom, withFaults } from '@pool/testkit';
 import { errorKind } from '../support/load.js';
 import { pgBackend, type SoakBackend, simulatedBackend } from './backends.js';
+import { CallLedger } from './call-ledger.js';
 import { LogHistogram } from './histogram.js';
+import { ProgressWindows, progressFailures } from './progress-windows.js';
 
 /** Options of {@link runSoak}. Every field is optional. */
 export interface SoakOptions {
@@ -26,6 +28,21 @@ export interface SoakOptions {
   onProgress?: ((line: string) => void) | null;
   /** Default `10000`. */
   progressIntervalMs?: number;
+  /** Throughput is judged per window of this many ms. Default `5000`. */
+  windowMs?: number;
+  /** Every window after the first must serve at least this fraction of the first window's acquires. Default `0.1`. */
+  minWindowFraction?: number;
+  /**
+   * After the load's end, how long to wait for callers still in a call before counting them as lost
+   * and reporting anyway. Default `10000` (a call is bounded by 2 s of acquire, 3 s of queries and 2 s of close).
+   */
+  settleGraceMs?: number;
+  /**
+   * Sabotage, to prove the soak fails: at `atMs` the pool is wedged, and chaos stops (nothing heals it).
+   * `'never-settles'`: its `acquire()` returns promises that never settle. `'suspended'`: it is
+   * suspended for good (acquires time out). Default: none.
+   */
+  wedge?: { atMs: number; how: 'never-settles' | 'suspended' } | null;
 }
 
 /** What a soak saw. `failures(report)` lists what makes it fail. */
@@ -50,8 +67,29 @@ export interface SoakReport {
   nonPoolErrors: number;
   /** A connection handed to a caller while another caller held it. Must be 0. */
   doubleHandOuts: number;
-  /** Borrows the pool counts as outstanding after every caller returned its connection. Must be 0. */
+  /**
+   * Counted from the callers' side: acquires that never settled plus connections handed to a caller and
+   * never given back. Must be 0.
+   */
   lost: number;
+  /** Acquires the callers started, and how many settled (served or rejected). */
+  callsStarted: number;
+  callsSettled: number;
+  /** Acquires that settled twice, connections given back twice. Must be 0. */
+  settledTwice: number;
+  returnedTwice: number;
+  /** Borrows the pool's own counters still count after every caller returned (a cross-check of `lost`). Must be 0. */
+  poolOutstanding: number;
+  /** Served acquires per window of `windowMs`. */
+  windows: number[];
+  windowMs: number;
+  minWindowFraction: number;
+  /** A phase of the ending that did not finish within its bound (callers, close, leak count), or null. */
+  stuckPhase: string | null;
+  /** The sabotage applied (`wedge`), or null. */
+  wedged: string | null;
+  /** When the sabotage really began, in ms from the start (its timer may run late on a busy machine), or null. */
+  wedgedAtMs: number | null;
   /** Connections still open on the server after the pool closed. Must be 0. */
   leaked: number;
   /** Connections the pool still counts (open or being created) after close. Must be 0. */
@@ -119,6 +157,11 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const concurrency = options.concurrency ?? 48;
   const maxSize = options.maxSize ?? 16;
   const chaosIntervalMs = options.chaosIntervalMs ?? 2_000;
+  const windowMs = options.windowMs ?? 5_000;
+  const minWindowFraction = options.minWindowFraction ?? 0.1;
+  const settleGraceMs = options.settleGraceMs ?? 10_000;
+  const wedge = options.wedge ?? null;
+  const ledger = new CallLedger();
   const backend: SoakBackend<unknown> = (
     options.backend === 'pg'
       ? pgBackend(options.pgUrl ?? process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test')
@@ -175,6 +218,17 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     nonPoolErrors: 0,
     doubleHandOuts: 0,
     lost: 0,
+    callsStarted: 0,
+    callsSettled: 0,
+    settledTwice: 0,
+    returnedTwice: 0,
+    poolOutstanding: 0,
+    windows: [],
+    windowMs,
+    minWindowFraction,
+    stuckPhase: null,
+    wedged: null,
+    wedgedAtMs: null,
     leaked: 0,
     openAfterClose: 0,
     connectionsCreated: 0,
@@ -190,6 +244,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const held = new Set<unknown>();
   const start = performance.now();
   const end = start + durationMs;
+  const windows = new ProgressWindows(windowMs, start);
   let running = true;
 
   const pickTenant = (r: SeededRandom): string => {
@@ -202,7 +257,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   };
 
   /** Runs `work` on a borrowed connection, bounded: a query that hangs gets the connection destroyed. */
-  const use = async (conn: PooledConnection<unknown>, r: SeededRandom): Promise<void> => {
+  const use = async (conn: PooledConnection<unknown>, r: SeededRandom, giveBack: () => void): Promise<void> => {
     const raw = conn.connection;
     let failure: unknown;
     let hung = false;
@@ -229,9 +284,17 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     if (failure !== undefined) bump(report.queryErrors, errorKind(failure));
     if (r.chance(0.3)) await sleep(r.int(0, 20));
     held.delete(raw);
-    if (conn.released) return; // ended by the pool (reclaim or forced close)
-    if (hung || r.chance(0.01)) await conn.destroy(failure);
-    else conn.release(failure === undefined ? undefined : { error: failure });
+    if (conn.released) {
+      giveBack(); // ended by the pool (reclaim or forced close)
+      return;
+    }
+    if (hung || r.chance(0.01)) {
+      giveBack();
+      await conn.destroy(failure);
+    } else {
+      conn.release(failure === undefined ? undefined : { error: failure });
+      giveBack();
+    }
   };
 
   const worker = async (n: number): Promise<void> => {
@@ -247,15 +310,27 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
       }, timeoutMs + HANG_SLACK_MS);
       const t0 = performance.now();
       let conn: PooledConnection<unknown> | undefined;
+      const call = ledger.start();
       try {
-        conn = await manager.acquire(
-          { tenant: pickTenant(r) },
-          {
-            timeoutMs,
-            priority: PRIORITIES[r.int(0, PRIORITIES.length - 1)] as QueuePriority,
-            ...(controller === null ? {} : { signal: controller.signal }),
-          },
-        );
+        conn = await manager
+          .acquire(
+            { tenant: pickTenant(r) },
+            {
+              timeoutMs,
+              priority: PRIORITIES[r.int(0, PRIORITIES.length - 1)] as QueuePriority,
+              ...(controller === null ? {} : { signal: controller.signal }),
+            },
+          )
+          .then(
+            (c) => {
+              ledger.settle(call);
+              return c;
+            },
+            (error: unknown) => {
+              ledger.settle(call);
+              throw error;
+            },
+          );
       } catch (error) {
         bump(report.acquireErrors, errorKind(error));
         if (!(error instanceof PoolError)) report.nonPoolErrors++;
@@ -269,19 +344,21 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
         continue;
       }
       report.served++;
+      windows.record();
       waits.record(performance.now() - t0);
+      const giveBack = ledger.borrow();
       const raw = conn.connection;
       if (held.has(raw)) report.doubleHandOuts++;
       held.add(raw);
-      await use(conn, r);
+      await use(conn, r, giveBack);
     }
   };
 
   const chaos = async (): Promise<void> => {
     const r = new SeededRandom(seed * 7_919);
-    while (running && performance.now() < end) {
+    while (running && performance.now() < end && report.wedged === null) {
       await sleep(r.int(Math.floor(chaosIntervalMs / 2), Math.ceil(chaosIntervalMs * 1.5)));
-      if (!running || performance.now() >= end) break;
+      if (!running || performance.now() >= end || report.wedged !== null) break;
       const roll = r.next();
       try {
         if (roll < 0.3) {
@@ -323,39 +400,78 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     progress = setInterval(() => {
       const s = pool.size();
       const elapsed = Math.round((performance.now() - start) / 1000);
+      const last = windows.lastFull();
       onProgress(
-        `[soak ${elapsed}s] ops=${report.operations} served=${report.served} p99=${waits.percentileMs(99).toFixed(1)}ms ` +
-          `pool total=${s.total} idle=${s.idle} pending=${s.pending} waiting=${s.waiting} heap=${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)}MiB`,
+        `[soak ${elapsed}s] ops=${report.operations} served=${report.served}${last === undefined ? '' : ` (last ${windowMs / 1000} s: ${last})`} p99=${waits.percentileMs(99).toFixed(1)}ms ` +
+          `pool total=${s.total} idle=${s.idle} pending=${s.pending} waiting=${s.waiting} unsettled=${ledger.unsettled} heap=${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)}MiB`,
       );
     }, options.progressIntervalMs ?? 10_000);
     progress.unref();
   }
 
+  // A ref'd heartbeat keeps the process alive until the report is made: a pool whose promises never
+  // settle cannot end the process silently (exit 13 in an ES module), it shows in the report instead.
+  const heartbeat = setInterval(() => {}, 1_000);
+  const wedgeTimer =
+    wedge === null
+      ? undefined
+      : setTimeout(() => {
+          report.wedged = `${wedge.how} at ${wedge.atMs} ms`;
+          report.wedgedAtMs = performance.now() - start;
+          if (wedge.how === 'suspended') pool.suspend();
+          else pool.acquire = () => new Promise<never>(() => {});
+        }, wedge.atMs);
   try {
-    await Promise.all([...Array.from({ length: concurrency }, (_, n) => worker(n)), chaos()]);
+    const load = Promise.all([...Array.from({ length: concurrency }, (_, n) => worker(n)), chaos()]);
+    const settledInTime = await within(load, end + settleGraceMs - performance.now());
+    running = false;
+    clearInterval(progress);
+    clearTimeout(wedgeTimer);
+    report.windows = windows.served(durationMs);
+    if (!settledInTime) report.stuckPhase = `callers (${ledger.unsettled} acquires unsettled ${settleGraceMs} ms after the load's end)`;
+    factory.faults.clear();
+    factory.faults.releaseHangs();
+    if (pool.state === 'open' && pool.suspended) pool.resume();
+    // From the callers' side: acquires that never settled, connections never given back.
+    report.callsStarted = ledger.started;
+    report.callsSettled = ledger.settled;
+    report.settledTwice = ledger.settledTwice;
+    report.returnedTwice = ledger.returnedTwice;
+    report.lost = ledger.unsettled + ledger.outstanding;
+    report.hungAcquires = Math.max(report.hungAcquires, ledger.unsettledOlderThan(2_000 + HANG_SLACK_MS));
+    const before = pool.statistics();
+    report.poolOutstanding = before.acquired - before.released - ledger.outstanding;
+    const closeStart = performance.now();
+    if (
+      !(await within(
+        manager.close().then(() => pool.close()),
+        CLOSE_BOUND_MS,
+      ))
+    ) {
+      report.stuckPhase ??= `close (manager.close() and pool.close() took over ${CLOSE_BOUND_MS} ms)`;
+    }
+    report.closeMs = performance.now() - closeStart;
+    const size = pool.size();
+    report.openAfterClose = size.total + size.pending;
+    // A connect that was abandoned (timed out) may still land: the pool closes it when it does.
+    const counted = within(
+      (async () => {
+        for (let i = 0; i < 100; i++) {
+          report.leaked = await backend.openOnServer();
+          if (report.leaked === 0) break;
+          await sleep(50);
+        }
+      })(),
+      CLOSE_BOUND_MS,
+    );
+    if (!(await counted)) report.stuckPhase ??= `counting connections left on the server took over ${CLOSE_BOUND_MS} ms`;
+    if (!(await within(backend.dispose(), CLOSE_BOUND_MS))) report.stuckPhase ??= `backend.dispose() took over ${CLOSE_BOUND_MS} ms`;
   } finally {
     running = false;
     clearInterval(progress);
+    clearInterval(heartbeat);
+    clearTimeout(wedgeTimer);
   }
-  // Every caller has returned its connection: whatever the pool still counts as borrowed is lost.
-  factory.faults.clear();
-  factory.faults.releaseHangs();
-  if (pool.state === 'open' && pool.suspended) pool.resume();
-  const before = pool.statistics();
-  report.lost = before.acquired - before.released + held.size;
-  const closeStart = performance.now();
-  await manager.close();
-  await pool.close();
-  report.closeMs = performance.now() - closeStart;
-  const size = pool.size();
-  report.openAfterClose = size.total + size.pending;
-  // A connect that was abandoned (timed out) may still land: the pool closes it when it does.
-  for (let i = 0; i < 100; i++) {
-    report.leaked = await backend.openOnServer();
-    if (report.leaked === 0) break;
-    await sleep(50);
-  }
-  await backend.dispose();
   const stats = pool.statistics();
   report.connectionsCreated = stats.connectionsCreated;
   report.connectionsDestroyed = stats.connectionsDestroyed;
@@ -371,10 +487,37 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   return report;
 }
 
-/** Why a soak failed (empty when it passed): any loss, leak, double hand-out, hang or non-PoolError. */
+const CLOSE_BOUND_MS = 30_000;
+
+/** Resolves true when `work` settles within `ms`, false when the time runs out first (then `work` is left running). */
+function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  const done = work.then(
+    () => true,
+    () => true,
+  );
+  return Promise.race([done, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Why a soak failed (empty when it passed): any loss (counted from the callers' side), leak, double
+ * hand-out, hang, non-PoolError, a stuck ending, or a window that served less than `minWindowFraction`
+ * of the first.
+ */
 export function soakFailures(report: SoakReport): string[] {
   const out: string[] = [];
-  if (report.lost !== 0) out.push(`lost = ${report.lost} (borrows the pool still counts after every caller returned)`);
+  if (report.lost !== 0) {
+    const unsettled = report.callsStarted - report.callsSettled;
+    out.push(
+      `lost = ${report.lost} (callers' side: ${unsettled} of ${report.callsStarted} acquires never settled, ${report.lost - unsettled} connections never given back)`,
+    );
+  }
+  if (report.settledTwice !== 0) out.push(`acquires settled twice = ${report.settledTwice}`);
+  if (report.returnedTwice !== 0) out.push(`connections given back twice = ${report.returnedTwice}`);
+  if (report.poolOutstanding !== 0) out.push(`the pool counts ${report.poolOutstanding} borrows nobody holds`);
   if (report.leaked !== 0) out.push(`leaked = ${report.leaked} (connections open on the server after close)`);
   if (report.openAfterClose !== 0) out.push(`open after close = ${report.openAfterClose}`);
   if (report.connectionsCreated !== report.connectionsDestroyed)
@@ -382,7 +525,9 @@ export function soakFailures(report: SoakReport): string[] {
   if (report.doubleHandOuts !== 0) out.push(`double hand-outs = ${report.doubleHandOuts}`);
   if (report.hungAcquires !== 0) out.push(`hung acquires = ${report.hungAcquires} (unsettled 5 s past their deadline)`);
   if (report.nonPoolErrors !== 0) out.push(`acquires rejected with a non-PoolError = ${report.nonPoolErrors}`);
+  if (report.stuckPhase !== null) out.push(`stuck: ${report.stuckPhase}`);
   if (report.served === 0) out.push('no acquire was served');
+  out.push(...progressFailures(report.windows, report.windowMs, report.minWindowFraction));
   return out;
 }
 
@@ -398,7 +543,7 @@ export function formatSoakReport(r: SoakReport): string {
           .join(', ');
   const failures = soakFailures(r);
   return [
-    `soak report (${r.backend}, seed ${r.seed}, ${(r.durationMs / 1000).toFixed(0)} s)`,
+    `soak report (${r.backend}, seed ${r.seed}, ${(r.durationMs / 1000).toFixed(0)} s${r.wedged === null ? '' : `, wedged: ${r.wedged}`})`,
     `  operations        ${r.operations} acquires, ${r.served} served`,
     `  acquire errors    ${list(r.acquireErrors)}`,
     `  query errors      ${list(r.queryErrors)}`,
@@ -406,6 +551,7 @@ export function formatSoakReport(r: SoakReport): string {
     `  chaos             ${list(r.chaos)}`,
     `  injected faults   ${list(r.injectedFaults)}`,
     `  connections       created ${r.connectionsCreated}, destroyed ${r.connectionsDestroyed} (${list(r.destroyedByReason)})`,
+    `  callers           ${r.callsStarted} acquires started, ${r.callsSettled} settled; ${r.windows.length} windows of ${r.windowMs / 1000} s served ${r.windows.length === 0 ? 'none' : `${Math.min(...r.windows)}-${Math.max(...r.windows)} (first ${r.windows[0]}; floor ${Math.round(r.minWindowFraction * 100)}% of it)`}`,
     `  leaked = ${r.leaked}, lost = ${r.lost}, open after close = ${r.openAfterClose}, double hand-outs = ${r.doubleHandOuts}, hung acquires = ${r.hungAcquires}, non-PoolErrors = ${r.nonPoolErrors}`,
     `  close             ${r.closeMs.toFixed(0)} ms`,
     `  heap              start ${mib(r.heapStartBytes)}, end ${mib(r.heapEndBytes)}`,

@@ -234,6 +234,10 @@ export const DASHBOARD_JS = String.raw`(function () {
     setFigure('total', pool.size.total, 0);
     setFigure('pending', pool.size.pending, 0);
     setFigure('max-size', pool.maxSize, 0);
+    setFigure('limit', pool.size.limit, 0);
+    var adaptive = pool.adaptive, change = adaptive && adaptive.lastChange;
+    $('limit-why').textContent = !adaptive ? (pool.size.limit < pool.maxSize ? '(set by setLimit)' : '(maxSize)')
+      : '(' + adaptive.algorithm + ', ' + adaptive.floor + '\u2013' + adaptive.ceiling + (change ? '; last: ' + change.reason + ' ' + change.previous + '\u2192' + change.limit : '') + ')';
     var sizeSeries = [{ key: 'active' }, { key: 'idle' }, { key: 'waiting' }];
     drawChart($('size-chart'), points, sizeSeries);
     $('size-chart').setAttribute('aria-label', 'Pool size over time; now ' + describe(points, sizeSeries));

@@ -42,6 +42,7 @@ export const DASHBOARD_HTML = `<!doctype html>
       <div class="card waiting"><dt>Waiting</dt><dd><span id="waiting">–</span> <small>(<span id="pool-waiting">–</span> in the pool’s queue)</small></dd></div>
       <div class="card"><dt>Open / max</dt><dd><span id="total">–</span> / <span id="max-size">–</span></dd></div>
       <div class="card"><dt>Opening</dt><dd id="pending">–</dd></div>
+      <div class="card"><dt>Limit</dt><dd><span id="limit">–</span> <small id="limit-why"></small></dd></div>
     </dl>
     <figure>
       <svg id="size-chart" class="chart" role="img" aria-labelledby="size-chart-title" viewBox="0 0 600 160" preserveAspectRatio="none"><title id="size-chart-title">Active, idle and waiting over time</title></svg>

@@ -4,6 +4,7 @@ import { leaksOf, type PoolEntry } from '../pools.js';
 import {
   ClusterBudget,
   ConnectionList,
+  HostList,
   LeakList,
   NoQuery,
   PoolConfig,
@@ -155,6 +156,24 @@ export function poolRoutes(table: RouteTable, ctx: RouteContext): void {
       const e = ctx.entry(c.req.valid('param').pool);
       if (e.budget === null) throw new ManagementError(404, `Pool '${e.name}' has no cluster budget configured`);
       return json(e.budget.statistics());
+    },
+  );
+  table.add(
+    { ...read, tag: 'monitoring' },
+    {
+      method: 'get',
+      path: '/pools/{pool}/hosts',
+      operationId: 'getPoolHosts',
+      summary: 'The servers behind a multi-host pool: role, state, replica lag and connections of each',
+      description:
+        "Each host of a multi-host pool (@pool/pg's createPgReplicaPool): its role ('primary', 'standby'), state ('up', 'lagging', 'down'), replay lag, read weight, connections and reads served. 404 when the pool has no hosts component.",
+      request: params,
+      responses: ok('The hosts', HostList),
+    },
+    (c) => {
+      const e = ctx.entry(c.req.valid('param').pool);
+      if (e.hosts === null) throw new ManagementError(404, `Pool '${e.name}' has no hosts configured (give hosts: a PgReplicaPool)`);
+      return json({ hosts: e.hosts.hostStatistics() });
     },
   );
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,19 @@ import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 
 const run = promisify(execFile);
+
+/** The temporary directories' prefix (then the creating process's pid). */
+const PREFIX = 'pool-mysql-cluster-';
+
+/** True while process `pid` exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Small and quick to start. */
 const SERVER_OPTIONS = ['--innodb-buffer-pool-size=16M', '--innodb-log-file-size=4M', '--skip-log-bin', '--loose-skip-feedback'];
@@ -66,7 +79,8 @@ export class PrivateMariadb {
 
   /** Creates the data directory and starts the server (throws when MariaDB is not installed). */
   static async create(): Promise<PrivateMariadb> {
-    const dir = mkdtempSync(join(tmpdir(), 'pool-mysql-cluster-'));
+    PrivateMariadb.removeStale();
+    const dir = mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`));
     try {
       await installDb(join(dir, 'data'));
       const db = new PrivateMariadb(dir, await freePort());
@@ -75,6 +89,25 @@ export class PrivateMariadb {
     } catch (error) {
       rmSync(dir, { recursive: true, force: true });
       throw error;
+    }
+  }
+
+  /**
+   * Kills the servers of test processes that died before their `afterAll` (the creating pid is in the
+   * directory name; a server is killed only if it runs on that very directory) and removes their directories.
+   */
+  static removeStale(): void {
+    for (const name of readdirSync(tmpdir())) {
+      const m = new RegExp(`^${PREFIX}(\\d+)-\\w+$`).exec(name);
+      if (m === null || alive(Number(m[1]))) continue;
+      const dir = join(tmpdir(), name);
+      try {
+        const pid = Number(readFileSync(join(dir, 'mariadbd.pid'), 'utf8').trim());
+        if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
+      } catch {
+        // no pid file, or the server is gone already
+      }
+      rmSync(dir, { recursive: true, force: true });
     }
   }
 
