@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { clientEnding, clientHolds, clientNotReadyReason, isSubmittable, sqlTextOf } from './client-state.js';
+import { clientAwaitsReadyForQuery, clientEnding, clientHolds, clientNotReadyReason, isSubmittable, sqlTextOf } from './client-state.js';
 
 /** A stand-in with the fields pg 8's Client keeps (only the ones read here). */
 function state(fields: Record<string, unknown>): pg.Client {
@@ -53,5 +53,14 @@ describe('reading pg.Client readiness', () => {
     expect(sqlTextOf({ submit() {}, cursor: { text: 'SELECT 3' } })).toBe('SELECT 3');
     expect(sqlTextOf({ submit() {} })).toBeUndefined();
     expect(sqlTextOf(null)).toBeUndefined();
+  });
+
+  it('tells a client that only awaits the ReadyForQuery after an error from a busy or ended one', () => {
+    expect(clientAwaitsReadyForQuery(state({ readyForQuery: false }))).toBe(true);
+    expect(clientAwaitsReadyForQuery(state({}))).toBe(false);
+    expect(clientAwaitsReadyForQuery(state({ readyForQuery: false, _activeQuery: { submit() {} } }))).toBe(false);
+    expect(clientAwaitsReadyForQuery(state({ readyForQuery: false, _queryQueue: [{}] }))).toBe(false);
+    expect(clientAwaitsReadyForQuery(state({ readyForQuery: false, _ending: true }))).toBe(false);
+    expect(clientAwaitsReadyForQuery(state({ readyForQuery: false, _queryable: false }))).toBe(false);
   });
 });

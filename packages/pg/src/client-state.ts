@@ -76,6 +76,19 @@ export function clientNotReadyReason(client: pg.Client): string | null {
   return null;
 }
 
+/**
+ * True when `client` only waits for the ReadyForQuery that follows a server error: pg settles a
+ * failed query as soon as the ErrorResponse arrives, and the ReadyForQuery that says the session's
+ * transaction status comes right after it (in the same packet, unless the network or a busy machine
+ * splits them). Nothing is active or queued; the client is ready once that message is read.
+ */
+export function clientAwaitsReadyForQuery(client: pg.Client): boolean {
+  const c = client as unknown as ClientState;
+  if (c.readyForQuery !== false || c._ending === true || c._ended === true || c._queryable === false) return false;
+  const active = activeQuery(c);
+  return (active === null || active === undefined) && queued(c).length === 0 && (c._sentQueryQueue ?? []).length === 0;
+}
+
 /** True while `client` still holds `query`: active, or queued behind another. */
 export function clientHolds(client: pg.Client, query: unknown): boolean {
   const c = client as unknown as ClientState;

@@ -4,7 +4,15 @@ import { abortable, ConnectionLifecycle, type FactoryCounters } from '@pool/core
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { classify } from './classify.js';
-import { clientEnding, clientHolds, clientNotReadyReason, isSubmittable, type PgSubmittable, sqlTextOf } from './client-state.js';
+import {
+  clientAwaitsReadyForQuery,
+  clientEnding,
+  clientHolds,
+  clientNotReadyReason,
+  isSubmittable,
+  type PgSubmittable,
+  sqlTextOf,
+} from './client-state.js';
 
 export { isSubmittable, type PgSubmittable } from './client-state.js';
 
@@ -133,10 +141,11 @@ export class PgConnection {
 
   /**
    * Why the client cannot take a query now, or `null` when it can: a query or a submittable (an open
-   * pg-cursor, an unconsumed pg-query-stream, a query whose caller gave up after `query_timeout`) is
-   * still active or queued, the client was ended or can no longer be queried, or the transaction
-   * status is unknown. A connection released in such a state is never lent again: the reset retires
-   * it (the next borrower's query would otherwise wait behind it, possibly forever).
+   * pg-cursor, an unconsumed pg-query-stream, a query still running) is active or queued, the client
+   * was ended or can no longer be queried, or the transaction status is unknown. The reset of a
+   * released connection waits (within its timeout) for the ReadyForQuery after a server error; if the
+   * connection is still not ready, it is retired, never lent again (the next borrower's query would
+   * otherwise wait behind a cursor, possibly forever).
    */
   get notReadyReason(): string | null {
     if (this.#lifecycle.broken) return 'the connection is broken';
@@ -329,12 +338,14 @@ export class PgConnection {
     lifecycle: ConnectionLifecycle;
     run: <R extends pg.QueryResultRow>(config: pg.QueryConfig | string, signal?: AbortSignal) => Promise<pg.QueryResult<R>>;
     reset(mode: 'session' | 'all', signal: AbortSignal): Promise<boolean>;
+    settle(signal: AbortSignal): Promise<void>;
     clean(): void;
   } {
     return {
       lifecycle: this.#lifecycle,
       run: (config, signal) => this.#run(config, signal),
       reset: (mode, signal) => this.#reset(mode, signal),
+      settle: (signal) => this.#settle(signal),
       clean: () => {
         this.#sessionDirty = false;
         this.#userStatements = false;
@@ -403,6 +414,18 @@ export class PgConnection {
     });
   }
 
+  /**
+   * Waits (until `signal` aborts) for the ReadyForQuery that follows a server error, when that is all
+   * the client waits for: a borrower that released right after a failed query left a healthy
+   * connection whose status is about to arrive, not a busy one. (Plain queries a borrower left running
+   * are `createPgPool`'s to let finish before the release; what is still running here is retired.)
+   */
+  async #settle(signal: AbortSignal): Promise<void> {
+    if (!this.#lifecycle.broken && !this.#lifecycle.closing && clientAwaitsReadyForQuery(this.client)) {
+      await abortable(this.#readyForQuery(), signal);
+    }
+  }
+
   /** Deallocates evicted statements on the server (outside a transaction, so a failure cannot abort one). */
   async #deallocateEvicted(signal?: AbortSignal): Promise<void> {
     const names = this.#evicted.splice(0);
@@ -435,6 +458,7 @@ export class PgConnection {
    * (so the factory re-applies `onConnect`).
    */
   async #reset(mode: 'session' | 'all', signal: AbortSignal): Promise<boolean> {
+    await this.#settle(signal);
     if (this.#lifecycle.broken) throw this.#lifecycle.brokenError;
     const notReady = this.notReadyReason;
     if (notReady !== null) {

@@ -250,6 +250,9 @@ export class PgFactory extends DriverFactory<PgConnection> {
    * reason when the signal aborts first.
    */
   async validate(conn: PgConnection, ctx: ValidateContext): Promise<boolean> {
+    if (conn.broken) return false;
+    // Right after a failed query, the ReadyForQuery may still be on its way: wait for it (bounded).
+    await conn[kInternals].settle(ctx.signal);
     // A client busy with a cursor, a stream or a query would queue the check behind it (maybe forever).
     if (conn.broken || conn.notReadyReason !== null) return false;
     try {

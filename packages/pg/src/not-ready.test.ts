@@ -125,14 +125,27 @@ describe('a connection not ready for a query is never lent again', () => {
     expect(rows[0]?.pid).not.toBe(pid);
   });
 
-  it('retires one released with a query still running; the next borrower does not wait for it', async () => {
+  it('lets a query released still running finish (as pg.Pool does), then lends the connection again', async () => {
     const db = pool({ max: 1 });
+    const client = await db.connect();
+    const pid = client.processID;
+    const running = client.query<{ done: boolean }>('SELECT pg_sleep(0.2) IS NOT NULL AS done');
+    client.release(); // not awaited: createPgPool lets it finish before the connection goes back
+    expect((await within(running, 5_000, 'the running query')).rows).toEqual([{ done: true }]);
+    const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after a running query');
+    expect(rows[0]?.pid).toBe(pid);
+    expect(db.statistics().destroyedByReason.reset).toBe(0);
+  });
+
+  it('retires one whose running query outlasts the reset timeout; the next borrower gets another', async () => {
+    const db = pool({ max: 1, poolConfig: { resetTimeoutMs: 300 } });
     const client = await db.connect();
     const pid = client.processID;
     const slow = client.query('SELECT pg_sleep(30)').catch((error: unknown) => error);
     client.release();
     const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after a running query');
     expect(rows[0]?.pid).not.toBe(pid);
+    expect(db.statistics().destroyedByReason.reset).toBe(1);
     // The abandoned query ends with its connection.
     expect(await within(slow, 5_000, 'the abandoned query')).toBeInstanceOf(Error);
   });
@@ -189,6 +202,43 @@ describe('a connection not ready for a query is never lent again', () => {
     const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after an open cursor');
     expect(rows[0]?.pid).not.toBe(pid);
     expect(db.statistics().destroyedByReason.validation).toBe(1);
+  });
+
+  it('keeps one released between a server error and its ReadyForQuery (the reset waits for it)', async () => {
+    // The server sends ErrorResponse and ReadyForQuery together; a busy machine or network can split
+    // them, and pg settles the failed query on the first. This client holds the second back a while.
+    class SlowReadyClient extends pg.Client {
+      constructor(config: pg.ClientConfig) {
+        super(config);
+        const protocol = (this as unknown as { connection: NodeJS.EventEmitter }).connection;
+        const emit = protocol.emit.bind(protocol);
+        let afterError = false;
+        protocol.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+          if (event === 'errorMessage') afterError = true;
+          if (event === 'readyForQuery' && afterError) {
+            afterError = false;
+            setTimeout(() => emit(event, ...args), 100);
+            return true;
+          }
+          return emit(event, ...args);
+        };
+      }
+    }
+    const { logger, lines } = (() => {
+      const seen: string[] = [];
+      const keep = (message: unknown): void => void seen.push(String(message));
+      return { logger: { debug: keep, info: keep, warn: keep, error: keep }, lines: seen };
+    })();
+    const db = pool({ max: 1, Client: SlowReadyClient, logger });
+    const client = await db.connect();
+    const pid = client.processID;
+    await client.query('BEGIN');
+    await expect(client.query('SELECT 1/0')).rejects.toMatchObject({ code: '22012' });
+    client.release(); // the ReadyForQuery ('E': a failed transaction) has not arrived yet
+    const { rows } = await within(db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'), 5_000, 'query after an error');
+    expect(rows[0]?.pid).toBe(pid); // kept: reset (ROLLBACK) once the status came, not retired
+    expect(db.statistics().destroyedByReason.reset).toBe(0);
+    expect(lines.filter((l) => l.includes('retires it'))).toEqual([]);
   });
 
   it('tells why through notReadyReason, and validation refuses such a connection', async () => {
