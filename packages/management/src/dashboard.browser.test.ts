@@ -46,8 +46,8 @@ interface Shown {
   partitions: Record<string, { active: string; acquired: string }>;
   leaks: number;
   leakRows: string[];
-  /** Whether the hosts section is on the page, and its rows: host, role, state, then the raw values. */
-  hosts: { visible: boolean; rows: string[][]; rowHeaders: number; title: Record<string, string> };
+  /** Whether the hosts section is on the page, its rows (host, role, then raw values), and why a check failed. */
+  hosts: { visible: boolean; rows: string[][]; rowHeaders: number; why: Record<string, string> };
 }
 
 let server: ManagementServer;
@@ -173,13 +173,13 @@ async function shown(): Promise<Shown> {
       rows: hostRows.map((r) => [
         text(r.children[0]),
         text(r.children[1]),
-        text(r.children[2]),
+        r.children[2]?.getAttribute('data-value') ?? '',
         ...Array.from(r.children)
           .slice(3)
           .map((c) => c.getAttribute('data-value') ?? ''),
       ]),
       rowHeaders: document.querySelectorAll('#hosts-table tbody th[scope="row"]').length,
-      title: Object.fromEntries(hostRows.map((r) => [r.getAttribute('data-host') ?? '?', r.children[2]?.getAttribute('title') ?? ''])),
+      why: Object.fromEntries(hostRows.map((r) => [r.getAttribute('data-host') ?? '?', text(r.children[2]?.querySelectorAll('.why')[0])])),
     };
     const axis = document.getElementById('size-axis') as El & { textContent: string | null };
     return {
@@ -540,7 +540,7 @@ describe('the web dashboard in Chromium', () => {
       },
     );
     const after = await matchesItsResponse();
-    expect(after.view.hosts.title['db1:5432']).toBe('connect ECONNREFUSED postgres://app:[redacted]@db1:5432/orders');
+    expect(after.view.hosts.why).toEqual({ 'db1:5432': 'connect ECONNREFUSED postgres://app:[redacted]@db1:5432/orders', 'db2:5433': '' });
     expect((await api('/pools/replicas/hosts')).hosts).toEqual(after.data.hosts);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-hosts.png'), fullPage: true });

@@ -296,8 +296,15 @@ export const DASHBOARD_JS = String.raw`(function () {
         tr.className = h.state === 'up' ? '' : 'warn';
         cell(tr, h.host);
         cell(tr, h.role);
-        var state = cell(tr, h.state);
-        if (h.error) state.title = h.error;
+        var state = cell(tr, h.state, h.state);
+        if (h.error) {
+          // Why its last check failed, as text (redacted by the server), not only as a tooltip.
+          var why = document.createElement('small');
+          why.className = 'why';
+          why.textContent = h.error;
+          state.appendChild(document.createTextNode(' '));
+          state.appendChild(why);
+        }
         cell(tr, h.lagMs === null || h.lagMs === undefined ? '–' : formatNumber(h.lagMs, 0), h.lagMs);
         cell(tr, formatNumber(h.readWeight) + (h.readFallback ? ' (fallback)' : ''), h.readWeight);
         cell(tr, read ? formatNumber(read.total, 0) + ' (' + formatNumber(read.active, 0) + ')' : '–', read ? read.total : null);
