@@ -46,6 +46,8 @@ interface Shown {
   partitions: Record<string, { active: string; acquired: string }>;
   leaks: number;
   leakRows: string[];
+  /** Whether the hosts section is on the page, its rows (host, role, then raw values), and why a check failed. */
+  hosts: { visible: boolean; rows: string[][]; rowHeaders: number; why: Record<string, string> };
 }
 
 let server: ManagementServer;
@@ -56,6 +58,29 @@ let orders: ConnectionPool<SimulatedConnection>;
 let reports: ConnectionPool<SimulatedConnection>;
 let manager: PartitionManager<SimulatedConnection>;
 let detector: LeakDetector;
+/** A multi-host pool's two sides: `writes` is the managed pool (the primary's), `reads` the standby's. */
+let writes: ConnectionPool<SimulatedConnection>;
+let reads: ConnectionPool<SimulatedConnection>;
+const EMPTY_SIZE = { total: 0, idle: 0, active: 0, pending: 0, waiting: 0 };
+/** What the hosts stand-in reports besides the live connection figures; a test changes it to stage a failover. */
+let hostPlan: { host: string; role: string; state: string; lagMs: number | null; readWeight: number; error: string | null }[] = [
+  { host: 'db1:5432', role: 'primary', state: 'up', lagMs: null, readWeight: 0, error: null },
+  { host: 'db2:5433', role: 'standby', state: 'up', lagMs: 120, readWeight: 1, error: null },
+];
+/**
+ * A structural stand-in for @pool/pg's PgReplicaPool (its hostStatistics() records), with live
+ * connection figures from two real pools: db1's writes come from `writes`, db2's reads from `reads`.
+ */
+const hostsSource = {
+  hostStatistics: () =>
+    hostPlan.map((h, i) => ({
+      ...h,
+      readFallback: false,
+      checkedAt: 1_700_000_000_000 + i,
+      connections: { read: i === 1 ? reads.size() : EMPTY_SIZE, write: i === 0 ? writes.size().total : 0 },
+      reads: i === 1 ? reads.statistics().acquired : 0,
+    })),
+};
 /** Every /overview response the page received, by its timestamp. */
 const responses = new Map<number, { pools: Record<string, unknown>[] }>();
 
@@ -71,9 +96,15 @@ beforeAll(async () => {
   manager = new PartitionManager({ pool: orders, routing: RoutingStrategy.TenantBased });
   manager.createPartition('tenant_acme', PartitionType.Tenant('acme'), { maxConnections: 3, minConnections: 1 });
   manager.createPartition('tenant_globex', PartitionType.Tenant('globex'), { maxConnections: 2 });
+  writes = await ConnectionPool.create({ minSize: 0, maxSize: 3, closeTimeoutMs: 500 }, new SimulatedFactory(), { name: 'replicas' });
+  reads = await ConnectionPool.create({ minSize: 0, maxSize: 3, closeTimeoutMs: 500 }, new SimulatedFactory(), { name: 'replicas-read' });
   detector = new LeakDetector({ thresholdMs: 400, checkIntervalMs: 100, pools: orders, warn: false });
   server = await serveManagement({
-    pools: { orders: { pool: orders, leakDetector: detector, partitions: manager }, reports },
+    pools: {
+      orders: { pool: orders, leakDetector: detector, partitions: manager },
+      reports,
+      replicas: { pool: writes, hosts: hostsSource },
+    },
     auth: { readToken: READ_TOKEN, adminToken: ADMIN_TOKEN },
     dashboard: { refreshMs: 250 },
     history: { windowMs: 60_000, intervalMs: 250 },
@@ -112,6 +143,8 @@ afterAll(async () => {
   await manager?.close();
   await orders?.close();
   await reports?.close();
+  await writes?.close();
+  await reads?.close();
 });
 
 /** What the page shows now, read from the DOM (raw values from data-value attributes). */
@@ -133,6 +166,21 @@ async function shown(): Promise<Shown> {
       };
     }
     const leakRows = Array.from(document.querySelectorAll('#leaks-table tbody tr')).map((r) => r.getAttribute('data-connection') ?? '');
+    const text = (el: El | undefined) => (el as unknown as { textContent: string } | undefined)?.textContent ?? '';
+    const hostRows = Array.from(document.querySelectorAll('#hosts-table tbody tr'));
+    const hosts = {
+      visible: document.getElementById('hosts-section')?.getAttribute('hidden') === null,
+      rows: hostRows.map((r) => [
+        text(r.children[0]),
+        text(r.children[1]),
+        r.children[2]?.getAttribute('data-value') ?? '',
+        ...Array.from(r.children)
+          .slice(3)
+          .map((c) => c.getAttribute('data-value') ?? ''),
+      ]),
+      rowHeaders: document.querySelectorAll('#hosts-table tbody th[scope="row"]').length,
+      why: Object.fromEntries(hostRows.map((r) => [r.getAttribute('data-host') ?? '?', text(r.children[2]?.querySelectorAll('.why')[0])])),
+    };
     const axis = document.getElementById('size-axis') as El & { textContent: string | null };
     return {
       chart: {
@@ -148,6 +196,7 @@ async function shown(): Promise<Shown> {
       partitions,
       leaks: Number(document.getElementById('leak-count')?.getAttribute('data-value')),
       leakRows,
+      hosts,
     };
   });
 }
@@ -166,6 +215,20 @@ async function pausedSnapshot(): Promise<{ view: Shown; data: Record<string, Jso
   const body = responses.get(view.timestamp) as { pools: Record<string, Json>[] };
   const data = body.pools.find((p) => p.name === view.pool) as Record<string, Json>;
   return { view, data, body };
+}
+
+/** A host record as the hosts table shows it: host, role, state, then the raw values of the figures. */
+function hostCells(h: Json): string[] {
+  return [
+    h.host,
+    h.role,
+    h.state,
+    str(h.lagMs),
+    str(h.readWeight),
+    str(h.connections?.read?.total),
+    str(h.connections?.write),
+    str(h.reads),
+  ];
 }
 
 async function resume(): Promise<void> {
@@ -203,6 +266,13 @@ async function matchesItsResponse(): Promise<{ view: Shown; data: Record<string,
       for (const part of data.partitions) {
         expect(view.partitions[part.id]).toEqual({ active: str(part.active), acquired: str(part.connectionsAcquired) });
       }
+    }
+    // The hosts table, for a multi-host pool only: one row per host, each cell the response's value.
+    if (data.hosts === null) expect(view.hosts).toMatchObject({ visible: false, rows: [] });
+    else {
+      expect(view.hosts.visible).toBe(true);
+      expect(view.hosts.rows).toEqual(data.hosts.map(hostCells));
+      expect(view.hosts.rowHeaders).toBe(data.hosts.length);
     }
     // The charts come from the server's history (kept across page loads) on a labelled time axis.
     expect(view.chart.points).toBeGreaterThan(0);
@@ -249,7 +319,7 @@ describe('the web dashboard in Chromium', () => {
     expect(view.pool).toBe('orders');
     const size = await api('/pools/orders/size');
     expect(await untilShown({ active: '0', waiting: '0', total: String(size.total) })).toBeTruthy();
-    expect(await page.locator('#pool-select option').allTextContents()).toEqual(['orders', 'reports']);
+    expect(await page.locator('#pool-select option').allTextContents()).toEqual(['orders', 'reports', 'replicas']);
   }, 120_000);
 
   it('follows load: held connections, waiters by priority and leaks appear, then go away', async () => {
@@ -401,6 +471,87 @@ describe('the web dashboard in Chromium', () => {
     agrees(settled.data);
     expect(settled.data.direct.failed - baseline.data.direct.failed).toBe(counted.failed);
     expect(settled.data.waiting).toBe(0);
+  }, 120_000);
+
+  it('shows each host of a multi-host pool (role, state, lag, connections) as /pools/{pool}/hosts reports it, through a failover', async () => {
+    // The pool under the page's feet: connections held on both sides and reads served by the standby.
+    for (let i = 0; i < 5; i++) await reads.use((db) => db.query('SELECT 1'));
+    const heldReads = [await reads.acquire(), await reads.acquire()];
+    const heldWrite = await writes.acquire();
+    await page.selectOption('#pool-select', 'replicas');
+    // Event-driven: wait until the page draws a response taken after the connections were held.
+    await vi.waitFor(
+      async () => {
+        const view = await shown();
+        expect(view.pool).toBe('replicas');
+        expect(view.hosts.rows.map((r) => r[0])).toEqual(['db1:5432', 'db2:5433']);
+        expect(view.hosts.rows[1]?.[5]).toBe(String(reads.size().total));
+        expect(view.hosts.rows[0]?.[6]).toBe('1');
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    const before = await matchesItsResponse();
+    expect(before.data.hosts).toMatchObject([
+      { host: 'db1:5432', role: 'primary', state: 'up', lagMs: null, readWeight: 0, connections: { write: 1 }, reads: 0 },
+      {
+        host: 'db2:5433',
+        role: 'standby',
+        state: 'up',
+        lagMs: 120,
+        readWeight: 1,
+        connections: { read: { active: 2 }, write: 0 },
+        reads: 7,
+      },
+    ]);
+    // Nothing moves while the connections are held, so the hosts endpoint answers what the page drew.
+    expect((await api('/pools/replicas/hosts')).hosts).toEqual(before.data.hosts);
+    expect(await page.locator('#hosts-table th[scope="col"]').allTextContents()).toEqual([
+      'Host',
+      'Role',
+      'State',
+      'Replica lag (ms)',
+      'Read weight',
+      'Read connections (busy)',
+      'Write connections',
+      'Reads',
+    ]);
+
+    // A failover: db1 is down (its error carries a password, which never reaches the page), db2 is promoted.
+    hostPlan = [
+      {
+        host: 'db1:5432',
+        role: 'primary',
+        state: 'down',
+        lagMs: null,
+        readWeight: 0,
+        error: 'connect ECONNREFUSED postgres://app:hunter2@db1:5432/orders',
+      },
+      { host: 'db2:5433', role: 'primary', state: 'up', lagMs: null, readWeight: 1, error: null },
+    ];
+    await vi.waitFor(
+      async () =>
+        expect((await shown()).hosts.rows.map((r) => r.slice(1, 3))).toEqual([
+          ['primary', 'down'],
+          ['primary', 'up'],
+        ]),
+      {
+        timeout: 30_000,
+        interval: 50,
+      },
+    );
+    const after = await matchesItsResponse();
+    expect(after.view.hosts.why).toEqual({ 'db1:5432': 'connect ECONNREFUSED postgres://app:[redacted]@db1:5432/orders', 'db2:5433': '' });
+    expect((await api('/pools/replicas/hosts')).hosts).toEqual(after.data.hosts);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-hosts.png'), fullPage: true });
+
+    for (const c of [...heldReads, heldWrite]) c.release();
+    // A pool without hosts shows no hosts section.
+    await page.selectOption('#pool-select', 'orders');
+    await vi.waitFor(async () => expect((await shown()).pool).toBe('orders'), { timeout: 30_000, interval: 50 });
+    const plain = await matchesItsResponse();
+    expect(plain.data.hosts).toBeNull();
+    expect(await page.locator('#hosts-section').isVisible()).toBe(false);
   }, 120_000);
 
   it('switches pools and re-asks for a token when the one it has is refused', async () => {

@@ -48,6 +48,8 @@ export function poolOverview(e: PoolEntry, monitor: PoolMonitorStatistics | null
     partitions,
     leaks: { active: leaks.active, detected: leaks.detected, reports: leaks.reports },
     adaptive: e.adaptive === null ? null : (e.adaptive.statistics() as Record<string, unknown>),
+    // The same records as GET /pools/{pool}/hosts, read in the same snapshot as the figures above.
+    hosts: e.hosts === null ? null : e.hosts.hostStatistics(),
   };
 }
 

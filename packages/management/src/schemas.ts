@@ -210,24 +210,42 @@ export const ClusterBudget = z
       "The cluster budget the pool's connections hold slots of (@pool/cluster's ClusterBudgetStatistics), as this instance sees it.",
   });
 
-/** `GET /pools/{pool}/hosts`. */
-export const HostList = z
+/** One host of a multi-host pool, in `GET /pools/{pool}/hosts` and in the overview. */
+export const HostStatistics = z
   .object({
-    hosts: z.array(
-      z
-        .object({
-          host: str.openapi({ description: '`host:port`.' }),
-          role: str.openapi({ description: "'primary', 'standby' or 'unknown' (not checked yet)." }),
-          state: str.openapi({ description: "'up', 'lagging' (a standby beyond the lag limit: no reads), 'down' or 'unknown'." }),
-          lagMs: nullableNum.openapi({ description: 'Replay lag of a standby in ms; null for a primary or when unknown.' }),
-        })
-        .passthrough(),
-    ),
+    host: str.openapi({ description: '`host:port`.' }),
+    role: str.openapi({ description: "'primary', 'standby' or 'unknown' (not checked yet)." }),
+    state: str.openapi({ description: "'up', 'lagging' (a standby beyond the lag limit: no reads), 'down' or 'unknown'." }),
+    lagMs: nullableNum.openapi({ description: 'Replay lag of a standby in ms; null for a primary or when unknown.' }),
+    readWeight: num
+      .optional()
+      .openapi({ description: 'The share of reads it gets now (0: none; down, lagging, or a primary kept for writes).' }),
+    readFallback: bool.optional().openapi({ description: 'True when it serves reads only because no host has a read weight.' }),
+    checkedAt: nullableNum.optional().openapi({ description: 'When it was last checked (epoch ms), or null.' }),
+    error: str.nullable().optional().openapi({ description: 'Why its last check failed.' }),
+    connections: z
+      .object({
+        read: z
+          .object({ total: int, idle: int, active: int, pending: int, waiting: int })
+          .passthrough()
+          .optional()
+          .openapi({ description: "The size of the pool that serves this host's reads." }),
+        write: int.optional().openapi({ description: "The write side's open connections to this host." }),
+      })
+      .passthrough()
+      .optional(),
+    reads: int.optional().openapi({ description: 'Reads it served (borrows through its read partition).' }),
   })
-  .openapi('HostList', {
-    description:
-      "The servers behind a multi-host pool (@pool/pg's PgReplicaPool.hostStatistics()): role, state, lag, read weight, connections and reads per host.",
+  .passthrough()
+  .openapi('HostStatistics', {
+    description: "One server behind a multi-host pool (an element of @pool/pg's PgReplicaPool.hostStatistics()).",
   });
+
+/** `GET /pools/{pool}/hosts`. */
+export const HostList = z.object({ hosts: z.array(HostStatistics) }).openapi('HostList', {
+  description:
+    "The servers behind a multi-host pool (@pool/pg's PgReplicaPool.hostStatistics()): role, state, lag, read weight, connections and reads per host.",
+});
 
 /** Durations over the monitor window. */
 export const HistogramSnapshot = z
@@ -461,6 +479,10 @@ export const PoolOverview = z
     partitions: z.array(PartitionStatistics).nullable(),
     leaks: z.object({ active: int, detected: int, reports: z.array(LeakReport) }),
     adaptive: AdaptiveLimit.nullable().openapi({ description: "The pool's adaptive limit (@pool/adaptive), or null without one." }),
+    hosts: z.array(HostStatistics).nullable().openapi({
+      description:
+        'The servers behind a multi-host pool, as GET /pools/{pool}/hosts answers at the same moment, or null without a hosts component.',
+    }),
     history: z.array(HistoryPoint).openapi({ description: "The recorded samples ('history=full'), or the latest one." }),
   })
   .openapi('PoolOverview', { description: 'Everything the web dashboard shows about one pool, from one snapshot.' });

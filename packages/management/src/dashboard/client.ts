@@ -285,6 +285,34 @@ export const DASHBOARD_JS = String.raw`(function () {
       };
     }));
 
+    // The servers behind a multi-host pool (null for any other pool: the section stays hidden).
+    var hosts = pool.hosts;
+    $('hosts-section').hidden = !hosts;
+    fill($('hosts-table').tBodies[0], (hosts || []).map(function (h) {
+      var connections = h.connections || {};
+      var read = connections.read || null;
+      return function (tr) {
+        tr.setAttribute('data-host', h.host);
+        tr.className = h.state === 'up' ? '' : 'warn';
+        cell(tr, h.host);
+        cell(tr, h.role);
+        var state = cell(tr, h.state, h.state);
+        if (h.error) {
+          // Why its last check failed, as text (redacted by the server), not only as a tooltip.
+          var why = document.createElement('small');
+          why.className = 'why';
+          why.textContent = h.error;
+          state.appendChild(document.createTextNode(' '));
+          state.appendChild(why);
+        }
+        cell(tr, h.lagMs === null || h.lagMs === undefined ? '–' : formatNumber(h.lagMs, 0), h.lagMs);
+        cell(tr, formatNumber(h.readWeight) + (h.readFallback ? ' (fallback)' : ''), h.readWeight);
+        cell(tr, read ? formatNumber(read.total, 0) + ' (' + formatNumber(read.active, 0) + ')' : '–', read ? read.total : null);
+        cell(tr, formatNumber(connections.write, 0), connections.write);
+        cell(tr, formatNumber(h.reads, 0), h.reads);
+      };
+    }));
+
     var partitions = pool.partitions;
     $('partitions-empty').hidden = partitions !== null;
     $('partitions-table').hidden = partitions === null;

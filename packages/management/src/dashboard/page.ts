@@ -90,6 +90,16 @@ export const DASHBOARD_HTML = `<!doctype html>
       <tbody></tbody>
     </table>
   </section>
+  <section id="hosts-section" aria-labelledby="hosts-heading" hidden>
+    <h2 id="hosts-heading">Hosts</h2>
+    <div class="scroll" role="region" aria-labelledby="hosts-heading" tabindex="0">
+    <table id="hosts-table">
+      <caption>Each server behind this pool: its role, state, replica lag, share of reads, connections and reads served</caption>
+      <thead><tr><th scope="col">Host</th><th scope="col">Role</th><th scope="col">State</th><th scope="col">Replica lag (ms)</th><th scope="col">Read weight</th><th scope="col">Read connections (busy)</th><th scope="col">Write connections</th><th scope="col">Reads</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    </div>
+  </section>
   <section aria-labelledby="partitions-heading">
     <h2 id="partitions-heading">Partitions</h2>
     <p id="partitions-empty" class="note" hidden>No partition manager is configured for this pool.</p>

@@ -49,6 +49,11 @@ table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nu
 caption { text-align: left; color: var(--muted); font-size: .8rem; padding-bottom: .25rem; }
 th, td { text-align: right; padding: .3rem .5rem; border-bottom: 1px solid var(--line); }
 th:first-child, td:first-child { text-align: left; }
+tr.warn td:nth-child(3) { color: var(--p99); font-weight: 600; }
+#hosts-section { grid-column: 1 / -1; }
+td small.why { display: block; font-weight: 400; color: var(--muted); overflow-wrap: anywhere; }
+.scroll { overflow-x: auto; }
+#hosts-table th:nth-child(-n+3), #hosts-table td:nth-child(-n+3) { text-align: left; }
 .badge { font-size: .75rem; font-weight: 600; border-radius: 999px; padding: .1rem .55rem; background: var(--line); }
 .badge.warn { background: var(--p99); color: #fff; }
 .note { color: var(--muted); font-size: .85rem; margin: 0 0 .5rem; }
