@@ -183,7 +183,16 @@ describe('a cluster-budgeted pool', () => {
     ]);
     const wait = (await otel.collect()).get(METRIC.waitTime)?.histogram({ [ATTR_POOL_NAME]: 'budgeted' });
     expect(wait?.count).toBe(2);
-    expect(wait?.max).toBeCloseTo(durationMs(waits[0] as ReadableSpan) / 1000, 3);
+    // The histogram holds the two waits the spans show: a's (a budget slot through Redis, then a connect)
+    // and b's (for a's slot). Which one is longer depends on the machine: on a loaded one a's can be.
+    const both = otel
+      .spans()
+      .filter((s) => s.name === WAIT_SPAN_NAME && s.attributes[ATTR_POOL_NAME] === 'budgeted')
+      .map((s) => durationMs(s) / 1000);
+    expect(both).toHaveLength(2);
+    expect(both).toContainEqual(durationMs(waits[0] as ReadableSpan) / 1000);
+    expect(wait?.max).toBeCloseTo(Math.max(...both), 3);
+    expect(wait?.min).toBeCloseTo(Math.min(...both), 3);
   });
 });
 
