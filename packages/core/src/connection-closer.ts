@@ -64,7 +64,9 @@ export class ConnectionCloser<C> {
       // accepts connects but fails them), so replacing it at once would spin. Back off as for a failed create.
       bag.opener.backOff(slot.createdAt);
     }
-    if (reason === 'broken') bag.opener.suspect();
+    // A connection that died (broken), failed its reset, or that its borrower destroyed over an error
+    // (pg.Pool's release(err)) may mean the server went away: connect one at a time until one succeeds.
+    if (reason === 'broken' || reason === 'reset' || (reason === 'destroyed' && error !== undefined)) bag.opener.suspect();
     const closed = this.#closeConnection(slot.connection, slot.id);
     if (bag.state === OPEN) bag.opener.fill();
     else this.checkDrained();

@@ -7,6 +7,9 @@ import { createChannel } from './diagnostics.js';
 import { CallbackError, ConnectionCreateError, type PoolError } from './errors.js';
 import { Slot } from './slot.js';
 
+/** While connects fail, attempts start at least this far apart (ms), unless the probe is turned off. */
+const MIN_ATTEMPT_SPACING_MS = 100;
+
 /** A connection's lifetime deadline, kept on the pool's operations queue (one timer for all). */
 class LifetimeEntry implements Expirable {
   deadline = 0;
@@ -112,7 +115,11 @@ export class ConnectionOpener<C> {
       // Connecting fails: one attempt at a time (its end calls fill() again), on the probe interval while
       // callers wait, else on the backoff. The first success ends it and opens the rest at once.
       if (this.pending > 0) return false;
-      const at = this.#nextAttemptAt(!bag.suspended && bag.queue.size > 0);
+      // However short the backoff (`createRetryDelayMs: 0`, as pg.Pool retries), attempts start at most
+      // once per MIN_ATTEMPT_SPACING_MS while they fail: a caller that retries at once waits for that
+      // slot (it is not refused), and a server that refuses in a millisecond meets no connect storm.
+      const spacing = this.lastCreateFatal || bag.config.createProbeIntervalMs === null ? 0 : MIN_ATTEMPT_SPACING_MS;
+      const at = Math.max(this.#nextAttemptAt(!bag.suspended && bag.queue.size > 0), this.#lastAttemptAt + spacing);
       if (t < at) {
         this.#scheduleFill(at);
         return false;

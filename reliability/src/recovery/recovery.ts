@@ -47,7 +47,11 @@ interface QueryPool {
 
 function openPool(kind: PoolKind, url: string, Client: typeof pg.Client, options: Required<RecoveryOptions>): QueryPool {
   const config = { connectionString: url, max: options.max, connectionTimeoutMillis: options.connectionTimeoutMillis, Client };
-  return kind === 'pg.Pool' ? new pg.Pool(config) : (createPgPool(config) as unknown as QueryPool);
+  if (kind === 'pg.Pool') return new pg.Pool(config);
+  // createPgPool retries a failed connect at the next request, as pg.Pool does (createRetryDelayMs 0,
+  // spaced at least 100 ms while connects fail); the engine's own backoff (its default, 100 ms doubling)
+  // is what this measures: the one setting an application moving off pg.Pool adds to stop the storm.
+  return createPgPool({ ...config, poolConfig: { createRetryDelayMs: 100 } }) as unknown as QueryPool;
 }
 
 /**
