@@ -83,6 +83,42 @@ describe('probing a database that is down while callers wait', () => {
     await Promise.all(line.all);
   });
 
+  it('with createRetryDelayMs 0 (pg.Pool-style retries), starts attempts at least 100 ms apart while they fail, and lets a caller that retries at once wait for the slot', async () => {
+    const factory = new FakeFactory();
+    factory.createDefault = 'fail';
+    factory.createDelayMs = 1; // a refused connect: fails in a millisecond
+    const attempts = recordAttempts(factory);
+    const pool = ConnectionPool.open({ maxSize: 4, createRetryDelayMs: 0, createProbeIntervalMs: 150 }, factory);
+    // One caller retrying the moment it fails, as a loop around pool.query() does.
+    const errors: unknown[] = [];
+    let stop = false;
+    const caller = (async () => {
+      while (!stop) {
+        try {
+          (await pool.acquire({ timeoutMs: 60_000, failFast: true })).release();
+          return;
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+    })();
+    await vi.advanceTimersByTimeAsync(2_000);
+    const gaps = attempts.starts.slice(1).map((s, i) => s - (attempts.starts[i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(100);
+    expect(attempts.starts.length).toBeLessThanOrEqual(21); // not one per retry: ~20 over 2 s
+    expect(attempts.peak()).toBe(1);
+    // The caller got each finished attempt's error (the last may still be in flight), none without an attempt.
+    expect(errors.length).toBeGreaterThanOrEqual(attempts.starts.length - 1);
+    expect(errors.length).toBeLessThanOrEqual(attempts.starts.length);
+    // The server comes back: the caller, waiting for the next slot, is served by it.
+    factory.createDefault = 'ok';
+    await vi.advanceTimersByTimeAsync(200);
+    stop = true;
+    await caller;
+    expect(pool.size().total).toBe(1);
+    await pool.close();
+  });
+
   it('notices the recovered database within one probe interval and serves every waiter at once', async () => {
     const factory = new FakeFactory();
     factory.createDefault = 'fail';
