@@ -65,7 +65,7 @@ export interface PoolConfigOptions {
   closeTimeoutMs?: number;
   /**
    * First delay before retrying after a failed `create()`; doubles per consecutive failure. Default `100`.
-   * `0`: no backoff, the next caller's request tries again at once (pg.Pool's way; still one connect at a time while they fail).
+   * `0`: no backoff, the next caller's request tries again (pg.Pool's way), but while connects fail one at a time and at most once per 100 ms.
    */
   createRetryDelayMs?: number;
   /** Upper bound of that retry delay. Default `5000`. */

@@ -7,7 +7,7 @@ import { createChannel } from './diagnostics.js';
 import { CallbackError, ConnectionCreateError, type PoolError } from './errors.js';
 import { Slot } from './slot.js';
 
-/** While connects fail, attempts start at least this far apart (ms), unless the probe is turned off. */
+/** With `createRetryDelayMs: 0`, attempts start at least this far apart (ms) while connects fail (unless the probe is off). */
 const MIN_ATTEMPT_SPACING_MS = 100;
 
 /** A connection's lifetime deadline, kept on the pool's operations queue (one timer for all). */
@@ -115,10 +115,12 @@ export class ConnectionOpener<C> {
       // Connecting fails: one attempt at a time (its end calls fill() again), on the probe interval while
       // callers wait, else on the backoff. The first success ends it and opens the rest at once.
       if (this.pending > 0) return false;
-      // However short the backoff (`createRetryDelayMs: 0`, as pg.Pool retries), attempts start at most
-      // once per MIN_ATTEMPT_SPACING_MS while they fail: a caller that retries at once waits for that
-      // slot (it is not refused), and a server that refuses in a millisecond meets no connect storm.
-      const spacing = this.lastCreateFatal || bag.config.createProbeIntervalMs === null ? 0 : MIN_ATTEMPT_SPACING_MS;
+      // `createRetryDelayMs: 0` (retry at the next request, as pg.Pool does): attempts still start at
+      // most once per MIN_ATTEMPT_SPACING_MS while they fail; a caller that retries at once waits for
+      // that slot (it is not refused), and a server that refuses in a millisecond meets no connect storm.
+      const cfg = bag.config;
+      const spacing =
+        cfg.createRetryDelayMs === 0 && !this.lastCreateFatal && cfg.createProbeIntervalMs !== null ? MIN_ATTEMPT_SPACING_MS : 0;
       const at = Math.max(this.#nextAttemptAt(!bag.suspended && bag.queue.size > 0), this.#lastAttemptAt + spacing);
       if (t < at) {
         this.#scheduleFill(at);
