@@ -182,8 +182,10 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
    * graceful drain), new calls fail, borrowed clients close when released, then every connection
    * closes. Calls back (or resolves) when all is closed; a second call fails, as in pg.
    */
-  override end(): Promise<void>;
+  // The promise form last: `pool.end.call(pool)` and `PgPool['end']` assignments resolve to it, as to
+  // DriverPool's end().
   override end(callback: (err?: Error) => void): undefined;
+  override end(): Promise<void>;
   override end(callback?: (err?: Error) => void): Promise<void> | undefined {
     return promiseOrCallback(
       'callback',
