@@ -187,6 +187,25 @@ describe('GradientLimit, one interval at a time', () => {
     expect(second).toBeCloseTo(first - 0.5 * (first - first * 0.5), 0); // ~56
   });
 
+  it('lowers on latency without throughput gain, holds when the latency bought 10 % more throughput', () => {
+    // Limit 4 at 10 ms: 400/s. Limit 8 at 25 ms: 320/s, slower and no more served: lower.
+    const lower = new GradientLimit();
+    lower.update(sample(10, 4), state(4));
+    const d = lower.update(sample(25, 8), state(8));
+    expect(d.reason).toBe('latency');
+    expect(d.limit).toBeLessThan(8);
+    // Limit 8 at 18 ms (above 1.5 x 10): 444/s, 11 % more than limit 4 served: hold.
+    const hold = new GradientLimit();
+    hold.update(sample(10, 4), state(4));
+    expect(hold.update(sample(18, 8), state(8))).toEqual({ limit: 8, reason: 'steady', gradient: 15 / 18 });
+    // The same with the gain at 30 %, or turned off: latency decides.
+    for (const throughputGain of [0.3, false] as const) {
+      const g = new GradientLimit({ throughputGain });
+      g.update(sample(10, 4), state(4));
+      expect(g.update(sample(18, 8), state(8)).reason).toBe('latency');
+    }
+  });
+
   it('follows a lower latency quickly and a higher one only slowly while the pool queues', () => {
     const g = new GradientLimit({ longWindow: 100 });
     g.update(sample(10, 8), state(8));
@@ -206,5 +225,7 @@ describe('GradientLimit, one interval at a time', () => {
     expect(() => new GradientLimit({ tolerance: 0.5 })).toThrow(/gradient.tolerance = 0.5: must be a number >= 1/);
     expect(() => new GradientLimit({ smoothing: 0 })).toThrow(/gradient.smoothing/);
     expect(() => new GradientLimit({ queueSize: 4 } as never)).toThrow(/gradient.queueSize = 4: is not an option/);
+    expect(() => new GradientLimit({ throughputGain: -0.1 })).toThrow(/gradient.throughputGain = -0.1: must be false or a number >= 0/);
+    expect(() => new GradientLimit({ throughputGain: true } as never)).toThrow(/gradient.throughputGain = true/);
   });
 });

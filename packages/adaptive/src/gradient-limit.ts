@@ -1,5 +1,10 @@
+import { InvalidConfigError } from '@pool/core';
 import { clamp, type IntervalSample, type LimitAlgorithm, type LimitDecision, type LimitState } from './limit-algorithm.js';
 import { numberIn, objectOrEmpty, rejectUnknownKeys } from './option-checks.js';
+import { ThroughputByLimit } from './throughput-by-limit.js';
+
+/** Judged intervals after which a limit's throughput measurement no longer counts (five minutes at one per second). */
+const THROUGHPUT_MEMORY = 300;
 
 /** Options of {@link GradientLimit}. Every one has a safe default. */
 export interface GradientLimitOptions {
@@ -31,9 +36,24 @@ export interface GradientLimitOptions {
    * per second): the baseline tracks slow changes without drifting up with the queueing it measures.
    */
   longWindow?: number;
+  /**
+   * The throughput gain that justifies latency above tolerance: while the limit in force serves at
+   * least this fraction more borrows per second than the best lower limit measured in the last 300
+   * intervals, a latency rise does not lower it (more connections still buy throughput, as when the
+   * database's CPU is shared with other work and more sessions win a larger share). Default `0.1`;
+   * `false` lowers on latency alone.
+   */
+  throughputGain?: number | false;
 }
 
-const KEYS = ['tolerance', 'smoothing', 'growth', 'headroom', 'longWindow'];
+const KEYS = ['tolerance', 'smoothing', 'growth', 'headroom', 'longWindow', 'throughputGain'];
+
+/** `gradient.throughputGain`: a fraction of at least 0 (default 0.1), or `false` (handled by the caller). */
+function gain(value: unknown): number {
+  if (value === undefined) return 0.1;
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 100) return value;
+  throw new InvalidConfigError('gradient.throughputGain', value, 'must be false or a number >= 0 and <= 100');
+}
 
 /**
  * A latency-gradient concurrency limit after Netflix's `Gradient2Limit` (concurrency-limits), adapted
@@ -47,6 +67,9 @@ const KEYS = ['tolerance', 'smoothing', 'growth', 'headroom', 'longWindow'];
  *   headroom × (2 × gradient - 1)` and the limit moves `smoothing` of the way there. By Little's law (borrowed = throughput ×
  *   latency) a rise in latency at a given number of borrowed connections is exactly a loss of throughput
  *   per connection: the database is queueing, not working faster.
+ *   Unless that latency bought throughput: while the limit in force serves `throughputGain` (10 %)
+ *   more borrows per second than the best lower limit measured recently, it holds (the database is
+ *   slower per query but serves more in all, so it is not only queueing).
  * - **No demand** (nobody waited and the pool did not use its whole limit): no change, as Gradient2
  *   does not grow an application-limited limit.
  *
@@ -72,7 +95,9 @@ export class GradientLimit implements LimitAlgorithm {
   readonly growth: number;
   readonly headroom: number;
   readonly longWindow: number;
+  readonly throughputGain: number | false;
   #baseline: number | null = null;
+  readonly #throughput = new ThroughputByLimit(THROUGHPUT_MEMORY);
 
   constructor(options: GradientLimitOptions = {}) {
     const o = objectOrEmpty('gradient', options);
@@ -82,6 +107,7 @@ export class GradientLimit implements LimitAlgorithm {
     this.growth = numberIn('gradient.growth', o.growth, 0.5, Number.MIN_VALUE, 10);
     this.headroom = numberIn('gradient.headroom', o.headroom, 1, 0, 1_000);
     this.longWindow = numberIn('gradient.longWindow', o.longWindow, 600, 1, 1e9);
+    this.throughputGain = o.throughputGain === false ? false : gain(o.throughputGain);
   }
 
   get baselineMs(): number | null {
@@ -97,10 +123,14 @@ export class GradientLimit implements LimitAlgorithm {
     const gradient = clamp(ratio, 0.5, 1);
     const demand = sample.waited > 0 || sample.waiting > 0;
     const saturated = demand || sample.peakInflight >= state.applied;
+    this.#throughput.tick();
     if (!saturated) return { limit: L, reason: 'steady', gradient };
     // The measurements were taken at the applied (whole) limit: the estimate starts from it, and the
     // exact limit moves towards the estimate (so it settles instead of cycling between two integers).
     const A = state.applied;
+    // Only a saturated interval measures what the limit can serve (an application-limited one, what the
+    // application asked for).
+    this.#throughput.record(A, sample.throughput);
     let next: number;
     if (ratio >= 1) {
       // Latency within tolerance: grow as far as it leaves room for (were latency to grow with the
@@ -110,6 +140,7 @@ export class GradientLimit implements LimitAlgorithm {
       // The headroom shrinks with the gradient (none at 0.5), so a small limit can still come down
       // when latency doubles: with a fixed headroom, limit × 0.5 + headroom >= limit below 2 × headroom.
       const estimate = A * gradient + (demand ? this.headroom * (2 * gradient - 1) : 0);
+      if (demand && this.#boughtThroughput(A, estimate)) return { limit: L, reason: 'steady', gradient };
       next = L + this.smoothing * (estimate - L);
     }
     next = clamp(next, state.floor, state.ceiling);
@@ -124,6 +155,17 @@ export class GradientLimit implements LimitAlgorithm {
    */
   resetBaseline(): void {
     this.#baseline = null;
+  }
+
+  /**
+   * Whether the limit in force serves `throughputGain` more than the best lower limit measured recently
+   * (down to where the estimate would take it): then the latency it costs bought throughput.
+   */
+  #boughtThroughput(applied: number, estimate: number): boolean {
+    if (this.throughputGain === false) return false;
+    const here = this.#throughput.at(applied);
+    const lower = this.#throughput.bestBelow(applied, Math.floor(estimate));
+    return here !== undefined && lower !== undefined && here >= lower * (1 + this.throughputGain);
   }
 
   #track(latency: number, sample: IntervalSample, state: LimitState): number {

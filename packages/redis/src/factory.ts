@@ -1,10 +1,12 @@
-import type { CreateContext, LogLevel, OperationContext, PoolLogger, ValidateContext } from '@pool/core';
-import { InvalidConfigError, writeLog } from '@pool/core';
+import type { CreateContext, OperationContext, PoolLogger, ValidateContext } from '@pool/core';
+import { InvalidConfigError } from '@pool/core';
 import {
   abortable,
+  adapterLog,
   checkInteger,
   checkOneOf,
   checkOptionalFunction,
+  checkOptionalLogger,
   checkOptionKeys,
   collectSecrets,
   DriverFactory,
@@ -58,7 +60,6 @@ export interface RedisFactoryOptions {
 export type RedisConfig = string | RedisOptions;
 
 const OPTION_KEYS: readonly string[] = ['resetMode', 'validationCommand', 'onConnect', 'Redis', 'logger'];
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const RESET_MODES: readonly RedisResetMode[] = ['auto', 'reset', 'commands'];
 
 /**
@@ -159,14 +160,7 @@ export class RedisFactory extends DriverFactory<RedisConnection> {
         'must be a non-negative integer (null would let commands wait forever)',
       );
     }
-    const logger = options.logger ?? null;
-    if (logger !== null && (typeof logger !== 'object' || LOG_LEVELS.some((level) => typeof logger[level] !== 'function'))) {
-      throw new InvalidConfigError(
-        'logger',
-        logger,
-        'must be an object with debug, info, warn and error methods (console, pino, winston, bunyan...)',
-      );
-    }
+    const logger = checkOptionalLogger('logger', options.logger);
     const db = checkInteger('db', resolved.db ?? 0, 0);
     if (resolved.port !== undefined) checkInteger('port', resolved.port, 1, 65_535);
 
@@ -186,7 +180,7 @@ export class RedisFactory extends DriverFactory<RedisConnection> {
       describe: server,
       db,
       counters: this.counters,
-      log: logger === null ? () => {} : (level, message, fields) => writeLog(logger, level, message, { server, ...fields }),
+      log: adapterLog(logger, { server }),
     };
     if (mode !== 'auto') this.#resetCommand = Promise.resolve(mode);
   }

@@ -7,7 +7,7 @@ import {
   type PooledConnection,
   type PoolOptions,
 } from '@pool/core';
-import { checkOptionKeys, DriverPool, optionConflict } from '@pool/core/adapter';
+import { checkOptionKeys, DriverPool, poolLogger } from '@pool/core/adapter';
 import type { RedisConnection } from './connection.js';
 import { type RedisConfig, type RedisFactory, type RedisFactoryOptions, redisFactory } from './factory.js';
 
@@ -170,11 +170,7 @@ export function createRedisPool(config: RedisConfig, options: RedisPoolOptions =
   checkOptionKeys(options, POOL_KEYS, 'createRedisPool', '(ioredis options go in the first argument)');
   const { poolConfig = {}, poolOptions = {}, logger: given, ...rest } = options;
   // One logger for the engine and the adapter, given either way.
-  const poolLogger = typeof poolOptions === 'object' && poolOptions !== null ? poolOptions.logger : undefined;
-  if (given != null && poolLogger != null && given !== poolLogger) {
-    throw optionConflict('logger', given, 'poolOptions.logger', 'give one logger: the pool and the adapter both log to it');
-  }
-  const logger = given ?? poolLogger ?? null;
+  const logger = poolLogger(given, typeof poolOptions === 'object' && poolOptions !== null ? poolOptions.logger : undefined);
   const factory = redisFactory(config, { ...rest, logger });
   return new RedisPool(ConnectionPool.open(poolConfig, factory, logger === null ? poolOptions : { ...poolOptions, logger }), factory);
 }
