@@ -4,19 +4,10 @@ import * as genericPool from 'generic-pool';
 import pg from 'pg';
 import { Pool as TarnPool } from 'tarn';
 import { FloorPool } from '../floor-pool.js';
-import { measureBatches } from '../measure.js';
 import type { Scenario } from '../scenario.js';
+import { closedLoopQueries, PG_URL, postgresUnavailable, type QuerySubject } from './pg-closed-loop.js';
 
-const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MAX = 10;
-const CALLERS = 100;
-
-/** A pool of real `pg` connections, reduced to what the scenario does with it. */
-interface PgSubject {
-  /** Borrows a connection, runs `SELECT 1` on it, gives it back. */
-  query(): Promise<unknown>;
-  close(): Promise<void>;
-}
 
 async function openClient(): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: PG_URL });
@@ -28,7 +19,7 @@ function closeClient(client: pg.Client): Promise<void> {
   return client.end();
 }
 
-async function subjectFor(name: string): Promise<PgSubject> {
+async function subjectFor(name: string): Promise<QuerySubject> {
   switch (name) {
     case 'floor+pg': {
       const pool = new FloorPool<pg.Client>({ create: openClient, destroy: closeClient }, MAX);
@@ -103,36 +94,7 @@ export const postgres: Scenario = {
   ],
   floor: 'floor+pg',
   baseline: 'pg.Pool',
-  unavailable: async () => {
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-      return null;
-    } catch (error) {
-      return `PostgreSQL not reachable at ${PG_URL}: ${String(error)}`;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  },
-  run: async (subject, opts) => {
-    const s = await subjectFor(subject);
-    const perCaller = opts.smoke ? 2 : 10;
-    const batch = (): Promise<unknown> => {
-      const runs: Promise<void>[] = [];
-      for (let i = 0; i < CALLERS; i++) {
-        runs.push(
-          (async () => {
-            for (let j = 0; j < perCaller; j++) await s.query();
-          })(),
-        );
-      }
-      return Promise.all(runs);
-    };
-    // Open every connection before the clock starts.
-    await batch();
-    const r = await measureBatches(batch, CALLERS * perCaller, { ...opts, timeMs: opts.timeMs * 2 });
-    await s.close();
-    return { nsPerOp: r.nsPerOp, relMad: r.relMad };
-  },
+  unavailable: postgresUnavailable,
+  // Every connection is opened by a first batch before the clock starts.
+  run: async (subject, opts) => closedLoopQueries(await subjectFor(subject), opts),
 };

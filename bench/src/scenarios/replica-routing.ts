@@ -1,17 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { createPgPool, createPgReplicaPool } from '@pool/pg';
-import pg from 'pg';
-import { measureBatches } from '../measure.js';
+import type pg from 'pg';
 import type { Scenario } from '../scenario.js';
+import { closedLoopQueries, PG_URL, postgresUnavailable, type QuerySubject } from './pg-closed-loop.js';
 
-const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MAX = 10;
-const CALLERS = 100;
-
-interface Subject {
-  query(): Promise<unknown>;
-  close(): Promise<void>;
-}
 
 /** What every query of the no-network client returns: also a primary's answer to the role and monitor checks. */
 const ROW = Object.freeze({ in_recovery: false, read_only: false, lag_ms: null });
@@ -45,7 +38,7 @@ class NoNetworkClient extends EventEmitter {
 }
 const Client = NoNetworkClient as unknown as typeof pg.Client;
 
-async function subjectFor(name: string): Promise<Subject> {
+async function subjectFor(name: string): Promise<QuerySubject> {
   switch (name) {
     case '@pool/pg no-network': {
       const pool = createPgPool({ connectionString: PG_URL, max: MAX, Client });
@@ -105,39 +98,12 @@ export const replicaRouting: Scenario = {
     { key: 'relMad', label: 'in-run MAD', digits: 3 },
   ],
   floor: '@pool/pg',
-  unavailable: async () => {
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-      return null;
-    } catch (error) {
-      return `PostgreSQL not reachable at ${PG_URL}: ${String(error)}`;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  },
+  unavailable: postgresUnavailable,
   run: (subject, opts) => measure(subject, opts),
 };
 
 async function measure(subject: string, opts: Parameters<Scenario['run']>[1]): Promise<Record<string, number>> {
-  const s = await subjectFor(subject);
-  const perCaller = opts.smoke ? 2 : 10;
-  const batch = (): Promise<unknown> => {
-    const runs: Promise<void>[] = [];
-    for (let i = 0; i < CALLERS; i++) {
-      runs.push(
-        (async () => {
-          for (let j = 0; j < perCaller; j++) await s.query();
-        })(),
-      );
-    }
-    return Promise.all(runs);
-  };
-  await batch();
-  const r = await measureBatches(batch, CALLERS * perCaller, { ...opts, timeMs: opts.timeMs * 2 });
-  await s.close();
-  return { nsPerOp: r.nsPerOp, relMad: r.relMad };
+  return closedLoopQueries(await subjectFor(subject), opts);
 }
 
 /**
