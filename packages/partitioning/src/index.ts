@@ -1,15 +1,15 @@
 export { type BudgetLimit, PartitionError, type PartitionErrorReason, PartitionLimitError } from './errors.js';
 export type { PartitionContext, PartitionEventMap } from './events.js';
 export type { PartitionLimits, PartitionLimitsInput } from './limits.js';
-export {
-  type ConnectionMemoryCost,
-  type IsolatedPoolOptions,
-  type MemoryReportingFactory,
-  PartitionManager,
-  type PartitionManagerOptions,
-  type PartitionOptions,
-  type RemovePartitionOptions,
-} from './manager.js';
+export { PartitionManager } from './manager.js';
+export type {
+  ConnectionMemoryCost,
+  IsolatedPoolOptions,
+  MemoryReportingFactory,
+  PartitionManagerOptions,
+  PartitionOptions,
+  RemovePartitionOptions,
+} from './manager-options.js';
 export type { Partition, PartitionInfo, PrepareContext, PrepareHook } from './partition.js';
 export {
   type ApplicationPartition,

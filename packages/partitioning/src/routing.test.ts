@@ -1,7 +1,8 @@
 import { ConnectionPool } from '@pool/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PartitionError } from './errors.js';
-import { PartitionManager, type PartitionManagerOptions } from './manager.js';
+import { PartitionManager } from './manager.js';
+import type { PartitionManagerOptions } from './manager-options.js';
 import { PartitionType } from './partition-type.js';
 import { type PartitionRequest, RoutingStrategy } from './routing.js';
 import { type FakeConnection, FakeFactory, flush } from './test-support/fake-factory.js';
