@@ -30,6 +30,7 @@ export {
   type PgPoolEvents,
   type PgPoolOptions,
   type PgQueryCallback,
+  type PgSubmittableCallback,
 } from './pool.js';
 export type { PgPoolLog } from './pool-options.js';
 export { PgReplicaClient } from './replica-client.js';

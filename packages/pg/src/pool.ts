@@ -9,12 +9,13 @@ import {
 } from '@pool/core';
 import { DriverPool, impersonate, poolLogger, promiseOrCallback, rethrowLater } from '@pool/core/adapter';
 import pg from 'pg';
-import { kInternals, type PgConnection, type PgQuery } from './connection.js';
+import { isSubmittable, kInternals, type PgConnection, type PgQuery, type PgSubmittable } from './connection.js';
 import { PgFactory } from './factory.js';
 import { isMultiHostConfig, type PgMultiHostConfig } from './multi-host-config.js';
 import { MultiHostPgFactory } from './multi-host-factory.js';
 import { ClientState, doubleReleaseError, type PgPoolClient } from './pool-client.js';
 import { mapPgPoolOptions, type PgPoolBehaviour, type PgPoolOptions } from './pool-options.js';
+import { SubmittableRun } from './submittable-run.js';
 
 /** pg.Pool's events, with pg.Pool's arguments and order. */
 export interface PgPoolEvents {
@@ -37,6 +38,11 @@ export type PgQueryCallback<R extends pg.QueryResultRow = Record<string, unknown
   err: Error | undefined,
   result: pg.QueryResult<R> | undefined,
 ) => void;
+/**
+ * `pool.query(submittable, callback)`'s callback: called once the submittable is done, with its error,
+ * or with what it passed its own callback (pg-query-stream: the cursor's result; pg-cursor: nothing).
+ */
+export type PgSubmittableCallback = (err: Error | undefined, result: unknown) => void;
 
 const FAIL_FAST: AcquireOptions = Object.freeze({ failFast: true });
 
@@ -127,7 +133,15 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
    * with an optional callback `(err, result)`. Without a callback, returns a promise of pg's result.
    * A query error is reported to the pool with the release (adaptive aging) and given back as pg
    * raised it; the connection stays in the pool (pg.Pool closes it: see docs/migrating.md).
+   *
+   * A submittable (pg-cursor's `Cursor`, pg-query-stream's `QueryStream`, a `pg.Query`) is returned
+   * as it is, synchronously (as `@types/pg` declares it and `client.query` does; pg.Pool returns a
+   * promise of its end: see docs/migrating.md); it runs on a client of the pool, which is given back
+   * once the submittable is done: ended, failed (its error is delivered to it, and to `callback`), or
+   * closed (a destroyed stream closes its cursor first). A connect error, or the pool having ended,
+   * reaches it through its `handleError`, as pg delivers a client's errors to it.
    */
+  query<S extends PgSubmittable>(submittable: S, callback?: PgSubmittableCallback): S;
   query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, values?: unknown[]): Promise<pg.QueryResult<R>>;
   query<R extends pg.QueryResultRow = Record<string, unknown>>(query: PgQuery, callback: PgQueryCallback<R>): undefined;
   query<R extends pg.QueryResultRow = Record<string, unknown>>(
@@ -135,7 +149,7 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
     values: unknown[] | undefined,
     callback: PgQueryCallback<R>,
   ): undefined;
-  query(query: unknown, values?: unknown, callback?: unknown): Promise<pg.QueryResult> | undefined {
+  query(query: unknown, values?: unknown, callback?: unknown): Promise<pg.QueryResult> | PgSubmittable | undefined {
     if (typeof query === 'function') {
       // As pg.Pool: a function as the query is reported to it as an error.
       return promiseOrCallback(
@@ -151,6 +165,10 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
     if (typeof params === 'function') {
       cb = params;
       params = undefined;
+    }
+    if (isSubmittable(query)) {
+      if (cb !== undefined && typeof cb !== 'function') throw new TypeError('callback is not a function');
+      return this.#submit(query, cb as PgSubmittableCallback | undefined);
     }
     return promiseOrCallback(
       'callback',
@@ -467,6 +485,52 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
     this.#log('query dispatched');
     this.#release(client, state, pooled, undefined);
     return result;
+  }
+
+  /** `pool.query(submittable)`: runs it on a borrowed client, gives the client back when it is done (see {@link query}). */
+  #submit<S extends PgSubmittable>(submittable: S, callback: PgSubmittableCallback | undefined): S {
+    const run = new SubmittableRun(submittable);
+    // Never synchronous; a callback that throws does so on its own tick, as pg.Pool's from a socket event.
+    const settle = (): void => {
+      if (callback !== undefined)
+        process.nextTick(() => callback(run.error as Error | undefined, run.error === undefined ? run.result : undefined));
+    };
+    this.#acquire().then(
+      (pooled) => {
+        if (run.destroyed) {
+          // A stream destroyed while it waited for a connection: nothing to run, the connection was never lent.
+          pooled.release();
+          this.#checkIdleIn(this.pool.config.idleTimeoutMs);
+          settle();
+          return;
+        }
+        const client = pooled.connection.client as PgPoolClient;
+        const state = this.#lend(pooled, client);
+        this.#log('dispatching query');
+        try {
+          pooled.connection.query(submittable);
+        } catch (error) {
+          // pg threw at once (the submittable's own submit failed): the client's state is unknown, close it.
+          this.#log('query dispatched');
+          this.#release(client, state, pooled, error);
+          run.fail(error);
+          settle();
+          return;
+        }
+        run.follow(client, () => {
+          this.#log('query dispatched');
+          // Reported with the release (adaptive aging); the connection is kept unless it broke.
+          if (run.error !== undefined && state !== undefined) state.report = run.error;
+          this.#release(client, state, pooled, undefined);
+          settle();
+        });
+      },
+      (error: unknown) => {
+        run.fail(error);
+        settle();
+      },
+    );
+    return submittable;
   }
 
   #end(): Promise<void> {
