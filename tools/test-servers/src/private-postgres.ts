@@ -136,12 +136,15 @@ export class PrivatePostgres {
   /**
    * Stops (immediate) and removes the servers whose creating process is gone (a test run killed before
    * its `afterAll`): the creating pid is in the directory's name.
+   *
+   * @param bin PostgreSQL's bin directory; looked up (as {@link start} does) only when there is a stale server
    */
-  static async removeStale(bin = pgBin()): Promise<void> {
+  static async removeStale(bin?: string): Promise<void> {
     for (const name of readdirSync(tmpdir())) {
       const m = new RegExp(`^${PREFIX}(\\d+)_`).exec(name);
       if (m === null || isAlive(Number(m[1]))) continue;
       const dir = join(tmpdir(), name);
+      bin ??= pgBin();
       await runTool(bin, 'pg_ctl', ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop'], 30_000).catch(() => '');
       rmSync(dir, { recursive: true, force: true });
     }
