@@ -17,6 +17,5 @@ export { ProgressWindows, progressFailures } from './soak/progress-windows.js';
 export { formatSoakReport, runSoak, type SoakOptions, type SoakReport, soakFailures } from './soak/soak.js';
 export { type Behaviour, type ControlledConnection, ControlledFactory, ControlledFault } from './support/controlled-factory.js';
 export { type CallOutcome, errorKind, isClearError, Load, type LoadReport, sleep } from './support/load.js';
+export { PrivateRedis } from './support/private-redis.js';
 export { report } from './support/report.js';
-export { freePort, mariadbdPath, PrivateMariadb, PrivatePostgres, PrivateRedis } from './support/servers.js';
-export { TempPostgres } from './support/temp-postgres.js';

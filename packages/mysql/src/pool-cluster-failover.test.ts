@@ -3,17 +3,17 @@
 // stopped server is taken out after `removeNodeErrorCount` failed connects while its callers are served
 // by the other one, and an offline server serves again after `restoreNodeTimeout` once it is back.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PrivateMariadb } from '@pool/test-servers';
 import type { RowDataPacket } from 'mysql2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMysqlPoolCluster, type MysqlPoolCluster } from './pool-cluster.js';
 import type { MysqlPoolNamespace } from './pool-namespace.js';
-import { PrivateMariadb } from './test-support/private-mariadb.js';
 
 let a: PrivateMariadb;
 let b: PrivateMariadb;
 
 beforeAll(async () => {
-  const [first, second] = await Promise.allSettled([PrivateMariadb.create(), PrivateMariadb.create()]);
+  const [first, second] = await Promise.allSettled([PrivateMariadb.start(), PrivateMariadb.start()]);
   if (first.status === 'rejected' || second.status === 'rejected') {
     // Never leave the one that started running.
     await Promise.all([first, second].map((r) => (r.status === 'fulfilled' ? r.value.destroy() : undefined)));
@@ -114,7 +114,7 @@ describe('createMysqlPoolCluster on two private MariaDB servers', () => {
     // A removed node's pool is ended.
     expect(c.nodes().map((n) => n.id)).toEqual(['replica-b']);
 
-    await a.start();
+    await a.startAgain();
     // Removed for good (restoreNodeTimeout 0): the server's return changes nothing.
     for (let i = 0; i < 10; i++) expect((await servedBy(rr)).port).toBe(b.port);
   }, 120_000);
@@ -139,7 +139,7 @@ describe('createMysqlPoolCluster on two private MariaDB servers', () => {
     // The other node serves the namespaces that include it.
     expect((await servedBy(c.of('replica-*', 'ORDER'))).port).toBe(b.port);
 
-    await a.start();
+    await a.startAgain();
     const offlineForMs = c.nodes().find((n) => n.id === 'replica-a')?.offlineForMs ?? 0;
     await sleep(offlineForMs + 100);
     expect((await servedBy(onlyA)).port).toBe(a.port);

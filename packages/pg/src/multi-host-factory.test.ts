@@ -1,9 +1,9 @@
 import { ConnectionCreateError, ConnectionPool } from '@pool/core';
+import { freePort, ReplicationCluster } from '@pool/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PgConnection } from './connection.js';
 import { isReadOnlyError, MultiHostPgFactory, multiHostPgFactory } from './multi-host-factory.js';
 import { createPgPool } from './pool.js';
-import { freePort, ReplicationCluster } from './test-support/replication-cluster.js';
 
 let cluster: ReplicationCluster;
 let deadPort: number;
@@ -14,7 +14,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await cluster?.remove();
+  await cluster?.destroy();
 });
 
 const ctx = () => ({ signal: new AbortController().signal, markBroken: () => {} });

@@ -1,6 +1,6 @@
+import { ReplicationCluster } from '@pool/test-servers';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPgReplicaPool } from './replica-pool.js';
-import { ReplicationCluster } from './test-support/replication-cluster.js';
 
 /**
  * Failover under load, on a private primary and streaming replica: 100 callers mix reads and writes,
@@ -24,7 +24,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await cluster?.remove();
+  await cluster?.destroy();
 });
 
 interface Call {

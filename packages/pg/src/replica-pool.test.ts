@@ -1,7 +1,7 @@
 import { InvalidConfigError } from '@pool/core';
+import { ReplicationCluster } from '@pool/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgReplicaPool, type PgReplicaPool, type PgReplicaPoolOptions } from './replica-pool.js';
-import { ReplicationCluster } from './test-support/replication-cluster.js';
 
 let cluster: ReplicationCluster;
 
@@ -11,7 +11,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await cluster?.remove();
+  await cluster?.destroy();
 });
 
 function poolOf(options: Partial<PgReplicaPoolOptions> = {}): PgReplicaPool {
@@ -194,7 +194,7 @@ describe('createPgReplicaPool on a primary and a streaming replica', () => {
         expect(pool.hostStatistics()[0]?.readFallback).toBe(true);
         for (let i = 0; i < 20; i++) expect(await standbyRead()).toBe(false);
       } finally {
-        await cluster.replica.start();
+        await cluster.replica.startAgain();
       }
       await until(() => pool.hostStatistics()[1]?.state === 'up', 'the standby to be seen up again');
       for (let i = 0; i < 20; i++) expect(await standbyRead()).toBe(true);

@@ -2,10 +2,10 @@ import { InvalidArgumentError, InvalidConfigError, MAX_TIMER_MS } from '@pool/co
 import { createMysqlPool } from '@pool/mysql';
 import { createPgPool } from '@pool/pg';
 import { createRedisPool } from '@pool/redis';
+import { freePort } from '@pool/test-servers';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { report } from '../support/report.js';
-import { freePort } from '../support/servers.js';
 
 /**
  * Config fuzzing of the adapters' pool constructors (`createPgPool`, `createMysqlPool`,

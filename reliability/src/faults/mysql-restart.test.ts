@@ -1,10 +1,10 @@
 import { ConnectionPool, ConnectionTimeoutError, isPoolError } from '@pool/core';
 import { type MysqlConnection, mysqlFactory } from '@pool/mysql';
+import { mariadbdPath, PrivateMariadb } from '@pool/test-servers';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorKind, isClearError, Load, sleep } from '../support/load.js';
 import { report as report_ } from '../support/report.js';
-import { mariadbdPath, PrivateMariadb } from '../support/servers.js';
 
 /**
  * A MariaDB server stopped (SIGTERM) or killed (SIGKILL) under load and started again on the same

@@ -1,10 +1,10 @@
 import { ConnectionPool, ConnectionTimeoutError, isPoolError } from '@pool/core';
 import { type PgConnection, pgFactory } from '@pool/pg';
+import { PrivatePostgres } from '@pool/test-servers';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorKind, isClearError, Load, sleep } from '../support/load.js';
 import { report as report_ } from '../support/report.js';
-import { PrivatePostgres } from '../support/servers.js';
 
 /**
  * A PostgreSQL server restarted under load. The server is a private cluster started for this file
@@ -25,7 +25,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await server?.drop();
+  await server?.destroy();
 }, 120_000);
 
 async function backends(url: string, applicationName: string): Promise<number> {

@@ -3,8 +3,8 @@ import { type RedisConnection, redisFactory } from '@pool/redis';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { errorKind, isClearError, Load, sleep } from '../support/load.js';
+import { PrivateRedis } from '../support/private-redis.js';
 import { report } from '../support/report.js';
-import { PrivateRedis } from '../support/servers.js';
 
 /**
  * Redis faults. The restart runs against a private redis-server started by this file (never the

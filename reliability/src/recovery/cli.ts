@@ -1,5 +1,5 @@
 import { loadavg } from 'node:os';
-import { TempPostgres } from '../support/temp-postgres.js';
+import { PrivatePostgres } from '@pool/test-servers';
 import { formatRecovery, measureRecovery, type Outage, outageName, type PoolKind, type RecoveryRun, recoveryFailures } from './recovery.js';
 
 /**
@@ -45,7 +45,7 @@ console.log(
   `recovery: ${options.repeat} x (stop 1 s, stop 10 s, crash), ${options.callers} callers, @pool and pg.Pool in turn; load average ${load()}`,
 );
 
-const server = await TempPostgres.start();
+const server = await PrivatePostgres.start();
 const runs: RecoveryRun[] = [];
 const stop = (): void => {
   // Ctrl-C: remove the private server before leaving.

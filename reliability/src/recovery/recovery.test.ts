@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
+import { PrivatePostgres } from '@pool/test-servers';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TempPostgres } from '../support/temp-postgres.js';
 import { ConnectLog } from './connect-log.js';
 import { measureRecovery, RECOVERY_BOUNDS } from './recovery.js';
 
@@ -13,10 +13,10 @@ import { measureRecovery, RECOVERY_BOUNDS } from './recovery.js';
  * (a measurement, printed against pg.Pool's; see docs/reliability.md), not here.
  */
 
-let server: TempPostgres | undefined;
+let server: PrivatePostgres | undefined;
 
 beforeAll(async () => {
-  server = await TempPostgres.start();
+  server = await PrivatePostgres.start();
 }, 180_000);
 
 afterAll(async () => {
@@ -29,7 +29,7 @@ describe('ConnectLog', () => {
 
   it('counts connects of the promise and the callback form, failed or not, and how many were in flight', async () => {
     const log = new ConnectLog();
-    const ok = new log.Client({ connectionString: (server as TempPostgres).url });
+    const ok = new log.Client({ connectionString: (server as PrivatePostgres).url });
     await ok.connect();
     await ok.end();
     // A server that accepts and at once closes: the connect fails.
@@ -52,7 +52,7 @@ describe('ConnectLog', () => {
 
   it('leaves pg.Pool working with the counting client', async () => {
     const log = new ConnectLog();
-    const pool = new pg.Pool({ connectionString: (server as TempPostgres).url, Client: log.Client, max: 2 });
+    const pool = new pg.Pool({ connectionString: (server as PrivatePostgres).url, Client: log.Client, max: 2 });
     const { rows } = await pool.query<{ one: number }>('SELECT 1 AS one');
     expect(rows[0]?.one).toBe(1);
     await pool.end();
@@ -63,7 +63,7 @@ describe('ConnectLog', () => {
 describe('@pool through a PostgreSQL outage, callers waiting', () => {
   for (const outage of [{ kind: 'stop', downMs: 1_000 } as const, { kind: 'crash' } as const]) {
     it(`${outage.kind === 'crash' ? 'crash (pg_ctl restart -m immediate)' : 'stopped for 1 s'}: serves again by itself, one connect attempt at a time at most every 100 ms`, async () => {
-      const run = await measureRecovery(server as TempPostgres, '@pool', outage);
+      const run = await measureRecovery(server as PrivatePostgres, '@pool', outage);
       console.log(`[recovery] ${JSON.stringify(run)}`);
       expect(run.recoveryMs, 'a success after the server was back').toBeGreaterThanOrEqual(0);
       expect(run.connects.maxPer100ms).toBeLessThanOrEqual(RECOVERY_BOUNDS.perHundredMs);

@@ -1,7 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { createPgPool } from '@pool/pg';
+import type { PrivatePostgres } from '@pool/test-servers';
 import pg from 'pg';
-import type { TempPostgres } from '../support/temp-postgres.js';
 import { ConnectLog } from './connect-log.js';
 import { median, type OutageFigures, outageFigures } from './outage-figures.js';
 
@@ -61,7 +61,7 @@ function openPool(kind: PoolKind, url: string, Client: typeof pg.Client, options
  * once after a failure (yielding to the event loop), so a pool that connects per call shows its connect storm.
  */
 export async function measureRecovery(
-  server: TempPostgres,
+  server: PrivatePostgres,
   kind: PoolKind,
   outage: Outage,
   options: RecoveryOptions = {},
