@@ -12,4 +12,6 @@ export default defineConfig({
   platform: 'node',
   splitting: false,
   skipNodeModulesBundle: true,
+  // Private and source-only (TypeScript), so bundled: the adaptive benchmark's pinned private PostgreSQL.
+  noExternal: ['@pool/test-servers'],
 });

@@ -10,11 +10,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { adaptiveLimit, type LimitChange } from '@pool/adaptive';
 import { ConnectionPool } from '@pool/core';
+import { PrivatePostgres, runCommand } from '@pool/test-servers';
 import pg from 'pg';
 import { closedLoop, type LoopResult } from './adaptive/closed-loop.js';
 import { type LimitPoint, limitChartSvg } from './adaptive/limit-chart.js';
 
-const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** The shared PostgreSQL, or (with `--database-cpus`) a private one pinned to those CPUs. */
+let pgUrl = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CALLERS = 200;
 
 const { values: args } = parseArgs({
@@ -27,6 +29,12 @@ const { values: args } = parseArgs({
     'query-ms': { type: 'string', default: '5' },
     part: { type: 'string', default: 'sweep,capacity' },
     out: { type: 'string', default: 'results' },
+    /**
+     * CPUs (a taskset list, e.g. `1`) for a private PostgreSQL started for the run; the benchmark itself
+     * runs on the others. On a machine where client and database share few cores, this gives the
+     * database cores of its own, as in production, so the client's CPU does not shape the curve.
+     */
+    'database-cpus': { type: 'string' },
   },
 });
 const rounds = Number(args.rounds);
@@ -34,7 +42,7 @@ const sizes = String(args.sizes).split(',').map(Number);
 const parts = new Set(String(args.part).split(','));
 
 async function openClient(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: PG_URL, application_name: 'pool-bench-adaptive' });
+  const client = new pg.Client({ connectionString: pgUrl, application_name: 'pool-bench-adaptive' });
   await client.connect();
   return client;
 }
@@ -211,14 +219,60 @@ async function capacity(sql: string) {
 
 const fmt = (v: number | null | undefined, d = 1) => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(d));
 
+/** Every CPU of the machine not in the taskset list `cpus` (e.g. `1` or `2-3`), as a taskset list. */
+function otherCpus(cpus: string): string {
+  const taken = new Set<number>();
+  for (const part of cpus.split(',')) {
+    const [a, b] = part.split('-').map(Number) as [number, number | undefined];
+    if (!Number.isInteger(a) || (b !== undefined && !Number.isInteger(b)))
+      throw new Error(`--database-cpus ${cpus}: not a CPU list such as 1 or 2-3`);
+    for (let c = a; c <= (b ?? a); c++) taken.add(c);
+  }
+  const rest = os
+    .cpus()
+    .map((_, i) => i)
+    .filter((i) => !taken.has(i));
+  if (rest.length === 0) throw new Error(`--database-cpus ${cpus}: leaves no CPU for the benchmark itself`);
+  return rest.join(',');
+}
+
+/**
+ * A private PostgreSQL whose postmaster (so every backend it forks) runs on `cpus`, and this process
+ * on the other CPUs.
+ */
+async function pinnedDatabase(cpus: string): Promise<{ server: PrivatePostgres; benchCpus: string }> {
+  const benchCpus = otherCpus(cpus);
+  const server = await PrivatePostgres.start({ settings: { max_connections: 300 } });
+  const pid = server.status()?.pid;
+  if (pid === undefined) throw new Error('the private PostgreSQL reports no postmaster pid');
+  const children = (await runCommand('pgrep', ['-P', String(pid)]).catch(() => '')).split('\n').filter(Boolean);
+  for (const p of [String(pid), ...children]) await runCommand('taskset', ['-a', '-p', '-c', cpus, p]);
+  await runCommand('taskset', ['-a', '-p', '-c', benchCpus, String(process.pid)]);
+  return { server, benchCpus };
+}
+
 async function main() {
   const load1 = os.loadavg();
+  const pinned = args['database-cpus'] === undefined ? null : await pinnedDatabase(String(args['database-cpus']));
+  if (pinned !== null) {
+    pgUrl = pinned.server.url;
+    console.log(`database: a private PostgreSQL on CPU ${args['database-cpus']} (${pgUrl}); benchmark on CPU ${pinned.benchCpus}`);
+  }
+  try {
+    await measureAll(load1, pinned === null ? null : { databaseCpus: String(args['database-cpus']), benchCpus: pinned.benchCpus });
+  } finally {
+    await pinned?.server.destroy();
+  }
+}
+
+async function measureAll(load1: number[], pinning: { databaseCpus: string; benchCpus: string } | null) {
   const cal = await calibrate(Number(args['query-ms']));
   console.log(`query: ${cal.sql} (${cal.ms.toFixed(1)} ms alone before the last calibration step)`);
   const result: Record<string, unknown> = {
     date: new Date().toISOString(),
     command: `node bench/dist/adaptive.js ${process.argv.slice(2).join(' ')}`.trim(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavgStart: load1 },
+    database: pinning === null ? 'shared' : { private: true, ...pinning },
     node: process.version,
     query: cal,
     callers: CALLERS,
@@ -260,12 +314,16 @@ async function main() {
     console.log(`capacity: before ${c.limitBefore}, down after ${fmt(c.downAfterS)} s (min ${c.minDuring}), up after ${fmt(c.upAfterS)} s`);
   }
   (result.machine as Record<string, unknown>).loadavgEnd = os.loadavg();
+  const where =
+    pinning === null
+      ? 'the shared PostgreSQL, on the same cores as the benchmark'
+      : `a private PostgreSQL on CPU ${pinning.databaseCpus}, the benchmark on CPU ${pinning.benchCpus}`;
   md.push(
     '',
     `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), load average ${load1.map((v) => v.toFixed(2)).join(' ')} at the start, ${os
       .loadavg()
       .map((v) => v.toFixed(2))
-      .join(' ')} at the end; ${process.version}.`,
+      .join(' ')} at the end; ${process.version}; ${where}.`,
   );
   mkdirSync(String(args.out), { recursive: true });
   writeFileSync(join(String(args.out), 'adaptive.json'), `${JSON.stringify(result, null, 2)}\n`);
