@@ -1,3 +1,4 @@
+export { PrivateRedis } from '@pool/test-servers';
 export { type ConnectAttempt, ConnectLog } from './recovery/connect-log.js';
 export { median, type OutageFigures, outageFigures } from './recovery/outage-figures.js';
 export {
@@ -17,5 +18,4 @@ export { ProgressWindows, progressFailures } from './soak/progress-windows.js';
 export { formatSoakReport, runSoak, type SoakOptions, type SoakReport, soakFailures } from './soak/soak.js';
 export { type Behaviour, type ControlledConnection, ControlledFactory, ControlledFault } from './support/controlled-factory.js';
 export { type CallOutcome, errorKind, isClearError, Load, type LoadReport, sleep } from './support/load.js';
-export { PrivateRedis } from './support/private-redis.js';
 export { report } from './support/report.js';

@@ -1,9 +1,9 @@
 import { ConnectionPool, ConnectionTimeoutError, isPoolError } from '@pool/core';
 import { type RedisConnection, redisFactory } from '@pool/redis';
+import { PrivateRedis } from '@pool/test-servers';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { errorKind, isClearError, Load, sleep } from '../support/load.js';
-import { PrivateRedis } from '../support/private-redis.js';
 import { report } from '../support/report.js';
 
 /**

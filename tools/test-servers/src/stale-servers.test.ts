@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from './free-port.js';
 import { PrivateMariadb } from './private-mariadb.js';
 import { PrivatePostgres } from './private-postgres.js';
-import { isAlive } from './process.js';
+import { PrivateRedis } from './private-redis.js';
+import { isAlive, runCommand } from './process.js';
 
 /** The pid of a process that has exited (a test run killed before its cleanup). */
 function deadPid(): number {
@@ -43,6 +44,33 @@ describe('servers left by a crashed test run', () => {
     expect(existsSync(dead)).toBe(false);
     expect(existsSync(live)).toBe(true);
   });
+});
+
+describe('PrivateRedis', () => {
+  const ping = (port: number) => runCommand('redis-cli', ['-p', String(port), 'PING'], 5_000).catch(() => '');
+
+  it('counts commands, restarts empty on the same port, and removeStale shuts down only the servers of dead test processes', async () => {
+    const mine = await PrivateRedis.start();
+    const orphan = await PrivateRedis.start();
+    try {
+      await runCommand('redis-cli', ['-p', String(mine.port), 'SET', 'k', 'v']);
+      expect((await mine.commandCalls()).set).toBe(1);
+      await mine.stop();
+      expect((await ping(mine.port)).trim()).not.toBe('PONG');
+      await mine.startAgain();
+      expect((await runCommand('redis-cli', ['-p', String(mine.port), 'GET', 'k'])).trim()).toBe('');
+      // The orphan's pid file as a killed test run would have left it: named after a process that is gone.
+      const stale = join(tmpdir(), `pool-test-redis_${deadPid()}_${orphan.port}.pid`);
+      writeFileSync(stale, '0\n');
+      await PrivateRedis.removeStale();
+      expect((await ping(orphan.port)).trim()).not.toBe('PONG');
+      expect(existsSync(stale)).toBe(false);
+      expect((await ping(mine.port)).trim()).toBe('PONG');
+    } finally {
+      await mine.shutdown();
+      await orphan.shutdown();
+    }
+  }, 60_000);
 });
 
 describe('freePort', () => {

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
+import { freePort } from '@pool/test-servers';
 import { Redis } from 'ioredis';
+
+export { PrivateRedis } from '@pool/test-servers';
 
 const run = promisify(execFile);
 
@@ -33,77 +35,12 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 async function cli(port: number, ...args: string[]): Promise<string> {
   try {
     const { stdout } = await run('redis-cli', ['-p', String(port), ...args], { timeout: 5_000 });
     return stdout.trim();
   } catch {
     return '';
-  }
-}
-
-/**
- * A Redis server of this test's own, on a free port, without persistence: the one a test may stop,
- * restart (losing its state, as a real restart without persistence does) and read `INFO` from.
- */
-export class PrivateRedis {
-  private constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
-    await redis.startAgain();
-    return redis;
-  }
-
-  /** Starts the server (again) on the same port and waits until it answers. */
-  async startAgain(): Promise<void> {
-    await run(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes'],
-      {
-        timeout: 10_000,
-      },
-    );
-    for (let i = 0; i < 200; i++) {
-      if ((await cli(this.port, 'PING')) === 'PONG') return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`private redis on port ${this.port} did not come up`);
-  }
-
-  /** `SHUTDOWN NOSAVE`, then waits until it no longer answers. */
-  async stop(): Promise<void> {
-    await cli(this.port, 'SHUTDOWN', 'NOSAVE');
-    for (let i = 0; i < 200; i++) {
-      if ((await cli(this.port, 'PING')) !== 'PONG') return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  /** Calls to each command since the server started (or since `CONFIG RESETSTAT`), from `INFO commandstats`. */
-  async commandCalls(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const line of (await cli(this.port, 'INFO', 'commandstats')).split('\n')) {
-      const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
-      if (m !== null) out[m[1] as string] = Number(m[2]);
-    }
-    return out;
   }
 }
 

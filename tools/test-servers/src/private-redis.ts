@@ -1,14 +1,25 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, isAlive, runCommand } from '@pool/test-servers';
+import { freePort } from './free-port.js';
+import { isAlive, runCommand } from './process.js';
 
 /** Keep in step with the pattern in {@link PrivateRedis.removeStale}. */
-const REDIS_PREFIX = 'reliability-redis_';
+const REDIS_PREFIX = 'pool-test-redis_';
 
 /**
- * A Redis server of its own on a free port, without persistence. {@link stop} and {@link startAgain}
- * give an outage with the same address; {@link shutdown} ends it for good.
+ * A Redis server of the test's own on a free port of 127.0.0.1, without persistence, never the shared
+ * one on 6379. {@link stop} and {@link startAgain} give an outage with the same address (and, as a real
+ * restart without persistence, an empty server); {@link shutdown} ends it for good. A server whose
+ * test process was killed is shut down by the next {@link start} ({@link removeStale}).
+ *
+ * @example
+ * ```ts
+ * const redis = await PrivateRedis.start();
+ * await redis.stop();
+ * await redis.startAgain();
+ * await redis.shutdown();
+ * ```
  */
 export class PrivateRedis {
   private constructor(readonly port: number) {}
@@ -33,7 +44,7 @@ export class PrivateRedis {
   /** Shuts down servers of this suite whose creating process is gone (a run that crashed before afterAll). */
   static async removeStale(): Promise<void> {
     for (const file of readdirSync(tmpdir())) {
-      const m = /^reliability-redis_(\d+)_(\d+)\.pid$/.exec(file);
+      const m = /^pool-test-redis_(\d+)_(\d+)\.pid$/.exec(file);
       if (m === null || isAlive(Number(m[1]))) continue;
       await runCommand('redis-cli', ['-p', String(m[2]), 'SHUTDOWN', 'NOSAVE'], 10_000).catch(() => '');
       rmSync(join(tmpdir(), file), { force: true });
@@ -72,6 +83,17 @@ export class PrivateRedis {
       if (pong.trim() !== 'PONG') return;
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /** Calls to each command since the server started (or since `CONFIG RESETSTAT`), from `INFO commandstats`. */
+  async commandCalls(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    const info = await runCommand('redis-cli', ['-p', String(this.port), 'INFO', 'commandstats'], 5_000).catch(() => '');
+    for (const line of info.split('\n')) {
+      const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
+      if (m !== null) out[m[1] as string] = Number(m[2]);
+    }
+    return out;
   }
 
   /** Stops the server for good. Never throws (it is called from `afterAll`). */
