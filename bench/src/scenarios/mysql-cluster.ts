@@ -1,7 +1,7 @@
 import { createMysqlPool, createMysqlPoolCluster } from '@pool/mysql';
 import mysql from 'mysql2';
-import { measureBatches } from '../measure.js';
 import type { Scenario } from '../scenario.js';
+import { closedLoopQueries } from './closed-loop.js';
 
 const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const MAX = 10;
@@ -80,22 +80,7 @@ export const mysqlCluster: Scenario = {
   },
   run: async (subject, opts) => {
     const s = subjectFor(subject);
-    const perCaller = opts.smoke ? 2 : 10;
-    const batch = (): Promise<unknown> => {
-      const runs: Promise<void>[] = [];
-      for (let i = 0; i < CALLERS; i++) {
-        runs.push(
-          (async () => {
-            for (let j = 0; j < perCaller; j++) await selectOne(s.target);
-          })(),
-        );
-      }
-      return Promise.all(runs);
-    };
-    // Open every connection before the clock starts.
-    await batch();
-    const r = await measureBatches(batch, CALLERS * perCaller, { ...opts, timeMs: opts.timeMs * 2 });
-    await s.close();
-    return { nsPerOp: r.nsPerOp, relMad: r.relMad };
+    // Every connection is opened by a first batch before the clock starts.
+    return closedLoopQueries({ query: () => selectOne(s.target), close: () => s.close() }, opts, CALLERS);
   },
 };

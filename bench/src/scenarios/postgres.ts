@@ -5,7 +5,8 @@ import pg from 'pg';
 import { Pool as TarnPool } from 'tarn';
 import { FloorPool } from '../floor-pool.js';
 import type { Scenario } from '../scenario.js';
-import { closedLoopQueries, PG_URL, postgresUnavailable, type QuerySubject } from './pg-closed-loop.js';
+import { closedLoopQueries, type QuerySubject } from './closed-loop.js';
+import { PG_URL, postgresUnavailable } from './postgres-server.js';
 
 const MAX = 10;
 

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { createPgPool, createPgReplicaPool } from '@pool/pg';
 import type pg from 'pg';
 import type { Scenario } from '../scenario.js';
-import { closedLoopQueries, PG_URL, postgresUnavailable, type QuerySubject } from './pg-closed-loop.js';
+import { closedLoopQueries, type QuerySubject } from './closed-loop.js';
+import { PG_URL, postgresUnavailable } from './postgres-server.js';
 
 const MAX = 10;
 
