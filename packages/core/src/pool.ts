@@ -212,20 +212,22 @@ export class ConnectionPool<C> {
    */
   use<T>(fn: (connection: C, pooled: PooledConnection<C>) => T | Promise<T>, options?: AcquireOptions): Promise<T> {
     if (typeof fn !== 'function') return Promise.reject(new InvalidArgumentError('fn', fn, 'must be a function'));
-    const run = async (): Promise<T> => {
-      const pooled = await this.acquire(options);
-      let result: T;
-      try {
-        result = await fn(pooled.connection, pooled);
-      } catch (error) {
-        if (!pooled.released) pooled.release({ error });
-        throw error;
-      }
-      if (!pooled.released) pooled.release();
-      return result;
-    };
     const scope = this.#bag.ownerScope;
-    return scope === null ? run() : scope.run(run);
+    // No closure per call unless owners are tracked (a hot path: every pool.use() comes through here).
+    return scope === null ? this.#use(fn, options) : scope.run(() => this.#use(fn, options));
+  }
+
+  async #use<T>(fn: (connection: C, pooled: PooledConnection<C>) => T | Promise<T>, options: AcquireOptions | undefined): Promise<T> {
+    const pooled = await this.acquire(options);
+    let result: T;
+    try {
+      result = await fn(pooled.connection, pooled);
+    } catch (error) {
+      if (!pooled.released) pooled.release({ error });
+      throw error;
+    }
+    if (!pooled.released) pooled.release();
+    return result;
   }
 
   /** Releases a connection acquired from this pool (same as `conn.release(options)`). */

@@ -398,13 +398,16 @@ export class PgPool extends DriverPool<PgConnection, PgFactory, PgPoolEvents> {
       return;
     }
     if (state !== undefined && state.uses >= this.#behaviour.maxUses) this.#log('remove expended client');
-    const giveBack = (): void => {
-      if (pooled.released) return;
-      pooled.release(report === undefined ? undefined : { error: report });
-      this.#checkIdleIn(this.pool.config.idleTimeoutMs);
-    };
-    if (plainQueriesRunning(client)) this.#whenQueriesDone(client, giveBack);
-    else giveBack();
+    // The common case gives it back at once, without a closure (every pool.query() comes through here).
+    if (plainQueriesRunning(client)) this.#whenQueriesDone(client, () => this.#giveBack(pooled, report));
+    else this.#giveBack(pooled, report);
+  }
+
+  /** Returns a borrow to the engine (with the query error `pool.query()` reports, if any). */
+  #giveBack(pooled: PooledConnection<PgConnection>, report: unknown): void {
+    if (pooled.released) return;
+    pooled.release(report === undefined ? undefined : { error: report });
+    this.#checkIdleIn(this.pool.config.idleTimeoutMs);
   }
 
   /**
